@@ -1,0 +1,1 @@
+"""The edges: FastAPI app, CLI, auth, error mapping, settings and the wiring of backends."""

@@ -1,0 +1,1 @@
+"""The vault core: envelope crypto, key providers, blob stores, catalog, lifecycle, review, audit."""

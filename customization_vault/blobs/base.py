@@ -1,0 +1,57 @@
+"""The BlobStore seam: an object store that only ever sees ciphertext, addressed by ids alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+
+def blob_key(tenant_id: str, order_id: str, object_id: str) -> str:
+    """Object keys are built from internal ids only, never from a client filename or order number."""
+    for part in (tenant_id, order_id, object_id):
+        if not part or "/" in part or part in (".", ".."):
+            raise ValueError("blob key parts must be non-empty ids without '/'")
+    return f"{tenant_id}/{order_id}/{object_id}"
+
+
+def order_prefix(tenant_id: str, order_id: str) -> str:
+    return f"{tenant_id}/{order_id}/"
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Stores opaque ciphertext objects.
+
+    Missing objects raise `customization_vault.errors.BlobNotFound`; backend failures raise
+    `BackendError`. `delete` removes every version and delete marker (S3) and is idempotent.
+    """
+
+    name: str
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Write a stream of chunks as one object; returns the bytes written. Atomic: all or nothing."""
+        ...
+
+    def get(self, key: str) -> Iterator[bytes]:
+        """Stream an object back in chunks."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """True if any version of the object remains (S3: including noncurrent versions)."""
+        ...
+
+    def delete(self, key: str) -> int:
+        """Delete every version; returns the number of versions/markers removed (0 if none)."""
+        ...
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Batch delete (S3: DeleteObjects in calls of at most 1,000 keys); returns versions removed."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys (with any remaining version) under a prefix, e.g. one order's objects."""
+        ...
+
+    def check(self) -> None:
+        """Raise BackendError if the store is unreachable (readiness probe)."""
+        ...

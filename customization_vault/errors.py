@@ -1,0 +1,97 @@
+"""The vault's exception tree. Domains raise these; only `api/errors.py` maps them to HTTP statuses.
+
+    VaultError
+    ├── NotFound                  a seller, order, item, blob or key that does not exist (or is not yours)
+    │   ├── OrderNotFound
+    │   ├── ItemNotFound
+    │   └── BlobNotFound
+    ├── IntegrityError            any decryption/authentication failure; deliberately opaque
+    ├── KeyUnavailable            the data key cannot be unwrapped
+    │   └── KeyDestroyed          crypto-shredded order, or its KEK epoch was destroyed
+    ├── InsecureKeyring           a KEK file readable by group/world; refuse to start
+    ├── InvalidInput              malformed, oversized, unsupported or mismatched client input
+    │   ├── TooLarge
+    │   └── UnsupportedType
+    ├── StateConflict             the action is not allowed in the object's lifecycle state
+    │   ├── ContentGone           fulfilled/cancelled/expired/purged: the content is no longer served
+    │   ├── ContentHeld           flagged / in review: not yet released
+    │   └── ContentRefused        blocked / rejected: never released
+    └── BackendError              a blob store, key service or database that failed to answer
+"""
+
+from __future__ import annotations
+
+
+class VaultError(Exception):
+    """Base of every error the vault raises on purpose. Messages never hold customer content."""
+
+    code = "vault_error"
+
+
+class NotFound(VaultError):
+    code = "not_found"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+
+
+class BlobNotFound(NotFound):
+    code = "blob_not_found"
+
+
+class IntegrityError(VaultError):
+    """Raised for every way a ciphertext can fail to open, so callers learn nothing about why."""
+
+    code = "integrity_error"
+
+    def __init__(self, message: str = "ciphertext failed authentication") -> None:
+        super().__init__(message)
+
+
+class KeyUnavailable(VaultError):
+    code = "key_unavailable"
+
+
+class KeyDestroyed(KeyUnavailable):
+    code = "key_destroyed"
+
+
+class InsecureKeyring(VaultError):
+    code = "insecure_keyring"
+
+
+class InvalidInput(VaultError):
+    code = "invalid_input"
+
+
+class TooLarge(InvalidInput):
+    code = "too_large"
+
+
+class UnsupportedType(InvalidInput):
+    code = "unsupported_type"
+
+
+class StateConflict(VaultError):
+    code = "state_conflict"
+
+
+class ContentGone(StateConflict):
+    code = "content_gone"
+
+
+class ContentHeld(StateConflict):
+    code = "content_held"
+
+
+class ContentRefused(StateConflict):
+    code = "content_refused"
+
+
+class BackendError(VaultError):
+    code = "backend_error"

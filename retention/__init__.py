@@ -1,0 +1,1 @@
+"""Retention: purge protocol, retention policy, reconciliation worker, event consumers."""

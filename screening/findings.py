@@ -1,0 +1,102 @@
+"""Findings and verdicts: the one result shape every screening engine returns.
+
+A Finding never carries more customer content than the matched span (as offsets into the customer's
+own text, or a pixel region); the matched list entry is named by list and entry id, so that after a
+purge only non-content facts remain.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class Severity(enum.StrEnum):
+    """How a finding weighs on the verdict: block refuses, review queues, info only records."""
+
+    BLOCK = "block"
+    REVIEW = "review"
+    INFO = "info"
+
+
+class FindingKind(enum.StrEnum):
+    TRADEMARK = "trademark"
+    OFFENSIVE = "offensive"
+    IMAGE = "image"
+    OCR_TEXT = "ocr_text"
+    FONT = "font"
+
+
+class VerdictKind(enum.StrEnum):
+    CLEAR = "clear"
+    FLAGGED = "flagged"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One match of customer content against one list entry.
+
+    `span` is [start, end) in the customer's original text (None for images); `region` is
+    (x, y, w, h) in the original image's pixels (None for plain text). `list_ref` is
+    "name@version" of the list the entry came from.
+    """
+
+    kind: FindingKind
+    list_ref: str
+    entry: str
+    score: float
+    severity: Severity
+    span: tuple[int, int] | None = None
+    region: tuple[int, int, int, int] | None = None
+    distance: int | None = None
+    category: str | None = None
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """Wire form used by the batch commands and the API (no customer content)."""
+        out: dict[str, object] = {
+            "kind": self.kind.value,
+            "list": self.list_ref,
+            "entry": self.entry,
+            "score": round(float(self.score), 4),
+            "severity": self.severity.value,
+        }
+        if self.span is not None:
+            out["span"] = [self.span[0], self.span[1]]
+        if self.region is not None:
+            out["region"] = list(self.region)
+        if self.distance is not None:
+            out["distance"] = self.distance
+        if self.category is not None:
+            out["category"] = self.category
+        if self.label is not None:
+            out["label"] = self.label
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Blocked if any block finding, flagged if any review finding, else clear."""
+
+    kind: VerdictKind
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Verdict:
+        fs = tuple(findings)
+        severities = {f.severity for f in fs}
+        if Severity.BLOCK in severities:
+            kind = VerdictKind.BLOCKED
+        elif Severity.REVIEW in severities:
+            kind = VerdictKind.FLAGGED
+        else:
+            kind = VerdictKind.CLEAR
+        return cls(kind, fs)
+
+    def merged(self, other: Verdict) -> Verdict:
+        return Verdict.of(self.findings + other.findings)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"verdict": self.kind.value, "findings": [f.to_dict() for f in self.findings]}

@@ -1,0 +1,1 @@
+"""Text screening: normalisation with offset maps, offensive-term automaton, trademark index."""
