@@ -1,0 +1,67 @@
+"""The one Settings class: environment (prefix CV_, nested delimiter __) composed of domain sub-models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from customization_vault.config import (
+    DatabaseConfig,
+    KeysConfig,
+    LimitsConfig,
+    ScreeningConfig,
+    SigningConfig,
+    StorageConfig,
+)
+from retention.config import RetentionConfig
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CV_", env_nested_delimiter="__", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps everything")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    database: DatabaseConfig = DatabaseConfig()
+    storage: StorageConfig = StorageConfig()
+    keys: KeysConfig = KeysConfig()
+    limits: LimitsConfig = LimitsConfig()
+    screening: ScreeningConfig = ScreeningConfig()
+    retention: RetentionConfig = RetentionConfig()
+    signing: SigningConfig = SigningConfig()
+    bootstrap_demo: bool = Field(
+        default=True, description="On first start in development, create an admin and a demo seller key"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.keys.backend == "local" and not self.keys.allow_local_in_production:
+                raise ValueError(
+                    "production refuses the local keyring: set CV_KEYS__BACKEND=kms "
+                    "(or CV_KEYS__ALLOW_LOCAL_IN_PRODUCTION=true deliberately)"
+                )
+            if self.bootstrap_demo:
+                raise ValueError("production refuses demo keys: set CV_BOOTSTRAP_DEMO=false")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.storage.local_dir or self.data_dir / "blobs"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.keys.local_dir or self.data_dir / "keys"
+
+    @property
+    def receipt_key_path(self) -> Path:
+        return self.signing.receipt_key_path or self.data_dir / "receipt-key.pem"

@@ -1,0 +1,166 @@
+"""Append-only, hash-chained audit log: tamper-evident record of every access and decision.
+
+Each event's hash covers its own fields and the previous event's hash; a single head row, locked by
+every appender, serialises the chain on SQLite and PostgreSQL alike and lets `verify` notice a
+truncated tail. Events hold ids and facts, never customer content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import AuditEvent, AuditHead
+from customization_vault.clock import Clock, system_clock
+
+GENESIS = "0" * 64
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _canonical_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    purpose: str | None,
+    details: Mapping[str, Any],
+) -> str:
+    body = json.dumps(
+        [prev_hash, seq, _canonical_time(at), actor, action, target_type, target_id, purpose, details],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Only flat facts (ids, counts, codes) go in: a guard against someone logging content by accident."""
+    out: dict[str, Any] = {}
+    for k, v in details.items():
+        if isinstance(v, list | tuple):
+            if not all(isinstance(x, _SCALARS) for x in v):
+                raise TypeError("audit details hold scalars or lists of scalars only")
+            out[k] = list(v)
+        elif isinstance(v, _SCALARS):
+            out[k] = v
+        else:
+            raise TypeError("audit details hold scalars or lists of scalars only")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+class AuditLog:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = system_clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def record(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        target_type: str,
+        target_id: str,
+        purpose: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Append inside the caller's transaction, so the event commits or rolls back with its cause."""
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+        at = self._clock()
+        clean = _check_details(details or {})
+        seq = head.seq + 1
+        h = event_hash(
+            prev_hash=head.hash,
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            purpose=purpose,
+            details=clean,
+        )
+        ev = AuditEvent(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            purpose=purpose,
+            details=clean,
+            prev_hash=head.hash,
+            hash=h,
+        )
+        session.add(ev)
+        head.seq, head.hash = seq, h
+        session.flush()
+        return ev
+
+    def append(self, **kwargs: Any) -> AuditEvent:
+        with session_scope(self._sessions) as s:
+            return self.record(s, **kwargs)
+
+    def verify(self, batch: int = 5000) -> ChainReport:
+        """Walk the chain from genesis; name the first event that was edited, removed or reordered."""
+        prev, expected_seq, checked = GENESIS, 1, 0
+        with session_scope(self._sessions) as s:
+            last = 0
+            while True:
+                rows = (
+                    s.execute(
+                        select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not rows:
+                    break
+                for ev in rows:
+                    if ev.seq != expected_seq:
+                        return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")
+                    if ev.prev_hash != prev:
+                        return ChainReport(False, checked, ev.seq, "link to the previous event is broken")
+                    h = event_hash(
+                        prev_hash=ev.prev_hash,
+                        seq=ev.seq,
+                        at=ev.at,
+                        actor=ev.actor,
+                        action=ev.action,
+                        target_type=ev.target_type,
+                        target_id=ev.target_id,
+                        purpose=ev.purpose,
+                        details=ev.details,
+                    )
+                    if h != ev.hash:
+                        return ChainReport(False, checked, ev.seq, "event content does not match its hash")
+                    prev, expected_seq, checked, last = ev.hash, ev.seq + 1, checked + 1, ev.seq
+            head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+            if head.seq != checked or head.hash != prev:
+                return ChainReport(False, checked, checked + 1, "events after the last one were removed")
+        return ChainReport(True, checked)

@@ -1,0 +1,235 @@
+"""The catalog schema: every fact the vault keeps about sellers, orders, items, keys, reviews and purges.
+
+Content never lives here. Derived content (perceptual hashes, matched spans) sits in columns that the
+purge nulls out; wrapped data keys sit in their own table so that crypto-shredding is one row delete.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from customization_vault.catalog.types import UTCDateTime, new_id
+
+ID = String(36)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Seller(Base):
+    __tablename__ = "sellers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    # The public prefix finds the row; only a hash of the secret is stored.
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    seller_id: Mapped[str | None] = mapped_column(ForeignKey("sellers.id"), default=None)
+    label: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "external_id", name="uq_orders_seller_external"),
+        Index("ix_orders_state_due", "state", "purge_due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    # open | fulfilled | cancelled | expired | purged
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    epoch: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    first_upload_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Why and when the order left "open": fulfilled | cancelled | expired (+ its time).
+    trigger: Mapped[str | None] = mapped_column(String(16), default=None)
+    triggered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the sweep must have purged this order at the latest (None: not yet due).
+    purge_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Purge progress, so a crash resumes where it stopped: 0 none .. 5 purged.
+    purge_step: Mapped[int] = mapped_column(Integer, default=0)
+    purge_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    purge_next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    purge_last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    key_destroyed_at: Mapped[datetime | None] = mapped_column(default=None)
+    blobs_deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WrappedDataKey(Base):
+    """One row per live order. Deleting it is the crypto-shred."""
+
+    __tablename__ = "wrapped_keys"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    kek_id: Mapped[str] = mapped_column(String(256))
+    epoch: Mapped[str] = mapped_column(String(32), index=True)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    rewrapped_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("order_id", "idempotency_key", name="uq_items_idempotency"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # text | image | font
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)  # plaintext bytes as stored
+    stored_size: Mapped[int] = mapped_column(BigInteger, default=0)  # ciphertext bytes
+    # received | clear | flagged | blocked | approved | rejected
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    verdict: Mapped[str | None] = mapped_column(String(16), default=None)
+    metadata_removed: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Derived content, nulled by the purge.
+    perceptual_hash: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime]
+    screened_at: Mapped[datetime | None] = mapped_column(default=None)
+    rejected_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    list_ref: Mapped[str] = mapped_column(String(200))
+    entry: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(String(200), default=None)
+    category: Mapped[str | None] = mapped_column(String(32), default=None)
+    score: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(8))
+    distance: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Where in the customer's content the match is: offsets/pixels, nulled by the purge.
+    span_start: Mapped[int | None] = mapped_column(Integer, default=None)
+    span_end: Mapped[int | None] = mapped_column(Integer, default=None)
+    region: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+
+
+class ReviewCase(Base):
+    __tablename__ = "review_cases"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    # open | claimed | escalated | decided | appealed | closed
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    decision: Mapped[str | None] = mapped_column(String(16), default=None)  # approve | reject
+    reason_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    appealed_at: Mapped[datetime | None] = mapped_column(default=None)
+    appeal_decision: Mapped[str | None] = mapped_column(String(16), default=None)
+    appeal_decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    appeal_decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+
+
+class LegalHold(Base):
+    __tablename__ = "legal_holds"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    released_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PurgeReceipt(Base):
+    __tablename__ = "purge_receipts"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained. `details` holds ids and facts, never customer content."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(128), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(200), default=None)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """A single row holding the chain head: updating it serialises appenders on every backend."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Meta(Base):
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "FindingRow",
+    "Item",
+    "LegalHold",
+    "Meta",
+    "Order",
+    "PurgeReceipt",
+    "ReviewCase",
+    "Seller",
+    "WrappedDataKey",
+]
