@@ -1,0 +1,129 @@
+"""Operator commands: `init`, `keys rotate`, `keys api create|list|revoke`, `audit verify`, `db ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.commands._common import DataDirOption, load_settings, services
+from customization_vault.apikeys import Role
+from customization_vault.catalog.db import current_revision, downgrade, migrate
+from customization_vault.rotation import count_live_keys, rewrap_all
+
+keys_app = typer.Typer(help="Key-encryption keys and API keys.", no_args_is_help=True)
+api_keys_app = typer.Typer(help="API keys (bearer tokens) for the HTTP API.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="Catalog database schema.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    keys_app.add_typer(api_keys_app, name="api")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")
+
+
+def init(data_dir: DataDirOption = None) -> None:
+    """Prepare the data directory: migrate the catalog and check the key provider and blob store."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        svc.keys.check()
+        svc.blobs.check()
+        typer.echo(f"initialised {settings.data_dir} (schema {current_revision(svc.engine)})", err=True)
+
+
+@keys_app.command("rotate")
+def keys_rotate(data_dir: DataDirOption = None) -> None:
+    """Re-wrap every live order's data key under a new KEK of its epoch; no blob is touched."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        total = count_live_keys(svc.sessions)
+        with typer.progressbar(length=total, label="re-wrapping data keys", file=None) as bar:
+            report = rewrap_all(svc.sessions, svc.keys, svc.audit, progress=bar.update, clock=svc.clock)
+    typer.echo(
+        f"re-wrapped {report.rewrapped} data keys; new KEKs: "
+        + (", ".join(f"{e}={k}" for e, k in report.new_keks.items()) or "none")
+        + f"; retired: {', '.join(report.retired) or 'none'}",
+        err=True,
+    )
+
+
+@api_keys_app.command("create")
+def api_key_create(
+    role: Annotated[Role, typer.Option("--role", help="fulfilment, reviewer or admin")],
+    seller: Annotated[
+        str | None, typer.Option("--seller", help="The seller a fulfilment key acts for")
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", help="A note to recognise the key by")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an API key; prints the token alone on stdout (it is shown only once)."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        seller_id = svc.vault.ensure_seller(seller) if seller is not None else None
+        token, info = svc.api_keys.create(role, seller_id=seller_id, label=label)
+    typer.echo(token)
+    typer.echo(f"created {info.role.value} key {info.prefix} (id {info.id})", err=True)
+
+
+@api_keys_app.command("list")
+def api_key_list(data_dir: DataDirOption = None) -> None:
+    """List API keys (prefix, role, seller, state); secrets are never shown again."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        for k in svc.api_keys.list():
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            typer.echo(f"{k.prefix}\t{k.role.value}\t{k.seller or '-'}\t{state}\t{k.label or ''}\t{k.id}")
+
+
+@api_keys_app.command("revoke")
+def api_key_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or prefix")], data_dir: DataDirOption = None
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        info = svc.api_keys.revoke(key)
+    typer.echo(f"revoked {info.prefix}", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDirOption = None) -> None:
+    """Walk the audit chain; exit 1 naming the first edited, missing or reordered event."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        report = svc.audit.verify()
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.checked} events")
+        return
+    typer.echo(
+        f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
+        f"({report.checked} events verified before it)"
+    )
+    raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head", data_dir: DataDirOption = None) -> None:
+    """Migrate the catalog up to a revision (default: head)."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        migrate(svc.engine, revision)
+        typer.echo(f"schema at {current_revision(svc.engine)}", err=True)
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Migrate the catalog down to a revision."""
+    settings = load_settings(data_dir)
+    from api.wiring import create_db_engine
+
+    engine = create_db_engine(settings.database_url)
+    downgrade(engine, revision)
+    typer.echo(f"schema at {current_revision(engine)}", err=True)
+    engine.dispose()

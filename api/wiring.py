@@ -1,0 +1,95 @@
+"""Builds the backends named by Settings; the only place that knows every implementation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import Settings
+from customization_vault.apikeys import ApiKeys
+from customization_vault.audit import AuditLog
+from customization_vault.blobs.base import BlobStore
+from customization_vault.catalog.db import create_db_engine, make_sessionmaker, migrate
+
+__all__ = ["Services", "build_blob_store", "build_key_provider", "build_services", "create_db_engine"]
+from customization_vault.clock import Clock, system_clock
+from customization_vault.keys.base import KeyProvider
+from customization_vault.vault import Vault
+
+
+def _boto3_client(service: str, *, region: str, endpoint_url: str | None) -> Any:
+    import boto3  # imported lazily: the embedded default never needs it loaded
+
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+def build_key_provider(settings: Settings, clock: Clock = system_clock) -> KeyProvider:
+    cfg = settings.keys
+    if cfg.backend == "kms":
+        from customization_vault.keys.kms import AwsKmsKeyProvider
+
+        client = _boto3_client("kms", region=cfg.kms_region, endpoint_url=cfg.kms_endpoint_url)
+        return AwsKmsKeyProvider(client, alias_prefix=cfg.kms_alias_prefix, clock=clock)
+    from customization_vault.keys.local import LocalKeyring
+
+    return LocalKeyring(settings.key_dir, clock=clock)
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    cfg = settings.storage
+    if cfg.backend == "s3":
+        from customization_vault.blobs.s3 import S3BlobStore
+
+        if not cfg.s3_bucket:
+            raise ValueError("CV_STORAGE__S3_BUCKET is required with the s3 backend")
+        client = _boto3_client("s3", region=cfg.s3_region, endpoint_url=cfg.s3_endpoint_url)
+        store = S3BlobStore(client, cfg.s3_bucket, prefix=cfg.s3_prefix)
+        store.ensure_bucket()
+        return store
+    from customization_vault.blobs.local import LocalBlobStore
+
+    return LocalBlobStore(settings.blob_dir)
+
+
+@dataclass
+class Services:
+    """Everything a process needs, built once from Settings and handed to the app, CLI and workers."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    audit: AuditLog
+    keys: KeyProvider
+    blobs: BlobStore
+    vault: Vault
+    api_keys: ApiKeys
+    clock: Clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_db: bool = True) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.database_url, echo=settings.database.echo)
+    if migrate_db:
+        migrate(engine)
+    sessions = make_sessionmaker(engine)
+    audit = AuditLog(sessions, clock)
+    keys = build_key_provider(settings, clock)
+    blobs = build_blob_store(settings)
+    vault = Vault(
+        sessions,
+        keys,
+        blobs,
+        audit,
+        clock=clock,
+        segment_size=settings.storage.segment_size,
+        max_items_per_order=settings.limits.max_items_per_order,
+    )
+    return Services(
+        settings, engine, sessions, audit, keys, blobs, vault, ApiKeys(sessions, audit, clock), clock
+    )

@@ -1,0 +1,142 @@
+"""API keys: bearer tokens whose secret half is stored only as a hash, each carrying one role.
+
+Token format: `cv_<prefix>_<secret>`; the prefix finds the row in O(1), the secret (256 bits from the
+OS CSPRNG) is compared as a SHA-256 digest in constant time. A slow password hash buys nothing for
+secrets of this entropy and would cost every request.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from customization_vault.audit import AuditLog
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import ApiKey, Seller
+from customization_vault.catalog.types import new_id
+from customization_vault.clock import Clock, system_clock
+from customization_vault.errors import InvalidInput, NotFound, VaultError
+
+
+class Role(enum.StrEnum):
+    FULFILMENT = "fulfilment"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Unauthenticated(VaultError):
+    code = "unauthenticated"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key's id (the audit actor), its role, and for fulfilment keys the seller."""
+
+    key_id: str
+    role: Role
+    seller_id: str | None
+    seller_external_id: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role.value}:{self.key_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    id: str
+    prefix: str
+    role: Role
+    seller: str | None
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeys:
+    def __init__(self, sessions: sessionmaker[Session], audit: AuditLog, clock: Clock = system_clock) -> None:
+        self._sessions = sessions
+        self._audit = audit
+        self._clock = clock
+
+    def create(
+        self, role: Role, *, seller_id: str | None = None, label: str | None = None, actor: str = "cli"
+    ) -> tuple[str, ApiKeyInfo]:
+        """Returns the token (shown once, never stored) and the key's public facts."""
+        if role == Role.FULFILMENT and seller_id is None:
+            raise InvalidInput("a fulfilment key is bound to one seller: give --seller")
+        if role != Role.FULFILMENT and seller_id is not None:
+            raise InvalidInput("only fulfilment keys are bound to a seller")
+        prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        with session_scope(self._sessions) as s:
+            row = ApiKey(
+                id=new_id(),
+                prefix=prefix,
+                secret_hash=_digest(secret),
+                role=role.value,
+                seller_id=seller_id,
+                label=label,
+                created_at=self._clock(),
+            )
+            s.add(row)
+            s.flush()
+            self._audit.record(
+                s,
+                actor=actor,
+                action="apikey.create",
+                target_type="api_key",
+                target_id=row.id,
+                details={"role": role.value, "seller_id": seller_id},
+            )
+            info = self._info(s, row)
+        return f"cv_{prefix}_{secret}", info
+
+    def _info(self, s: Session, row: ApiKey) -> ApiKeyInfo:
+        seller = s.get(Seller, row.seller_id).external_id if row.seller_id else None  # type: ignore[union-attr]
+        return ApiKeyInfo(
+            row.id, row.prefix, Role(row.role), seller, row.label, row.created_at, row.revoked_at
+        )
+
+    def list(self) -> list[ApiKeyInfo]:
+        with session_scope(self._sessions) as s:
+            rows = s.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars().all()
+            return [self._info(s, r) for r in rows]
+
+    def revoke(self, key_id_or_prefix: str, *, actor: str = "cli") -> ApiKeyInfo:
+        with session_scope(self._sessions) as s:
+            row = s.execute(
+                select(ApiKey).where((ApiKey.id == key_id_or_prefix) | (ApiKey.prefix == key_id_or_prefix))
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFound("no such API key")
+            if row.revoked_at is None:
+                row.revoked_at = self._clock()
+                self._audit.record(
+                    s, actor=actor, action="apikey.revoke", target_type="api_key", target_id=row.id
+                )
+            return self._info(s, row)
+
+    def authenticate(self, token: str) -> Principal:
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != "cv" or not parts[1] or not parts[2]:
+            raise Unauthenticated("malformed API key")
+        _, prefix, secret = parts
+        with session_scope(self._sessions) as s:
+            row = s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
+            ok = row is not None and hmac.compare_digest(row.secret_hash, _digest(secret))
+            if row is None or not ok or row.revoked_at is not None:
+                raise Unauthenticated("unknown or revoked API key")
+            seller_ext = s.get(Seller, row.seller_id).external_id if row.seller_id else None  # type: ignore[union-attr]
+            return Principal(row.id, Role(row.role), row.seller_id, seller_ext)

@@ -1,0 +1,98 @@
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), clocks, and backend parametrisation.
+
+PostgreSQL comes from `CV_TEST_DATABASE_URL` if set, else from pip `pgserver` started once per session.
+When `CV_REQUIRE_ALL_BACKENDS` is set (CI), a backend that cannot start fails the run instead of
+skipping: nothing may be skipped in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from customization_vault.clock import FrozenClock
+
+REQUIRE_ALL = bool(os.environ.get("CV_REQUIRE_ALL_BACKENDS"))
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally with a plain reason; fail in CI, where every backend must run."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required backend unavailable: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database (postgresql+psycopg://...)."""
+    env = os.environ.get("CV_TEST_DATABASE_URL")
+    if env:
+        yield env
+        return
+    try:
+        import pgserver
+    except ImportError:
+        unavailable("PostgreSQL: pgserver is not installed and CV_TEST_DATABASE_URL is not set")
+        return
+    pgdata = Path(tempfile.mkdtemp(prefix="cv-pg-"))
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:  # any start failure means "no PostgreSQL here"
+        unavailable(f"PostgreSQL: pgserver could not start ({type(exc).__name__})")
+        return
+    uri = make_url(server.get_uri())
+    url = uri.set(drivername="postgresql+psycopg")
+    yield url.render_as_string(hide_password=False)
+    server.cleanup()
+
+
+def _fresh_pg_database(server_url: str) -> str:
+    name = f"cv_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return _fresh_pg_database(pg_server_url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on the embedded default and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    server: str = request.getfixturevalue("pg_server_url")
+    return _fresh_pg_database(server)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Fake credentials so boto3 never looks for real ones (moto accepts anything)."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
