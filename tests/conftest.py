@@ -96,3 +96,42 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Any:
+    """Settings for a test process; `overrides` are Settings fields (nested models as dicts)."""
+    from api.settings import Settings
+
+    values: dict[str, Any] = {"environment": "test", "data_dir": data_dir, "bootstrap_demo": False}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(params=["embedded", pytest.param("production", marks=[pytest.mark.postgres, pytest.mark.s3])])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Settings for the embedded default (SQLite, local files, local keyring) and for production
+    backends (PostgreSQL, S3 and KMS on moto in-process). Tests that take this run on both."""
+    if request.param == "embedded":
+        yield make_settings(tmp_path / "var")
+        return
+    from moto import mock_aws
+
+    request.getfixturevalue("aws_env")
+    server: str = request.getfixturevalue("pg_server_url")
+    with mock_aws():
+        yield make_settings(
+            tmp_path / "var",
+            database={"url": _fresh_pg_database(server)},
+            storage={"backend": "s3", "s3_bucket": f"cv-test-{uuid.uuid4().hex[:8]}"},
+            keys={"backend": "kms"},
+        )
+
+
+@pytest.fixture
+def services(backend_settings: Any, clock: FrozenClock) -> Iterator[Any]:
+    """Fully wired backends (`api.wiring.Services`) for one test, on both backend families."""
+    from api.wiring import build_services
+
+    svc = build_services(backend_settings, clock=clock)
+    yield svc
+    svc.close()
