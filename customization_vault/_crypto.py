@@ -43,6 +43,7 @@ import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -50,7 +51,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from customization_vault.errors import IntegrityError
-from customization_vault.keys.base import DataKey
+
+if TYPE_CHECKING:  # typing only: keys.local imports this module, a runtime import would be circular
+    from customization_vault.keys.base import DataKey
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
@@ -61,6 +64,8 @@ __all__ = [
     "ciphertext_size",
     "decrypt_stream",
     "encrypt_stream",
+    "unwrap_key",
+    "wrap_key",
 ]
 
 MAGIC = b"CVLT"
@@ -108,7 +113,7 @@ def _subkey(dek: DataKey, salt: bytes, ctx_bytes: bytes) -> AESGCM:
     return AESGCM(hkdf.derive(dek.material))
 
 
-def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | memoryview, bool]]:
+def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | bytearray | memoryview, bool]]:
     """Re-chunk a byte stream into `size`-byte pieces, flagging the last; holds at most ~one piece.
 
     A piece is emitted as soon as one more byte shows it is not the last. Slices of `bytes` input are
@@ -116,7 +121,7 @@ def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | memo
     resize its bytearray once it gets control back while a view of it is still held here.
     """
     pending = bytearray()
-    held: bytes | memoryview | None = None
+    held: bytes | bytearray | memoryview | None = None
     for chunk in chunks:
         n = len(chunk)
         if not n:
@@ -134,7 +139,7 @@ def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | memo
             pos = take
             if len(pending) < size:
                 continue
-            held = bytes(pending)
+            held = pending  # owned and never touched again: hand it on instead of copying
             pending = bytearray()
         while n - pos >= size:
             if held is not None:
@@ -149,7 +154,7 @@ def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | memo
     if held is not None:
         yield held, True
     else:
-        yield bytes(pending), True
+        yield pending, True
 
 
 def encrypt_stream(
@@ -231,3 +236,27 @@ def decrypt_stream(dek: DataKey, ctx: ObjectContext, chunks: Iterable[bytes]) ->
         if final and not plain and index:
             raise IntegrityError()
         yield plain
+
+
+# --- Key wrapping (the local keyring's KEK → DEK layer) -------------------------------------------------
+
+WRAP_NONCE_SIZE = 12
+
+
+def wrap_key(kek: bytes, dek: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM key wrap: random nonce (12) ‖ ciphertext ‖ tag. `aad` binds owner and KEK id.
+
+    A random 96-bit nonce is safe here because one KEK wraps far fewer than 2^32 keys before rotation.
+    """
+    nonce = os.urandom(WRAP_NONCE_SIZE)
+    return nonce + AESGCM(kek).encrypt(nonce, dek, aad)
+
+
+def unwrap_key(kek: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Inverse of `wrap_key`; any failure (wrong KEK, owner, tampering, length) is one `IntegrityError`."""
+    if len(blob) < WRAP_NONCE_SIZE + TAG_SIZE:
+        raise IntegrityError()
+    try:
+        return AESGCM(kek).decrypt(blob[:WRAP_NONCE_SIZE], blob[WRAP_NONCE_SIZE:], aad)
+    except (InvalidTag, ValueError):
+        raise IntegrityError() from None

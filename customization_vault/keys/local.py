@@ -1,0 +1,325 @@
+"""LocalKeyring: epoch KEKs as 0600 files in one 0700 directory, the zero-set-up KeyProvider.
+
+Files in the directory (the kek_id is the file stem):
+    2026-11.kek          version 1 of epoch 2026-11 (32 random bytes)
+    2026-11.v2.kek       version 2, created by `rotate`; the highest live version wraps new DEKs
+    2026-11.v1.retired   marker: that version was retired (destroyed) after a rewrap
+    2026-11.destroyed    tombstone (JSON, no secrets): the whole epoch was crypto-shredded
+
+Overwriting a file before unlinking it is best effort only (journals, SSD wear levelling, snapshots keep
+old blocks); that is why production uses KMS, where key deletion is the service's guarantee.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import stat
+import struct
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from customization_vault._crypto import unwrap_key, wrap_key
+from customization_vault.errors import (
+    BackendError,
+    InsecureKeyring,
+    IntegrityError,
+    KeyDestroyed,
+    KeyUnavailable,
+    StateConflict,
+)
+from customization_vault.keys.base import DataKey, EpochInfo, KeyContext, WrappedKey
+
+__all__ = ["LocalKeyring"]
+
+EpochLength = Literal["year", "month", "day"]
+_EPOCH_FORMATS: dict[str, str] = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
+_EPOCH_RE = re.compile(r"\d{4}(?:-\d{2}){0,2}")
+# kek_id = epoch, optionally ".v<n>" for n >= 2; a strict pattern also keeps catalog input out of paths.
+_KEK_RE = re.compile(r"(?P<epoch>\d{4}(?:-\d{2}){0,2})(?:\.v(?P<version>[1-9]\d{0,5}))?")
+_KEK_SUFFIX = ".kek"
+_RETIRED_SUFFIX = ".retired"
+_DESTROYED_SUFFIX = ".destroyed"
+_KEY_BYTES = 32
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _kek_id(epoch: str, version: int) -> str:
+    return epoch if version == 1 else f"{epoch}.v{version}"
+
+
+def _parse_kek_id(kek_id: str) -> tuple[str, int]:
+    m = _KEK_RE.fullmatch(kek_id)
+    if m is None:
+        raise KeyUnavailable("malformed key id")
+    return m["epoch"], int(m["version"] or 1)
+
+
+def _wrap_aad(kek_id: str, ctx: KeyContext) -> bytes:
+    """Length-prefixed, so no (tenant, order) pair can collide with another after concatenation."""
+    out = bytearray(b"cv-wrap1")
+    for part in (kek_id, ctx.tenant, ctx.order):
+        raw = part.encode("utf-8")
+        out += struct.pack(">I", len(raw)) + raw
+    return bytes(out)
+
+
+class LocalKeyring:
+    """KeyProvider over KEK files. Safe for several processes sharing the directory on one host.
+
+    Key files are created with O_EXCL and published with link(2), which fails rather than replaces:
+    two processes racing to create an epoch's KEK can never overwrite one whose DEKs are in use.
+    Keys are read from disk on every use (no cache), so a `destroy_epoch` in another process takes
+    effect here at once.
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        clock: Callable[[], datetime] = _utc_now,
+        epoch_length: EpochLength = "month",
+    ) -> None:
+        if epoch_length not in _EPOCH_FORMATS:
+            raise ValueError("epoch_length must be year, month or day")
+        self._dir = Path(directory)
+        self._clock = clock
+        self._format = _EPOCH_FORMATS[epoch_length]
+        try:
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError("cannot create the keyring directory") from exc
+        self._check_permissions()
+
+    # -- permissions -------------------------------------------------------------------------------
+
+    def _check_permissions(self) -> None:
+        """Refuse to run over keys another local user could read or swap (an attack, or a bad restore)."""
+        try:
+            dir_mode = self._dir.stat().st_mode
+            entries = list(self._dir.iterdir())
+        except OSError as exc:
+            raise BackendError("keyring directory unreadable") from exc
+        if dir_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise InsecureKeyring("keyring directory is group/world writable")
+        for entry in entries:
+            if entry.name.endswith(_KEK_SUFFIX) or entry.name.startswith(".tmp-"):
+                if entry.lstat().st_mode & 0o077:
+                    raise InsecureKeyring("a key file is accessible to group/world")
+
+    # -- epochs and files --------------------------------------------------------------------------
+
+    def current_epoch(self, now: datetime | None = None) -> str:
+        when = self._clock() if now is None else now
+        if when.tzinfo is None:
+            raise ValueError("an aware datetime is required")
+        return when.astimezone(UTC).strftime(self._format)
+
+    def _path(self, kek_id: str) -> Path:
+        return self._dir / f"{kek_id}{_KEK_SUFFIX}"
+
+    def _tombstone(self, epoch: str) -> Path:
+        return self._dir / f"{epoch}{_DESTROYED_SUFFIX}"
+
+    def _versions(self, epoch: str) -> tuple[list[int], int]:
+        """(live versions ascending, highest version ever used incl. retired)."""
+        live: list[int] = []
+        highest = 0
+        for entry in self._dir.iterdir():
+            for suffix, is_live in ((_KEK_SUFFIX, True), (_RETIRED_SUFFIX, False)):
+                if entry.name.endswith(suffix):
+                    m = _KEK_RE.fullmatch(entry.name[: -len(suffix)])
+                    if m and m["epoch"] == epoch:
+                        version = int(m["version"] or 1)
+                        highest = max(highest, version)
+                        if is_live:
+                            live.append(version)
+        return sorted(live), highest
+
+    def _read_kek(self, kek_id: str) -> bytes:
+        epoch, _ = _parse_kek_id(kek_id)
+        try:
+            fd = os.open(self._path(kek_id), os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if self._tombstone(epoch).exists() or (self._dir / f"{kek_id}{_RETIRED_SUFFIX}").exists():
+                raise KeyDestroyed("key epoch destroyed") from None
+            raise KeyUnavailable("key not found") from None
+        except OSError as exc:
+            raise BackendError("key file unreadable") from exc
+        try:
+            if os.fstat(fd).st_mode & 0o077:
+                raise InsecureKeyring("a key file is accessible to group/world")
+            material = os.read(fd, _KEY_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(material) != _KEY_BYTES:
+            raise KeyUnavailable("key file corrupt")
+        return material
+
+    def _fsync_dir(self) -> None:
+        fd = os.open(self._dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _write_new(self, name: str, data: bytes) -> bool:
+        """Atomically publish `name` with `data` (0600) unless it exists; True if this call created it."""
+        tmp = self._dir / f".tmp-{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, self._dir / name)
+            except FileExistsError:
+                return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._fsync_dir()
+        return True
+
+    def _current_kek_id(self, epoch: str, create: bool) -> str:
+        if self._tombstone(epoch).exists():
+            raise KeyDestroyed("key epoch destroyed")
+        live, _ = self._versions(epoch)
+        if live:
+            return _kek_id(epoch, live[-1])
+        if not create:
+            raise KeyUnavailable("no key for this epoch")
+        # Lose the race gracefully: whichever process linked first owns version 1.
+        self._write_new(f"{epoch}{_KEK_SUFFIX}", secrets.token_bytes(_KEY_BYTES))
+        return epoch
+
+    @staticmethod
+    def _shred_file(path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+            try:
+                os.write(fd, secrets.token_bytes(_KEY_BYTES))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            path.unlink()
+
+    # -- KeyProvider -------------------------------------------------------------------------------
+
+    def generate(self, ctx: KeyContext, now: datetime | None = None) -> tuple[DataKey, WrappedKey]:
+        epoch = self.current_epoch(now)
+        kek_id = self._current_kek_id(epoch, create=True)
+        dek = secrets.token_bytes(_KEY_BYTES)
+        blob = wrap_key(self._read_kek(kek_id), dek, _wrap_aad(kek_id, ctx))
+        return DataKey(dek), WrappedKey(provider=self.name, kek_id=kek_id, epoch=epoch, blob=blob)
+
+    def unwrap(self, wrapped: WrappedKey, ctx: KeyContext) -> DataKey:
+        epoch, _ = _parse_kek_id(wrapped.kek_id)
+        if wrapped.provider != self.name or epoch != wrapped.epoch:
+            raise KeyUnavailable("key was not wrapped by this keyring")
+        kek = self._read_kek(wrapped.kek_id)
+        try:
+            return DataKey(unwrap_key(kek, wrapped.blob, _wrap_aad(wrapped.kek_id, ctx)))
+        except (IntegrityError, ValueError):
+            raise KeyUnavailable("wrapped key does not open under this context") from None
+
+    def rotate(self, epoch: str | None = None) -> str:
+        epoch = self.current_epoch() if epoch is None else epoch
+        if not _EPOCH_RE.fullmatch(epoch):
+            raise ValueError("malformed epoch")
+        if self._tombstone(epoch).exists():
+            raise KeyDestroyed("key epoch destroyed")
+        while True:
+            _, highest = self._versions(epoch)
+            kek_id = _kek_id(epoch, highest + 1)
+            if self._write_new(f"{kek_id}{_KEK_SUFFIX}", secrets.token_bytes(_KEY_BYTES)):
+                return kek_id
+
+    def rewrap(self, wrapped: WrappedKey, ctx: KeyContext) -> WrappedKey:
+        dek = self.unwrap(wrapped, ctx)
+        kek_id = self._current_kek_id(wrapped.epoch, create=False)
+        if kek_id == wrapped.kek_id:
+            return wrapped
+        blob = wrap_key(self._read_kek(kek_id), dek.material, _wrap_aad(kek_id, ctx))
+        return WrappedKey(provider=self.name, kek_id=kek_id, epoch=wrapped.epoch, blob=blob)
+
+    def retire(self, kek_id: str) -> None:
+        epoch, version = _parse_kek_id(kek_id)
+        live, _ = self._versions(epoch)
+        if version not in live:
+            return  # already retired or destroyed: idempotent
+        if version == live[-1]:
+            raise StateConflict("the newest key of an epoch wraps new data keys and cannot be retired")
+        # Marker first: if we crash after it, the version reads as destroyed rather than reappearing.
+        self._write_new(f"{_kek_id(epoch, version)}{_RETIRED_SUFFIX}", b"")
+        self._shred_file(self._path(kek_id))
+        self._fsync_dir()
+
+    def destroy_epoch(self, epoch: str) -> None:
+        if not _EPOCH_RE.fullmatch(epoch):
+            raise ValueError("malformed epoch")
+        live, _ = self._versions(epoch)
+        created = self._created_at(epoch, live)
+        record = {
+            "epoch": epoch,
+            "kek_id": _kek_id(epoch, live[-1]) if live else epoch,
+            "created_at": (created or self._clock()).isoformat(),
+            "destroyed_at": self._clock().isoformat(),
+        }
+        # Tombstone first, so a crash half-way still refuses new keys and reports the epoch destroyed.
+        self._write_new(f"{epoch}{_DESTROYED_SUFFIX}", json.dumps(record).encode())
+        live, _ = self._versions(epoch)  # again: a version may have appeared before the tombstone landed
+        for version in live:
+            self._shred_file(self._path(_kek_id(epoch, version)))
+        self._fsync_dir()
+
+    def _created_at(self, epoch: str, live: list[int]) -> datetime | None:
+        if not live:
+            return None
+        stamp = self._path(_kek_id(epoch, live[0])).stat().st_mtime
+        return datetime.fromtimestamp(stamp, UTC)
+
+    def epochs(self) -> list[EpochInfo]:
+        labels: set[str] = set()
+        for entry in self._dir.iterdir():
+            for suffix in (_KEK_SUFFIX, _DESTROYED_SUFFIX):
+                if entry.name.endswith(suffix):
+                    m = _KEK_RE.fullmatch(entry.name[: -len(suffix)])
+                    if m:
+                        labels.add(m["epoch"])
+        infos: list[EpochInfo] = []
+        for epoch in sorted(labels):
+            tomb = self._tombstone(epoch)
+            if tomb.exists():
+                record = json.loads(tomb.read_text())
+                infos.append(
+                    EpochInfo(
+                        epoch=epoch,
+                        kek_id=str(record["kek_id"]),
+                        created_at=datetime.fromisoformat(str(record["created_at"])),
+                        destroyed=True,
+                    )
+                )
+                continue
+            live, _ = self._versions(epoch)
+            created = self._created_at(epoch, live)
+            assert created is not None  # a label without tombstone came from a live key file
+            infos.append(
+                EpochInfo(epoch=epoch, kek_id=_kek_id(epoch, live[-1]), created_at=created, destroyed=False)
+            )
+        return infos
+
+    def check(self) -> None:
+        if not self._dir.is_dir() or not os.access(self._dir, os.R_OK | os.W_OK | os.X_OK):
+            raise BackendError("keyring directory unavailable")
+        self._check_permissions()
