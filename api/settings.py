@@ -22,11 +22,13 @@ from retention.config import RetentionConfig
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CV_", env_nested_delimiter="__", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="production refuses development keys and the local keyring"
+    )
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps everything")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    log_level: str = "info"
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on")
+    log_level: str = Field(default="info", description="debug, info, warning or error")
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     keys: KeysConfig = KeysConfig()

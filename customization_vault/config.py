@@ -14,50 +14,62 @@ class DatabaseConfig(BaseModel):
         description="SQLAlchemy URL. Default: SQLite at <data_dir>/catalog.db. PostgreSQL: "
         "postgresql+psycopg://user:pass@host/db",
     )
-    echo: bool = False
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only)")
 
 
 class StorageConfig(BaseModel):
-    backend: Literal["local", "s3"] = "local"
+    backend: Literal["local", "s3"] = Field(default="local", description="`local` directory or `s3`")
     local_dir: Path | None = Field(default=None, description="Default: <data_dir>/blobs")
-    s3_bucket: str | None = None
-    s3_prefix: str = ""
+    s3_bucket: str | None = Field(default=None, description="Versioned bucket (created if missing)")
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket")
     s3_endpoint_url: str | None = Field(default=None, description="For S3-compatible stores / moto_server")
-    s3_region: str = "us-east-1"
+    s3_region: str = Field(default="us-east-1", description="S3 region")
     segment_size: int = Field(
         default=1 << 20, ge=4096, le=64 << 20, description="Plaintext bytes per segment"
     )
 
 
 class KeysConfig(BaseModel):
-    backend: Literal["local", "kms"] = "local"
+    backend: Literal["local", "kms"] = Field(
+        default="local", description="`local` keyring files or AWS `kms`"
+    )
     local_dir: Path | None = Field(default=None, description="Default: <data_dir>/keys")
-    kms_alias_prefix: str = "alias/customization-vault"
-    kms_endpoint_url: str | None = None
-    kms_region: str = "us-east-1"
-    allow_local_in_production: bool = False
+    kms_alias_prefix: str = Field(
+        default="alias/customization-vault", description="One KMS key per epoch under <prefix>-<epoch>"
+    )
+    kms_endpoint_url: str | None = Field(default=None, description="For moto_server or a VPC endpoint")
+    kms_region: str = Field(default="us-east-1", description="KMS region")
+    allow_local_in_production: bool = Field(
+        default=False, description="Production refuses the local keyring unless this is set"
+    )
 
 
 class LimitsConfig(BaseModel):
-    max_upload_bytes: int = Field(default=25 << 20, ge=1)
-    max_pixels: int = Field(default=40_000_000, ge=1)
-    max_text_chars: int = Field(default=5_000, ge=1)
-    max_items_per_order: int = Field(default=50, ge=1)
-    max_font_bytes: int = Field(default=10 << 20, ge=1)
+    max_upload_bytes: int = Field(default=25 << 20, ge=1, description="Largest upload body (413 above)")
+    max_pixels: int = Field(default=40_000_000, ge=1, description="Largest image (width x height x frames)")
+    max_text_chars: int = Field(default=5_000, ge=1, description="Longest text item")
+    max_items_per_order: int = Field(default=50, ge=1, description="Items one order may hold")
+    max_font_bytes: int = Field(default=10 << 20, ge=1, description="Largest font upload")
 
 
 class ScreeningConfig(BaseModel):
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True, description="Screen uploads (false: everything is clear; benchmarks only)"
+    )
     marks_path: Path | None = Field(default=None, description="Marks CSV; default: the shipped list")
     terms_path: Path | None = Field(default=None, description="Offensive terms; default: the shipped list")
-    allow_path: Path | None = None
+    allow_path: Path | None = Field(default=None, description="Allow-list of terms that are never offensive")
     registry_path: Path | None = Field(default=None, description="Image registry CSV; default: shipped")
-    restricted_fonts_path: Path | None = None
-    ocr: bool = True
+    restricted_fonts_path: Path | None = Field(
+        default=None, description="Restricted fonts CSV; default: shipped"
+    )
+    ocr: bool = Field(default=True, description="Read text inside images and screen it")
 
 
 class SigningConfig(BaseModel):
     receipt_key_path: Path | None = Field(
         default=None, description="Ed25519 PEM; default: <data_dir>/receipt-key.pem"
     )
-    receipt_key_pem: SecretStr | None = None
+    receipt_key_pem: SecretStr | None = Field(
+        default=None, description="Ed25519 private key PEM (instead of the file)"
+    )
