@@ -1,4 +1,4 @@
-"""Retention settings: how long content may live, how often the safety net sweeps."""
+"""Retention settings: how long content may live, how often the safety net sweeps, how it retries."""
 
 from __future__ import annotations
 
@@ -7,16 +7,42 @@ from pydantic import BaseModel, Field
 
 class RetentionConfig(BaseModel):
     max_retention_days: float = Field(
-        default=90, gt=0, description="Purge an unfulfilled order this long after its first upload"
+        default=90,
+        gt=0,
+        description="Expire (and purge) an order never fulfilled this long after its first upload "
+        "(after its creation if nothing was ever uploaded)",
     )
     rejected_retention_days: float = Field(
-        default=30, gt=0, description="Purge an order with a rejected item after this (appeal window)"
+        default=30,
+        gt=0,
+        description="Delete an item rejected in review this long after the rejection (the appeal window)",
     )
     backup_retention_days: float = Field(
         default=35, ge=0, description="How long database backups are kept; bounds epoch destruction"
     )
     sweep_interval_seconds: float = Field(default=30, gt=0)
+    maintenance_interval_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="How often a worker lists the whole store for orphans and checks KEK epochs",
+    )
+    sweep_batch_size: int = Field(default=200, ge=1, le=10_000, description="Orders claimed per query")
+    claim_lease_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="A claimed order is left alone by other workers this long (a crashed worker's "
+        "orders come back after it)",
+    )
+    handoff_grace_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="After a fulfilment call marks an order, the sweep leaves its purge to the caller "
+        "this long (the caller runs it at once; the sweep is the safety net)",
+    )
+    retry_base_seconds: float = Field(default=5, gt=0, description="First retry delay; doubles per attempt")
+    retry_max_seconds: float = Field(default=900, gt=0, description="Longest delay between two attempts")
     worker_in_process: bool = Field(default=True, description="Run one purge worker inside `serve`")
     sqs_queue_url: str | None = None
     sqs_endpoint_url: str | None = None
+    sqs_region: str = "us-east-1"
     max_attempts_before_alert: int = Field(default=5, ge=1)

@@ -1,0 +1,412 @@
+"""The purge executor: mark → crypto-shred → delete every blob → delete derived content → purged + receipt.
+
+Each step is idempotent and committed (with `Order.purge_step`) before the next starts, so a crash at any
+point is resumed by whoever runs the order next, and two runners racing on one order (the fulfilment call
+and a sweep) serialise on the order row: the second finds the step done and moves on. Failures never
+raise out of `run`: they are recorded on the order (attempts, next attempt, error class) for the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from customization_vault.blobs.base import blob_key, order_prefix
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import FindingRow, Item, Order, PurgeReceipt, Seller, WrappedDataKey
+from customization_vault.clock import Clock, system_clock
+from customization_vault.errors import InvalidInput, OrderNotFound
+from customization_vault.lifecycle import OrderState
+from customization_vault.vault import OrderView, Vault
+from retention.config import RetentionConfig
+from retention.errors import VerificationFailed
+from retention.holds import has_active_hold
+from retention.metrics import PurgeMetrics
+from retention.policy import Step, Trigger, retry_delay
+from retention.receipts import ReceiptSigner
+
+__all__ = ["PurgeReport", "Purger", "StepHook"]
+
+log = logging.getLogger(__name__)
+
+RECEIPT_TYPE = "customization-vault/purge-receipt"
+RECEIPT_VERSION = 1
+
+# (step, phase): phase "effect" runs after a step's effect and before its commit, "committed" after.
+# Crash tests use it to stop a subprocess at each point in turn; production passes nothing.
+StepHook = Callable[[int, str], None]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """What one `run` did. outcome: purged | already_purged | held | open | failed."""
+
+    order_id: str
+    outcome: str
+    steps: tuple[str, ...] = ()
+    blob_versions_deleted: int = 0
+    error: str | None = None
+    receipt: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("purged", "already_purged")
+
+
+class _Held(Exception):
+    """Internal: an active legal hold appeared; stop before the next step."""
+
+
+class Purger:
+    def __init__(
+        self,
+        vault: Vault,
+        signer: ReceiptSigner,
+        *,
+        clock: Clock = system_clock,
+        config: RetentionConfig | None = None,
+        metrics: PurgeMetrics | None = None,
+        on_step: StepHook | None = None,
+    ) -> None:
+        self.vault = vault
+        self.signer = signer
+        self.clock = clock
+        self.config = config or RetentionConfig()
+        self.metrics = metrics or PurgeMetrics()
+        self._on_step = on_step
+
+    def _hook(self, step: Step, phase: str) -> None:
+        if self._on_step is not None:
+            self._on_step(int(step), phase)
+
+    # ------------------------------------------------------------------ step 1
+    def mark(self, order: OrderView, trigger: str, *, actor: str) -> OrderView:
+        """Step 1: the order leaves "open" (fetch answers 410 from the commit on). Idempotent.
+
+        The first trigger wins: a cancellation after a fulfilment changes nothing. `purge_due_at` is now;
+        the sweep leaves the order to the caller for `handoff_grace_seconds`, then takes over.
+        """
+        try:
+            kind = Trigger(trigger)
+        except ValueError:
+            raise InvalidInput("trigger must be fulfilled, cancelled or expired") from None
+        with session_scope(self.vault.sessions) as s:
+            o = s.get(Order, order.id, with_for_update=True)
+            if o is None:
+                raise OrderNotFound("no such order")
+            if o.state != OrderState.OPEN:
+                return OrderView.of(o)
+            now = self.clock()
+            o.state = kind.value
+            o.trigger = kind.value
+            o.triggered_at = now
+            o.purge_due_at = now
+            o.purge_step = int(Step.MARKED)
+            o.purge_attempts = 0
+            o.purge_last_error = None
+            grace = 0.0 if kind is Trigger.EXPIRED else self.config.handoff_grace_seconds
+            o.purge_next_attempt_at = now + timedelta(seconds=grace) if grace else None
+            self.vault.audit.record(
+                s,
+                actor=actor,
+                action=f"order.{kind.value}",
+                target_type="order",
+                target_id=o.id,
+                details={"trigger": kind.value},
+            )
+            s.flush()
+            view = OrderView.of(o)
+        self._hook(Step.MARKED, "committed")
+        return view
+
+    # ------------------------------------------------------------------ steps 2-5
+    def run(self, order_id: str, *, actor: str) -> PurgeReport:
+        """Drive a marked order to purged, resuming after its last committed step."""
+        with session_scope(self.vault.sessions) as s:
+            o = s.get(Order, order_id)
+            if o is None:
+                raise OrderNotFound("no such order")
+            if o.state == OrderState.OPEN:
+                return PurgeReport(order_id, "open")
+            if o.purge_step >= Step.PURGED:
+                return PurgeReport(order_id, "already_purged", receipt=self.receipt(order_id))
+            if has_active_hold(s, order_id, self.clock()):
+                return PurgeReport(order_id, "held")
+        done: list[str] = []
+        versions = 0
+        try:
+            while True:
+                step = self._current_step(order_id)
+                if step >= Step.PURGED:
+                    break
+                if step < Step.KEY_SHREDDED:
+                    self._shred(order_id, actor)
+                    done.append("key_shredded")
+                elif step < Step.BLOBS_DELETED:
+                    versions += self._delete_blobs(order_id)
+                    done.append("blobs_deleted")
+                elif step < Step.DERIVED_DELETED:
+                    self._delete_derived(order_id)
+                    done.append("derived_deleted")
+                else:
+                    self._finish(order_id, actor)
+                    done.append("purged")
+        except _Held:
+            return PurgeReport(order_id, "held", tuple(done), versions)
+        except Exception as exc:  # recorded for the sweep; a failing step is retried, never skipped
+            self._record_failure(order_id, exc)
+            return PurgeReport(order_id, "failed", tuple(done), versions, error=type(exc).__name__)
+        self.metrics.inc("purged")
+        return PurgeReport(order_id, "purged", tuple(done), versions, receipt=self.receipt(order_id))
+
+    def _current_step(self, order_id: str) -> int:
+        with session_scope(self.vault.sessions) as s:
+            step = s.execute(select(Order.purge_step).where(Order.id == order_id)).scalar_one()
+            return int(step)
+
+    def _lock(self, s: Session, order_id: str, *, check_hold: bool = True) -> Order:
+        """The order row, locked: concurrent runners of one order serialise here (SQLite: BEGIN IMMEDIATE)."""
+        o = s.get(Order, order_id, with_for_update=True, populate_existing=True)
+        if o is None:
+            raise OrderNotFound("no such order")
+        if check_hold and o.purge_step < Step.PURGED and has_active_hold(s, order_id, self.clock()):
+            raise _Held
+        return o
+
+    def _shred(self, order_id: str, actor: str) -> None:
+        """Step 2: delete the wrapped DEK; every copy of every blob of the order is noise from here on."""
+        with session_scope(self.vault.sessions) as s:
+            o = self._lock(s, order_id)
+            if o.purge_step >= Step.KEY_SHREDDED:
+                return
+            result = s.execute(delete(WrappedDataKey).where(WrappedDataKey.order_id == order_id))
+            rows = cast("CursorResult[Any]", result).rowcount
+            if o.key_destroyed_at is None:
+                o.key_destroyed_at = self.clock()
+            o.purge_step = int(Step.KEY_SHREDDED)
+            self.vault.audit.record(
+                s,
+                actor=actor,
+                action="order.shred",
+                target_type="order",
+                target_id=order_id,
+                details={"key_rows_deleted": int(rows or 0)},
+            )
+            self._hook(Step.KEY_SHREDDED, "effect")
+        self._hook(Step.KEY_SHREDDED, "committed")
+
+    def _keys_of(self, order_id: str) -> tuple[str, str, list[str]]:
+        with session_scope(self.vault.sessions) as s:
+            o = s.get(Order, order_id)
+            if o is None:
+                raise OrderNotFound("no such order")
+            items = s.execute(select(Item.id).where(Item.order_id == order_id).order_by(Item.id)).scalars()
+            return o.seller_id, o.id, [blob_key(o.seller_id, o.id, i) for i in items]
+
+    def _delete_blobs(self, order_id: str) -> int:
+        """Step 3: every version of every blob: the catalog's items plus whatever the store lists (strays).
+
+        The deletes run outside any transaction (no lock held across network calls); they are idempotent,
+        so a concurrent runner deleting the same keys does no harm. Only the step advance is locked.
+        """
+        seller_id, oid, keys = self._keys_of(order_id)
+        listed = set(self.vault.blobs.list(order_prefix(seller_id, oid)))
+        versions = self.vault.blobs.delete_many(sorted(set(keys) | listed))
+        self._hook(Step.BLOBS_DELETED, "effect")
+        with session_scope(self.vault.sessions) as s:
+            o = self._lock(s, order_id, check_hold=False)
+            if o.purge_step >= Step.BLOBS_DELETED:
+                return versions
+            now = self.clock()
+            s.execute(
+                update(Item)
+                .where(Item.order_id == order_id, Item.deleted_at.is_(None))
+                .values(deleted_at=now)
+            )
+            o.blobs_deleted_at = now
+            o.purge_step = int(Step.BLOBS_DELETED)
+        self._hook(Step.BLOBS_DELETED, "committed")
+        return versions
+
+    def _delete_derived(self, order_id: str) -> None:
+        """Step 4: what was computed from content: perceptual hashes, matched spans/regions, digests."""
+        with session_scope(self.vault.sessions) as s:
+            o = self._lock(s, order_id, check_hold=False)
+            if o.purge_step >= Step.DERIVED_DELETED:
+                return
+            _null_derived(s, select(Item.id).where(Item.order_id == order_id))
+            o.purge_step = int(Step.DERIVED_DELETED)
+            self._hook(Step.DERIVED_DELETED, "effect")
+        self._hook(Step.DERIVED_DELETED, "committed")
+
+    def _verify(self, order_id: str) -> dict[str, Any]:
+        """Ask the store about every blob and the catalog about the key, after the fact, for the receipt."""
+        seller_id, oid, keys = self._keys_of(order_id)
+        checked_at = self.clock()
+        found = {k: self.vault.blobs.exists(k) for k in keys}
+        listed = sorted(self.vault.blobs.list(order_prefix(seller_id, oid)))
+        with session_scope(self.vault.sessions) as s:
+            key_rows = s.execute(
+                select(func.count()).select_from(WrappedDataKey).where(WrappedDataKey.order_id == order_id)
+            ).scalar_one()
+        if any(found.values()) or listed or key_rows:
+            # Something came back (a racing upload, a replica lag, a restore): redo from the shred.
+            with session_scope(self.vault.sessions) as s:
+                o = self._lock(s, order_id, check_hold=False)
+                if o.purge_step < Step.PURGED:
+                    o.purge_step = int(Step.MARKED)
+            raise VerificationFailed("data of the order was still present after deletion")
+        return {
+            "checked_at": _iso(checked_at),
+            "store": self.vault.blobs.name,
+            "blobs": [{"key": k, "found": False} for k in keys],
+            "order_prefix_empty": True,
+            "key_row_absent": True,
+        }
+
+    def _finish(self, order_id: str, actor: str) -> None:
+        """Step 5: verify, then mark purged and store the signed receipt in one commit."""
+        verification = self._verify(order_id)
+        with session_scope(self.vault.sessions) as s:
+            o = self._lock(s, order_id, check_hold=False)
+            if o.purge_step >= Step.PURGED:
+                return
+            now = self.clock()
+            seller = s.get(Seller, o.seller_id)
+            items = s.execute(select(Item).where(Item.order_id == order_id).order_by(Item.id)).scalars().all()
+            body: dict[str, Any] = {
+                "type": RECEIPT_TYPE,
+                "version": RECEIPT_VERSION,
+                "order": {"id": o.id, "external_id": o.external_id, "epoch": o.epoch},
+                "seller": {"id": o.seller_id, "external_id": seller.external_id if seller else None},
+                "items": [
+                    {
+                        "id": i.id,
+                        "kind": i.kind,
+                        "content_type": i.content_type,
+                        "size": int(i.size),
+                        "stored_size": int(i.stored_size),
+                        "every_version_deleted_at": _iso(i.deleted_at),
+                    }
+                    for i in items
+                ],
+                "trigger": {"kind": o.trigger, "at": _iso(o.triggered_at)},
+                "key_destroyed_at": _iso(o.key_destroyed_at),
+                "blobs_deleted_at": _iso(o.blobs_deleted_at),
+                "derived_content_deleted": True,
+                "verification": verification,
+                "purged_at": _iso(now),
+            }
+            doc = self.signer.sign(body)
+            signature = doc.pop("signature")
+            s.add(PurgeReceipt(order_id=order_id, body=doc, signature=signature, created_at=now))
+            o.state = OrderState.PURGED
+            o.purged_at = now
+            o.purge_step = int(Step.PURGED)
+            o.purge_next_attempt_at = None
+            o.purge_last_error = None
+            self.vault.audit.record(
+                s,
+                actor=actor,
+                action="order.purge",
+                target_type="order",
+                target_id=order_id,
+                details={"trigger": o.trigger, "items": len(items)},
+            )
+            self._hook(Step.PURGED, "effect")
+        self._hook(Step.PURGED, "committed")
+
+    def _record_failure(self, order_id: str, exc: Exception) -> None:
+        self.metrics.inc("purge_failures")
+        try:
+            with session_scope(self.vault.sessions) as s:
+                o = s.get(Order, order_id, with_for_update=True)
+                if o is None or o.purge_step >= Step.PURGED:
+                    return
+                o.purge_attempts += 1
+                o.purge_next_attempt_at = self.clock() + retry_delay(o.purge_attempts, self.config)
+                # The class name only: exception messages of backends can echo request data.
+                o.purge_last_error = type(exc).__name__[:500]
+                attempts, step = o.purge_attempts, o.purge_step
+        except Exception:
+            log.exception("purge of order %s failed and the failure could not be recorded", order_id)
+            return
+        if attempts >= self.config.max_attempts_before_alert:
+            self.metrics.inc("purge_stuck")
+            log.error(
+                "purge of order %s is stuck after step %d: %d failed attempts (%s)",
+                order_id,
+                step,
+                attempts,
+                type(exc).__name__,
+            )
+        else:
+            log.warning(
+                "purge of order %s failed after step %d (attempt %d, %s); retrying with backoff",
+                order_id,
+                step,
+                attempts,
+                type(exc).__name__,
+            )
+
+    # ------------------------------------------------------------------ items and receipts
+    def expire_item(self, item_id: str, *, actor: str) -> bool:
+        """Delete one rejected item's content after its appeal window; the rest of the order lives on.
+
+        Its DEK is shared with the order's other items, so this is a byte deletion, not a shred.
+        """
+        with session_scope(self.vault.sessions) as s:
+            item = s.get(Item, item_id)
+            if item is None or item.deleted_at is not None:
+                return False
+            o = s.get(Order, item.order_id)
+            if o is None or has_active_hold(s, o.id, self.clock()):
+                return False
+            key = blob_key(o.seller_id, o.id, item.id)
+        self.vault.blobs.delete(key)
+        with session_scope(self.vault.sessions) as s:
+            item = s.get(Item, item_id, with_for_update=True)
+            if item is None or item.deleted_at is not None:
+                return False
+            item.deleted_at = self.clock()
+            _null_derived(s, select(Item.id).where(Item.id == item_id))
+            self.vault.audit.record(
+                s,
+                actor=actor,
+                action="item.expire",
+                target_type="item",
+                target_id=item_id,
+                details={"order_id": item.order_id, "reason": "rejected_retention"},
+            )
+        return True
+
+    def receipt(self, order_id: str) -> dict[str, Any] | None:
+        """The signed receipt document ({"alg","key_id","body","signature"}), or None before purge."""
+        with session_scope(self.vault.sessions) as s:
+            row = s.get(PurgeReceipt, order_id)
+            if row is None:
+                return None
+            return {**row.body, "signature": row.signature}
+
+
+def _null_derived(s: Session, item_ids: Any) -> None:
+    s.execute(
+        update(Item)
+        .where(Item.id.in_(item_ids))
+        .values(perceptual_hash=None, request_digest=None, idempotency_key=None)
+    )
+    s.execute(
+        update(FindingRow)
+        .where(FindingRow.item_id.in_(item_ids))
+        .values(span_start=None, span_end=None, region=None)
+    )

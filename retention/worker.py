@@ -1,0 +1,342 @@
+"""The reconciliation worker: drives every order whose state says "must be purged" to "purged".
+
+It is the safety net under the fulfilment call and the event consumer: a lost event, a crashed API
+process or a failing backend delays a purge by at most one sweep (plus backoff), never forever. Any
+number of workers run against PostgreSQL (claims use FOR UPDATE SKIP LOCKED plus a lease); on SQLite,
+one. Each sweep also expires overdue orders and rejected items, and — less often — collects orphan
+blobs and destroys KEK epochs nothing can need any more.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import Item, Order, ReviewCase, WrappedDataKey
+from customization_vault.clock import Clock
+from customization_vault.lifecycle import ItemState, OrderState
+from customization_vault.vault import OrderView
+from retention.config import RetentionConfig
+from retention.holds import active_hold_clause
+from retention.metrics import PurgeMetrics
+from retention.policy import Trigger, decide_epoch, expiry_cutoff, rejected_cutoff
+from retention.purge import Purger
+
+__all__ = ["PurgeWorker", "SweepReport"]
+
+log = logging.getLogger(__name__)
+
+_DUE_STATES = (OrderState.FULFILLED, OrderState.CANCELLED, OrderState.EXPIRED)
+_ORPHAN_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    worker: str
+    claimed: int = 0
+    purged: int = 0
+    failed: int = 0
+    held: int = 0
+    orders_expired: int = 0
+    items_expired: int = 0
+    maintenance: bool = False
+    orphans_deleted: int = 0
+    epochs_destroyed: tuple[str, ...] = ()
+    epochs_kept: dict[str, str] = field(default_factory=dict)  # epoch → why it was kept
+
+
+class PurgeWorker:
+    def __init__(
+        self,
+        purger: Purger,
+        *,
+        config: RetentionConfig | None = None,
+        clock: Clock | None = None,
+        metrics: PurgeMetrics | None = None,
+        name: str | None = None,
+        actor: str = "retention-worker",
+    ) -> None:
+        self.purger = purger
+        self.vault = purger.vault
+        self.config = config or purger.config
+        self.clock = clock or purger.clock
+        self.metrics = metrics or purger.metrics
+        self.name = name or f"worker-{secrets.token_hex(3)}"
+        self.actor = actor
+        self._next_maintenance: datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ one sweep
+    def run_once(self, *, maintenance: bool | None = None) -> SweepReport:
+        """One full sweep; `maintenance` forces (True) or skips (False) orphans+epochs (None: when due)."""
+        self.metrics.inc("sweeps")
+        orders_expired = self._expire_orders()
+        items_expired = self._expire_items()
+        claimed = purged = failed = held = 0
+        for batch in self._claims():
+            claimed += len(batch)
+            for order_id in batch:
+                outcome = self.purger.run(order_id, actor=self.actor)
+                if outcome.ok:
+                    purged += 1
+                elif outcome.outcome == "held":
+                    held += 1
+                elif outcome.outcome == "failed":
+                    failed += 1
+        now = self.clock()
+        do_maintenance = (
+            maintenance
+            if maintenance is not None
+            else self._next_maintenance is None or now >= self._next_maintenance
+        )
+        orphans = 0
+        destroyed: tuple[str, ...] = ()
+        kept: dict[str, str] = {}
+        if do_maintenance:
+            self._next_maintenance = now + timedelta(seconds=self.config.maintenance_interval_seconds)
+            orphans = self.collect_orphans()
+            destroyed, kept = self.destroy_epochs()
+        sweep = SweepReport(
+            self.name,
+            claimed,
+            purged,
+            failed,
+            held,
+            orders_expired,
+            items_expired,
+            do_maintenance,
+            orphans,
+            destroyed,
+            kept,
+        )
+        if claimed or orders_expired or items_expired or orphans or destroyed:
+            log.info(
+                "%s sweep: claimed=%d purged=%d failed=%d held=%d expired=%d/%d orphans=%d epochs=%s",
+                self.name,
+                claimed,
+                purged,
+                failed,
+                held,
+                orders_expired,
+                items_expired,
+                orphans,
+                ",".join(destroyed) or "-",
+            )
+        return sweep
+
+    def _claims(self) -> Iterator[list[str]]:
+        """Batches of due orders, each claimed for `claim_lease_seconds` in a short transaction.
+
+        SKIP LOCKED lets concurrent workers take disjoint batches without waiting; the lease (written to
+        `purge_next_attempt_at`) keeps them disjoint after the claim commits, and hands a crashed
+        worker's orders to the others once it lapses. SQLite ignores FOR UPDATE: BEGIN IMMEDIATE
+        serialises the claim instead.
+        """
+        seen: set[str] = set()
+        while not self._stop.is_set():
+            with session_scope(self.vault.sessions) as s:
+                now = self.clock()
+                ids = list(
+                    s.execute(
+                        select(Order.id)
+                        .where(
+                            Order.state.in_(_DUE_STATES),
+                            Order.purge_due_at <= now,
+                            or_(Order.purge_next_attempt_at.is_(None), Order.purge_next_attempt_at <= now),
+                            ~active_hold_clause(Order.id, now),
+                        )
+                        .order_by(Order.purge_due_at)
+                        .limit(self.config.sweep_batch_size)
+                        .with_for_update(skip_locked=True, of=Order)
+                    ).scalars()
+                )
+                # An order retried within this sweep (failed with a zero backoff) waits for the next one.
+                ids = [i for i in ids if i not in seen]
+                if not ids:
+                    return
+                lease = now + timedelta(seconds=self.config.claim_lease_seconds)
+                s.execute(update(Order).where(Order.id.in_(ids)).values(purge_next_attempt_at=lease))
+            seen.update(ids)
+            yield ids
+
+    def _expire_orders(self) -> int:
+        """Mark open orders past the maximum retention "expired" (step 1); the claim loop purges them."""
+        count = 0
+        while not self._stop.is_set():
+            now = self.clock()
+            with session_scope(self.vault.sessions) as s:
+                rows = (
+                    s.execute(
+                        select(Order)
+                        .where(
+                            Order.state == OrderState.OPEN,
+                            func.coalesce(Order.first_upload_at, Order.created_at)
+                            <= expiry_cutoff(now, self.config),
+                        )
+                        .limit(self.config.sweep_batch_size)
+                    )
+                    .scalars()
+                    .all()
+                )
+                views = [OrderView.of(o) for o in rows]
+            if not views:
+                break
+            for view in views:
+                if self.purger.mark(view, Trigger.EXPIRED, actor=self.actor).trigger == Trigger.EXPIRED:
+                    count += 1
+        if count:
+            self.metrics.inc("orders_expired", count)
+        return count
+
+    def _expire_items(self) -> int:
+        """Delete the content of items rejected longer ago than the appeal window (no appeal pending)."""
+        now = self.clock()
+        appealed = exists().where(ReviewCase.item_id == Item.id, ReviewCase.state == "appealed")
+        with session_scope(self.vault.sessions) as s:
+            ids = list(
+                s.execute(
+                    select(Item.id)
+                    .join(Order, Order.id == Item.order_id)
+                    .where(
+                        Item.state == ItemState.REJECTED,
+                        Item.rejected_at <= rejected_cutoff(now, self.config),
+                        Item.deleted_at.is_(None),
+                        Order.state != OrderState.PURGED,
+                        ~appealed,
+                        ~active_hold_clause(Order.id, now),
+                    )
+                    .limit(self.config.sweep_batch_size * 5)
+                ).scalars()
+            )
+        count = 0
+        for item_id in ids:
+            try:
+                if self.purger.expire_item(item_id, actor=self.actor):
+                    count += 1
+            except Exception as exc:  # retried next sweep; the item stays listed until it succeeds
+                self.metrics.inc("purge_failures")
+                log.warning("expiring a rejected item failed (%s); retried next sweep", type(exc).__name__)
+        if count:
+            self.metrics.inc("items_expired", count)
+        return count
+
+    # ------------------------------------------------------------------ maintenance
+    def collect_orphans(self) -> int:
+        """Delete blobs whose order row is missing or already purged.
+
+        Safe against in-flight uploads: an order row commits before any of its blobs is written, and a
+        purged order accepts no upload, so neither rule can match a blob that is still wanted.
+        """
+        deleted = 0
+        chunk: list[tuple[str, str]] = []
+        for key in self.vault.blobs.list(""):
+            parts = key.split("/")
+            if len(parts) != 3:
+                continue  # not a layout we wrote; leave it for a human rather than guess
+            chunk.append((parts[1], key))
+            if len(chunk) >= _ORPHAN_CHUNK:
+                deleted += self._delete_orphans(chunk)
+                chunk = []
+        if chunk:
+            deleted += self._delete_orphans(chunk)
+        if deleted:
+            self.metrics.inc("orphans_deleted", deleted)
+            log.info("%s deleted %d orphan blobs", self.name, deleted)
+        return deleted
+
+    def _delete_orphans(self, chunk: list[tuple[str, str]]) -> int:
+        order_ids = {o for o, _ in chunk}
+        with session_scope(self.vault.sessions) as s:
+            states = dict(
+                s.execute(select(Order.id, Order.state).where(Order.id.in_(order_ids))).tuples().all()
+            )
+        doomed = [k for o, k in chunk if o not in states or states[o] == OrderState.PURGED]
+        if not doomed:
+            return 0
+        self.vault.blobs.delete_many(doomed)
+        return len(doomed)
+
+    def destroy_epochs(self) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Destroy every KEK epoch `policy.decide_epoch` allows; (destroyed, kept epoch → reason)."""
+        now = self.clock()
+        keys = self.vault.keys
+        current = keys.current_epoch(now)
+        destroyed: list[str] = []
+        kept: dict[str, str] = {}
+        for info in keys.epochs():
+            if info.destroyed:
+                continue
+            with session_scope(self.vault.sessions) as s:
+                live = s.execute(
+                    select(func.count())
+                    .select_from(Order)
+                    .where(Order.epoch == info.epoch, Order.state != OrderState.PURGED)
+                ).scalar_one()
+                live += s.execute(
+                    select(func.count()).select_from(WrappedDataKey).where(WrappedDataKey.epoch == info.epoch)
+                ).scalar_one()
+                last_purged = s.execute(
+                    select(func.max(Order.purged_at)).where(Order.epoch == info.epoch)
+                ).scalar_one()
+            decision = decide_epoch(
+                info.epoch,
+                now=now,
+                current_epoch=current,
+                live_orders=int(live),
+                last_purged_at=last_purged,
+                config=self.config,
+            )
+            if not decision.destroy:
+                kept[info.epoch] = decision.reason
+                continue
+            keys.destroy_epoch(info.epoch)
+            self.vault.audit.append(
+                actor=self.actor,
+                action="epoch.destroy",
+                target_type="epoch",
+                target_id=info.epoch,
+                details={"provider": keys.name, "kek_id": info.kek_id},
+            )
+            destroyed.append(info.epoch)
+            log.warning("%s destroyed KEK epoch %s (%s)", self.name, info.epoch, keys.name)
+        if destroyed:
+            self.metrics.inc("epochs_destroyed", len(destroyed))
+        return tuple(destroyed), kept
+
+    # ------------------------------------------------------------------ background thread
+    def start(self) -> None:
+        """Sweep every `sweep_interval_seconds` in a daemon thread until `stop`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=f"purge-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a sweep that fails (DB down) is retried next interval, never fatal
+                self.metrics.inc("sweep_errors")
+                log.exception(
+                    "%s sweep failed; retrying in %.0fs", self.name, self.config.sweep_interval_seconds
+                )
+            self._stop.wait(self.config.sweep_interval_seconds)
+
+    def stop(self, timeout: float | None = 10) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
