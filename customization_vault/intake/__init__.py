@@ -84,8 +84,9 @@ class AcceptedFile:
 def accept_file(data: bytes, limits: Limits, declared_type: str | None = None) -> AcceptedFile:
     """Size, sniff, (optionally) compare the declared type, validate, strip metadata — in that order.
 
-    Cheapest checks first: size and magic cost nothing, decoding costs the most. Validation runs on
-    the original bytes and stripping after it, so a file that does not decode is never rewritten.
+    Cheapest checks first: size and magic cost nothing, decoding costs the most. The image is
+    validated AFTER stripping, on the very bytes that will be stored, so whatever the vault keeps is
+    known to decode within the limits (tests prove stripping leaves the pixels identical).
     Pass `declared_type=None` to skip the Content-Type comparison.
     """
     check_size(len(data), limits)
@@ -94,6 +95,6 @@ def accept_file(data: bytes, limits: Limits, declared_type: str | None = None) -
     if media_type.kind == "font":
         validate_font(data, media_type, limits)
         return AcceptedFile(media_type, data, (), None, len(data))
-    facts = validate_image(data, media_type, limits)
     clean = strip_metadata(data, media_type)
+    facts = validate_image(clean.data, media_type, limits)
     return AcceptedFile(media_type, clean.data, clean.removed, facts, len(data))
