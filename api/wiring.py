@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -13,11 +16,22 @@ from customization_vault.apikeys import ApiKeys
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog.db import create_db_engine, make_sessionmaker, migrate
-
-__all__ = ["Services", "build_blob_store", "build_key_provider", "build_services", "create_db_engine"]
 from customization_vault.clock import Clock, system_clock
 from customization_vault.keys.base import KeyProvider
 from customization_vault.vault import Vault
+from screening.composite import CompositeScreener, null_composite
+from screening.screener import NullScreener, Screener
+
+__all__ = [
+    "Services",
+    "build_blob_store",
+    "build_key_provider",
+    "build_screener",
+    "build_services",
+    "create_db_engine",
+]
+
+log = logging.getLogger(__name__)
 
 
 def _kms_client(region: str, endpoint_url: str | None) -> Any:
@@ -60,6 +74,40 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.blob_dir)
 
 
+def _engine(module: str, kind: str, build: Callable[[Any], Screener]) -> Screener:
+    """The engine from `module`, or NullScreener (logged loudly) while that engine is not installed."""
+    try:
+        mod = importlib.import_module(module)
+        return build(mod)
+    except (ImportError, AttributeError):
+        log.warning("%s screening engine not available: %s items are NOT screened (NullScreener)", kind, kind)
+        return NullScreener()
+
+
+def _text_screener(settings: Settings) -> Screener:
+    return _engine("screening.text", "text", lambda m: m.default_text_screener())
+
+
+def _image_screener(settings: Settings) -> Screener:
+    return _engine("screening.image", "image", lambda m: m.ImageScreener(m.ImageRegistry.default()))
+
+
+def _font_screener(settings: Settings) -> Screener:
+    return _engine("screening.fonts", "font", lambda m: m.FontScreener())
+
+
+def build_screener(settings: Settings) -> CompositeScreener:
+    """Engines are built on first use (or `warm()`), not here: lists and indexes take time to load."""
+    if not settings.screening.enabled:
+        log.info("screening disabled by settings: every item clears")
+        return null_composite()
+    return CompositeScreener(
+        text=lambda: _text_screener(settings),
+        image=lambda: _image_screener(settings),
+        font=lambda: _font_screener(settings),
+    )
+
+
 @dataclass
 class Services:
     """Everything a process needs, built once from Settings and handed to the app, CLI and workers."""
@@ -73,6 +121,7 @@ class Services:
     vault: Vault
     api_keys: ApiKeys
     clock: Clock
+    screener: CompositeScreener = field(default_factory=null_composite)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -97,5 +146,14 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         max_items_per_order=settings.limits.max_items_per_order,
     )
     return Services(
-        settings, engine, sessions, audit, keys, blobs, vault, ApiKeys(sessions, audit, clock), clock
+        settings,
+        engine,
+        sessions,
+        audit,
+        keys,
+        blobs,
+        vault,
+        ApiKeys(sessions, audit, clock),
+        clock,
+        screener=build_screener(settings),
     )

@@ -1,0 +1,96 @@
+"""`create_app(settings)`: the FastAPI application, its backends wired once in `lifespan`.
+
+Tests pass ready-made `Services` (and close them themselves); `serve` passes none and the app builds
+and closes its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+
+from api import errors
+from api.deps import ApiContext
+from api.metrics import Metrics, MetricsMiddleware
+from api.purging import InlinePurge, PurgeGateway, RetentionPurge
+from api.routes import orders, system
+from api.settings import Settings
+from api.wiring import Services, build_services
+from customization_vault.intake import Limits
+from customization_vault.service import FulfilmentService
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Keeps the customization data of personalised orders encrypted per order, screens it for
+trademarks, offensive content, protected images and restricted fonts, hands it to the order's own
+seller for fulfilment, and purges it when the order is fulfilled or cancelled.
+
+Authenticate with `Authorization: Bearer <API key>` (`customization-vault keys api create`).
+Errors are RFC 9457 `application/problem+json` bodies with a stable `code`."""
+
+
+def limits_of(settings: Settings) -> Limits:
+    cfg = settings.limits
+    return Limits(
+        max_upload_bytes=cfg.max_upload_bytes,
+        max_pixels=cfg.max_pixels,
+        max_text_chars=cfg.max_text_chars,
+        max_items_per_order=cfg.max_items_per_order,
+        max_font_bytes=cfg.max_font_bytes,
+    )
+
+
+def build_purge_gateway(services: Services) -> PurgeGateway:
+    purger = getattr(services, "purger", None)
+    signer = getattr(services, "signer", None)
+    if signer is None:
+        from retention.receipts import ReceiptSigner
+
+        signer = ReceiptSigner.load_or_create(services.settings.receipt_key_path)
+    if purger is not None:
+        return RetentionPurge(purger, signer)
+    log.warning("retention.purge not wired: purging inline without receipts")
+    return InlinePurge(services.vault, signer)
+
+
+def build_context(services: Services, metrics: Metrics | None = None) -> ApiContext:
+    fulfilment = FulfilmentService(services.vault, services.screener, limits_of(services.settings))
+    return ApiContext(services, fulfilment, build_purge_gateway(services), metrics or Metrics())
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        svc = services if services is not None else await to_thread.run_sync(build_services, settings)
+        try:
+            ctx = build_context(svc, metrics)
+            # Lists and indexes load now, so the first upload does not pay for them.
+            await to_thread.run_sync(svc.screener.warm)
+            app.state.ctx = ctx
+            yield
+        finally:
+            app.state.ctx = None
+            if owned:
+                svc.close()
+
+    app = FastAPI(
+        title="customization-vault",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(orders.router)
+    app.include_router(system.router)
+    # Outermost first: metrics see the final status, including the problem bodies of ProblemMiddleware.
+    app.add_middleware(errors.ProblemMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.state.metrics = metrics
+    return app

@@ -1,0 +1,204 @@
+"""Domain errors → HTTP: one table, RFC 9457 problem+json bodies, and nothing else leaks to clients.
+
+Bodies are `{type, title, status, detail, code}`. `detail` is the exception's message, which domains
+write without customer content; unknown exceptions answer a bare 500 and are logged by type and
+location only, because an arbitrary library message (a decoder's, a driver's) may quote the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from customization_vault.apikeys import Unauthenticated
+from customization_vault.errors import (
+    BackendError,
+    ContentGone,
+    ContentHeld,
+    ContentRefused,
+    InsecureKeyring,
+    IntegrityError,
+    InvalidInput,
+    KeyDestroyed,
+    KeyUnavailable,
+    NotFound,
+    StateConflict,
+    TooLarge,
+    UnsupportedType,
+    VaultError,
+)
+from customization_vault.intake.errors import EmptyInput, TypeMismatch
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://customization-vault.dev/problems/"
+
+
+class Forbidden(VaultError):
+    """Authenticated, but the key's role may not use this endpoint."""
+
+    code = "forbidden"
+
+
+class MalformedRequest(InvalidInput):
+    """The request's framing (JSON, multipart) could not be parsed at all."""
+
+    code = "malformed_request"
+
+
+class ServiceUnavailable(VaultError):
+    """A part the endpoint needs is not configured or not ready in this process."""
+
+    code = "service_unavailable"
+
+
+# Most specific class first: the first `isinstance` match wins. Every VaultError reaches some row.
+STATUS_TABLE: tuple[tuple[type[VaultError], int, str], ...] = (
+    (Unauthenticated, 401, "Unauthenticated"),
+    (Forbidden, 403, "Forbidden"),
+    (NotFound, 404, "Not found"),
+    (ContentGone, 410, "Content gone"),
+    (KeyDestroyed, 410, "Content gone"),
+    (ContentRefused, 451, "Unavailable for legal reasons"),
+    (ContentHeld, 409, "Held for review"),
+    (StateConflict, 409, "Conflict"),
+    (MalformedRequest, 400, "Malformed request"),
+    (EmptyInput, 400, "Empty input"),
+    (TooLarge, 413, "Content too large"),
+    (TypeMismatch, 415, "Unsupported media type"),
+    (UnsupportedType, 415, "Unsupported media type"),
+    (InvalidInput, 422, "Invalid input"),
+    (KeyUnavailable, 503, "Key unavailable"),
+    (BackendError, 503, "Backend unavailable"),
+    (ServiceUnavailable, 503, "Service unavailable"),
+    (IntegrityError, 500, "Internal error"),
+    (InsecureKeyring, 500, "Internal error"),
+    (VaultError, 500, "Internal error"),
+)
+
+# Statuses whose detail is withheld: the client can not act on it and it may describe our internals.
+_OPAQUE = frozenset({500})
+
+
+def status_for(exc: VaultError) -> tuple[int, str]:
+    for cls, status, title in STATUS_TABLE:
+        if isinstance(exc, cls):
+            return status, title
+    return 500, "Internal error"  # pragma: no cover - VaultError is the last row
+
+
+def _problem_body(status: int, title: str, detail: str | None, code: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "code": code}
+    if detail:
+        body["detail"] = detail
+    return body
+
+
+def problem(
+    status: int, title: str, detail: str | None, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = _problem_body(status, title, detail, code)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def vault_problem(exc: VaultError) -> JSONResponse:
+    status, title = status_for(exc)
+    detail = None if status in _OPAQUE else str(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, title, detail, exc.code if status not in _OPAQUE else "internal_error", headers)
+
+
+def _where(exc: BaseException) -> str:
+    """File:line of the innermost frame: enough to find the bug, with no message text (may hold input)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno}"
+
+
+def log_unexpected(exc: BaseException, scope: Scope) -> None:
+    route = getattr(scope.get("route"), "path", None) or "?"
+    log.error(
+        "unhandled %s at %s (route %s %s)", type(exc).__name__, _where(exc), scope.get("method", "?"), route
+    )
+
+
+async def _on_vault_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VaultError)
+    status, _ = status_for(exc)
+    if status >= 500:
+        log.warning("%s (%s) answered %d", type(exc).__name__, exc.code, status)
+    return vault_problem(exc)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Pydantic echoes the offending value in `input` (and sometimes `ctx`): only where and what go back.
+    errors = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "type": str(e.get("type", "")),
+            "msg": str(e.get("msg", "")),
+        }
+        for e in exc.errors()
+    ]
+    body = _problem_body(422, "Invalid request", "the request did not match the schema", "validation_error")
+    body["errors"] = errors
+    return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
+
+
+async def _on_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem(exc.status_code, detail or "Error", None, code, exc.headers)
+
+
+class ProblemMiddleware:
+    """Innermost safety net for exceptions no handler claimed: a bare 500 problem, logged without text.
+
+    Starlette's own server-error path re-raises after answering, which makes the server log a full
+    traceback (messages included); this one ends the exception here. If the response had already
+    started (a stream failing mid-way), the connection is simply ended: the client sees a truncated
+    body, never a second status line.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_unexpected(exc, scope)
+            if started:
+                return
+            response = problem(500, "Internal error", None, "internal_error")
+            await response(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(VaultError, _on_vault_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)

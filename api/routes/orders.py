@@ -1,0 +1,267 @@
+"""`/v1/orders/...`: the fulfilment system's endpoints. Each route parses, authorises, calls one domain
+function and maps the result; every error is a domain exception rendered by `api/errors.py`.
+
+Blocking work (database, screening, decryption) runs in the thread pool: `def` routes do so by
+FastAPI's rule, the upload route (async, to read the body stream) hands off explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+
+from api.bodies import (
+    FRAMING_ALLOWANCE,
+    check_content_length,
+    parse_json,
+    read_bounded,
+    read_multipart_file,
+    require_supported_body,
+)
+from api.deps import Context, FulfilmentPrincipal
+from api.purging import run_purge_quietly
+from api.schemas import ItemRead, OrderDetailRead, OrderRead, PurgeRead, TextItemCreate
+from customization_vault.errors import InvalidInput, NotFound
+from customization_vault.lifecycle import OrderState
+from customization_vault.service import UploadResult
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+OrderId = Annotated[
+    str,
+    Path(min_length=1, max_length=128, description="The marketplace's order id (unique per seller)"),
+]
+ItemId = Annotated[str, Path(min_length=1, max_length=64)]
+
+_PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
+_COMMON: dict[int | str, dict[str, object]] = {
+    401: {"description": "Missing or unknown API key", **_PROBLEM},
+    403: {"description": "The key's role may not use this endpoint", **_PROBLEM},
+    404: {"description": "No such order for this seller (another seller's order looks the same)", **_PROBLEM},
+}
+# JSON text items: the largest text plus JSON escaping (\uXXXX is 6 bytes per code point) and framing.
+_JSON_ESCAPE_FACTOR = 6
+
+
+@router.put(
+    "/{order_id}",
+    response_model=OrderRead,
+    status_code=201,
+    responses={200: {"description": "The order already existed", "model": OrderRead}, **_COMMON},
+    summary="Create the order (idempotent)",
+)
+def put_order(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context, response: Response) -> OrderRead:
+    order, created = ctx.fulfilment.create_order(who.seller_id, order_id, actor=who.actor)
+    response.status_code = 201 if created else 200
+    return OrderRead.of(order)
+
+
+@router.get(
+    "/{order_id}",
+    response_model=OrderDetailRead,
+    responses=_COMMON,
+    summary="Order state, items, verdicts, review outcomes and the purge receipt",
+)
+def get_order(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> OrderDetailRead:
+    return OrderDetailRead.of_summary(ctx.fulfilment.summary(who.seller_id, order_id))
+
+
+@router.post(
+    "/{order_id}/items",
+    response_model=ItemRead,
+    status_code=201,
+    summary="Upload one item: multipart `file` part, or JSON {kind: text, text}",
+    responses={
+        200: {"description": "Idempotent replay: the item the same key and body created", "model": ItemRead},
+        400: {"description": "Malformed body, empty input", **_PROBLEM},
+        409: {"description": "Idempotency-Key reused with a different body", **_PROBLEM},
+        410: {"description": "The order no longer accepts uploads", **_PROBLEM},
+        413: {"description": "Over a size, pixel, frame or length limit", **_PROBLEM},
+        415: {"description": "Unsupported or mismatched type", **_PROBLEM},
+        422: {"description": "Corrupt image/font, invalid text", **_PROBLEM},
+        **_COMMON,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+                "application/json": {"schema": TextItemCreate.model_json_schema()},
+            },
+        }
+    },
+)
+async def post_item(
+    order_id: OrderId,
+    request: Request,
+    who: FulfilmentPrincipal,
+    ctx: Context,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Retry-safe key: same key + same body → the same item (200); different body → 409",
+        ),
+    ] = None,
+) -> JSONResponse:
+    limits = ctx.fulfilment.limits
+    content_type = request.headers.get("content-type")
+    essence = require_supported_body(content_type)
+    result: UploadResult
+    try:
+        if essence == "application/json":
+            limit = limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
+            check_content_length(request.headers.get("content-length"), limit)
+            body = await read_bounded(request.stream(), limit)
+            try:
+                text_item = TextItemCreate.model_validate(parse_json(body))
+            except ValidationError as exc:
+                raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
+            result = await to_thread.run_sync(
+                lambda: ctx.fulfilment.upload_text(
+                    who.seller_id, order_id, text_item.text, idempotency_key=idempotency_key, actor=who.actor
+                )
+            )
+        else:
+            assert content_type is not None
+            check_content_length(
+                request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE
+            )
+            part = await read_multipart_file(request.stream(), content_type, limits.max_upload_bytes)
+            result = await to_thread.run_sync(
+                lambda: ctx.fulfilment.upload_file(
+                    who.seller_id,
+                    order_id,
+                    part.data,
+                    declared_type=part.declared_type,
+                    idempotency_key=idempotency_key,
+                    actor=who.actor,
+                )
+            )
+    except InvalidInput as exc:
+        ctx.metrics.upload_rejections.inc(exc.code)
+        raise
+    item = result.item
+    if result.created:
+        ctx.metrics.uploads.inc(item.kind)
+        ctx.metrics.verdicts.inc(item.verdict or "none")
+    body_model = ItemRead.of(item, order_id)
+    return JSONResponse(
+        body_model.model_dump(mode="json"),
+        status_code=201 if result.created else 200,
+        headers={"Location": body_model.content_url},
+    )
+
+
+@router.get(
+    "/{order_id}/items/{item_id}/content",
+    summary="The item's decrypted bytes, for the order's own seller (audited)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "The content, with its sniffed media type", "content": {"*/*": {}}},
+        409: {"description": "Flagged: awaiting trust-and-safety review", **_PROBLEM},
+        410: {"description": "The order was fulfilled, cancelled or purged", **_PROBLEM},
+        451: {"description": "Blocked by screening or rejected in review", **_PROBLEM},
+        **_COMMON,
+    },
+)
+def get_content(order_id: OrderId, item_id: ItemId, who: FulfilmentPrincipal, ctx: Context) -> Response:
+    item, chunks = ctx.fulfilment.fetch(who.seller_id, order_id, item_id, actor=who.actor)
+    # Pull the first segment before answering: a missing blob or failed authentication becomes a
+    # proper problem status instead of a 200 that dies mid-body.
+    first = next(chunks, b"")
+
+    def body() -> Iterator[bytes]:
+        if first:
+            yield first
+        yield from chunks
+
+    return StreamingResponse(
+        body(),
+        media_type=item.content_type,
+        headers={
+            "Content-Length": str(item.size),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "attachment",
+        },
+    )
+
+
+def _purge(
+    order_id: str, trigger: str, who: FulfilmentPrincipal, ctx: Context, bg: BackgroundTasks
+) -> Response:
+    order = ctx.fulfilment.order(who.seller_id, order_id)
+    receipt_url = f"/v1/orders/{order_id}/receipt"
+    already = order.state == OrderState.PURGED
+    if not already:
+        ctx.purge.mark(order, trigger, actor=who.actor)
+        ctx.metrics.purges.inc(trigger)
+        bg.add_task(run_purge_quietly, ctx.purge, order.id, who.actor)
+        order = ctx.fulfilment.order(who.seller_id, order_id)
+    body = PurgeRead(order=OrderRead.of(order, has_receipt=already), receipt_url=receipt_url)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=200 if already else 202, headers={"Location": receipt_url}
+    )
+
+
+_PURGE_RESPONSES: dict[int | str, dict[str, object]] = {
+    202: {"description": "Recorded; content is gone (410) from now on, the purge runs", "model": PurgeRead},
+    200: {"description": "Already purged", "model": PurgeRead},
+    409: {"description": "The order already ended another way (e.g. cancelled, then fulfilled)", **_PROBLEM},
+    **_COMMON,
+}
+
+
+@router.post(
+    "/{order_id}/fulfilment",
+    status_code=202,
+    response_model=PurgeRead,
+    responses=_PURGE_RESPONSES,
+    summary="Record fulfilment and purge the order's content",
+)
+def post_fulfilment(
+    order_id: OrderId, who: FulfilmentPrincipal, ctx: Context, background: BackgroundTasks
+) -> Response:
+    return _purge(order_id, "fulfilled", who, ctx, background)
+
+
+@router.post(
+    "/{order_id}/cancellation",
+    status_code=202,
+    response_model=PurgeRead,
+    responses=_PURGE_RESPONSES,
+    summary="Record cancellation and purge the order's content",
+)
+def post_cancellation(
+    order_id: OrderId, who: FulfilmentPrincipal, ctx: Context, background: BackgroundTasks
+) -> Response:
+    return _purge(order_id, "cancelled", who, ctx, background)
+
+
+@router.get(
+    "/{order_id}/receipt",
+    summary="The signed purge receipt",
+    responses={
+        200: {"description": "Ed25519-signed receipt; verify with /v1/receipts/public-key"},
+        404: {"description": "No such order, or not purged yet", **_PROBLEM},
+        **{k: v for k, v in _COMMON.items() if k != 404},
+    },
+)
+def get_receipt(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> JSONResponse:
+    order = ctx.fulfilment.order(who.seller_id, order_id)
+    receipt = ctx.purge.receipt(order.id)
+    if receipt is None:
+        raise NotFound("the order has no purge receipt yet")
+    return JSONResponse(receipt)

@@ -1,0 +1,158 @@
+"""Wire models (`…Create` in, `…Read` out): the API's contract, decoupled from the domain dataclasses.
+
+Reads expose ids, states, verdicts and findings (list entry and span offsets) — never customer
+content: a finding's span points into the customer's own text, which only the fetch endpoint returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from customization_vault.service import ItemSummary, OrderSummary
+from customization_vault.vault import FindingView, ItemView, OrderView
+
+
+class FindingRead(BaseModel):
+    kind: str = Field(description="trademark | offensive | image | ocr_text | font")
+    list: str = Field(description="The list the entry came from, name@version")
+    entry: str = Field(description="The matched list entry's id")
+    label: str | None = None
+    category: str | None = None
+    score: float
+    severity: str = Field(description="block | review | info")
+    distance: int | None = Field(default=None, description="Hamming distance for image matches")
+    span: tuple[int, int] | None = Field(default=None, description="[start, end) in the customer's text")
+    region: tuple[int, ...] | None = Field(default=None, description="x, y, w, h in the customer's image")
+
+    @classmethod
+    def of(cls, f: FindingView) -> FindingRead:
+        return cls(
+            kind=f.kind,
+            list=f.list_ref,
+            entry=f.entry,
+            label=f.label,
+            category=f.category,
+            score=round(f.score, 4),
+            severity=f.severity,
+            distance=f.distance,
+            span=f.span,
+            region=f.region,
+        )
+
+
+class ReviewRead(BaseModel):
+    state: str
+    decision: str | None = None
+    reason_code: str | None = None
+    decided_at: datetime | None = None
+    appeal_decision: str | None = None
+    appeal_decided_at: datetime | None = None
+
+
+class ItemRead(BaseModel):
+    id: str
+    kind: str = Field(description="text | image | font")
+    content_type: str
+    size: int = Field(description="Plaintext bytes as stored (after metadata removal)")
+    state: str = Field(description="clear | flagged | blocked | approved | rejected")
+    verdict: str | None = Field(description="Screening verdict at upload: clear | flagged | blocked")
+    findings: list[FindingRead]
+    metadata_removed: list[str] = Field(description='What intake stripped, e.g. ["exif", "gps"]')
+    created_at: datetime
+    review: ReviewRead | None = None
+    content_url: str
+
+    @classmethod
+    def of(cls, item: ItemView, order_external_id: str, review: ReviewRead | None = None) -> ItemRead:
+        return cls(
+            id=item.id,
+            kind=item.kind,
+            content_type=item.content_type,
+            size=item.size,
+            state=item.state,
+            verdict=item.verdict,
+            findings=[FindingRead.of(f) for f in item.findings],
+            metadata_removed=list(item.metadata_removed),
+            created_at=item.created_at,
+            review=review,
+            content_url=f"/v1/orders/{order_external_id}/items/{item.id}/content",
+        )
+
+
+class OrderRead(BaseModel):
+    id: str = Field(description="The marketplace's order id")
+    state: str = Field(description="open | fulfilled | cancelled | expired | purged")
+    created_at: datetime
+    trigger: str | None = Field(
+        default=None, description="What ended the order: fulfilled | cancelled | expired"
+    )
+    triggered_at: datetime | None = None
+    key_destroyed_at: datetime | None = None
+    blobs_deleted_at: datetime | None = None
+    purged_at: datetime | None = None
+    receipt_url: str | None = None
+
+    @classmethod
+    def of(cls, order: OrderView, *, has_receipt: bool = False) -> OrderRead:
+        return cls(
+            id=order.external_id,
+            state=order.state,
+            created_at=order.created_at,
+            trigger=order.trigger,
+            triggered_at=order.triggered_at,
+            key_destroyed_at=order.key_destroyed_at,
+            blobs_deleted_at=order.blobs_deleted_at,
+            purged_at=order.purged_at,
+            receipt_url=f"/v1/orders/{order.external_id}/receipt" if has_receipt else None,
+        )
+
+
+class OrderDetailRead(OrderRead):
+    items: list[ItemRead]
+    receipt: dict[str, Any] | None = Field(default=None, description="The signed purge receipt, once purged")
+
+    @classmethod
+    def of_summary(cls, summary: OrderSummary) -> OrderDetailRead:
+        base = OrderRead.of(summary.order, has_receipt=summary.receipt is not None)
+        return cls(
+            **base.model_dump(),
+            items=[_item(summary.order.external_id, s) for s in summary.items],
+            receipt=summary.receipt,
+        )
+
+
+def _item(order_external_id: str, s: ItemSummary) -> ItemRead:
+    review = None
+    if s.review is not None:
+        r = s.review
+        review = ReviewRead(
+            state=r.state,
+            decision=r.decision,
+            reason_code=r.reason_code,
+            decided_at=r.decided_at,
+            appeal_decision=r.appeal_decision,
+            appeal_decided_at=r.appeal_decided_at,
+        )
+    return ItemRead.of(s.item, order_external_id, review)
+
+
+class TextItemCreate(BaseModel):
+    """A text item (to engrave or print). Length and content rules are enforced at intake (413/422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["text"]
+    text: str
+
+
+class PurgeRead(BaseModel):
+    order: OrderRead
+    receipt_url: str
+
+
+class HealthRead(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)

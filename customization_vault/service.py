@@ -1,0 +1,210 @@
+"""Fulfilment use cases behind the HTTP API: order, upload (intake → screen → vault), summary, fetch.
+
+Transport-free so the API stays thin and the flows are testable without a server. An upload is held
+in memory (bounded by `Limits`) from the request to `Vault.put_item`: intake, screening and encryption
+all work on that buffer, so plaintext never touches disk, and every rejection happens before the vault
+writes anything — a refused upload leaves no item, blob or key behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import Item, PurgeReceipt, ReviewCase
+from customization_vault.errors import InvalidInput, StateConflict
+from customization_vault.intake import Limits, accept_file, validate_text
+from customization_vault.vault import ItemView, NewItem, OrderView, Vault
+from screening.screener import Screener
+
+log = logging.getLogger(__name__)
+
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """The trust-and-safety decision on a flagged item (no reviewer notes: they may quote content)."""
+
+    state: str
+    decision: str | None
+    reason_code: str | None
+    decided_at: datetime | None
+    appeal_decision: str | None
+    appeal_decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSummary:
+    item: ItemView
+    review: ReviewOutcome | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    order: OrderView
+    items: tuple[ItemSummary, ...]
+    receipt: dict[str, object] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    item: ItemView
+    created: bool
+
+
+def request_digest(kind: str, payload: bytes) -> str:
+    """What an idempotent retry must repeat exactly: the item kind and the bytes as the client sent them."""
+    h = hashlib.sha256()
+    h.update(kind.encode())
+    h.update(b"\x00")
+    h.update(payload)
+    return h.hexdigest()
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise InvalidInput(f"an Idempotency-Key is 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters")
+    return key
+
+
+class FulfilmentService:
+    """The seller-facing flows; every method takes the caller's seller id, so tenancy is never optional."""
+
+    def __init__(self, vault: Vault, screener: Screener, limits: Limits) -> None:
+        self.vault = vault
+        self.screener = screener
+        self.limits = limits
+
+    # ------------------------------------------------------------------ orders
+    def create_order(self, seller_id: str, external_id: str, *, actor: str) -> tuple[OrderView, bool]:
+        return self.vault.create_order(seller_id, external_id, actor=actor)
+
+    def order(self, seller_id: str, external_id: str) -> OrderView:
+        return self.vault.find_order(seller_id, external_id)
+
+    def summary(self, seller_id: str, external_id: str) -> OrderSummary:
+        order = self.vault.find_order(seller_id, external_id)
+        items = self.vault.list_items(order)
+        reviews = self._reviews([i.id for i in items])
+        return OrderSummary(
+            order,
+            tuple(ItemSummary(i, reviews.get(i.id)) for i in items),
+            self.receipt(order),
+        )
+
+    def _reviews(self, item_ids: list[str]) -> dict[str, ReviewOutcome]:
+        if not item_ids:
+            return {}
+        out: dict[str, ReviewOutcome] = {}
+        with session_scope(self.vault.sessions) as s:
+            rows = s.execute(
+                select(ReviewCase).where(ReviewCase.item_id.in_(item_ids)).order_by(ReviewCase.created_at)
+            ).scalars()
+            for r in rows:  # the latest case per item wins
+                out[r.item_id] = ReviewOutcome(
+                    r.state, r.decision, r.reason_code, r.decided_at, r.appeal_decision, r.appeal_decided_at
+                )
+        return out
+
+    def receipt(self, order: OrderView) -> dict[str, object] | None:
+        """The signed purge receipt as stored: body plus signature, or None before the purge finished."""
+        with session_scope(self.vault.sessions) as s:
+            row = s.get(PurgeReceipt, order.id)
+            if row is None:
+                return None
+            return {"body": dict(row.body), "signature": row.signature}
+
+    # ------------------------------------------------------------------ uploads
+    def _replay(self, order: OrderView, key: str | None, digest: str) -> UploadResult | None:
+        """An idempotent retry answers from the catalog without re-screening or re-encrypting."""
+        if key is None:
+            return None
+        prior = self.vault.find_idempotent(order, key)
+        if prior is None:
+            return None
+        item, prior_digest = prior
+        if prior_digest != digest:
+            raise StateConflict("the idempotency key was already used for a different request")
+        return UploadResult(item, created=False)
+
+    def upload_file(
+        self,
+        seller_id: str,
+        external_id: str,
+        data: bytes,
+        *,
+        declared_type: str | None,
+        idempotency_key: str | None,
+        actor: str,
+    ) -> UploadResult:
+        key = check_idempotency_key(idempotency_key)
+        order = self.vault.find_order(seller_id, external_id)
+        digest = request_digest("file", data)
+        replay = self._replay(order, key, digest)
+        if replay is not None:
+            return replay
+        accepted = accept_file(data, self.limits, declared_type)
+        media = accepted.media_type
+        verdict = self.screener.screen(accepted.data, media.content_type)
+        item, created = self.vault.put_item(
+            order,
+            [accepted.data],
+            NewItem(
+                kind=media.kind,
+                content_type=media.content_type,
+                verdict=verdict,
+                metadata_removed=accepted.removed,
+                idempotency_key=key,
+                request_digest=digest,
+            ),
+            actor=actor,
+        )
+        return UploadResult(item, created)
+
+    def upload_text(
+        self, seller_id: str, external_id: str, text: str, *, idempotency_key: str | None, actor: str
+    ) -> UploadResult:
+        key = check_idempotency_key(idempotency_key)
+        order = self.vault.find_order(seller_id, external_id)
+        text = validate_text(text, self.limits)
+        data = text.encode("utf-8")
+        digest = request_digest("text", data)
+        replay = self._replay(order, key, digest)
+        if replay is not None:
+            return replay
+        verdict = self.screener.screen(data, "text/plain")
+        item, created = self.vault.put_item(
+            order,
+            [data],
+            NewItem(
+                kind="text",
+                content_type=TEXT_CONTENT_TYPE,
+                verdict=verdict,
+                idempotency_key=key,
+                request_digest=digest,
+            ),
+            actor=actor,
+        )
+        return UploadResult(item, created)
+
+    # ------------------------------------------------------------------ fulfilment
+    def fetch(
+        self, seller_id: str, external_id: str, item_id: str, *, actor: str
+    ) -> tuple[ItemView, Iterator[bytes]]:
+        """Released content for the order's own seller; the vault audits the access before any byte."""
+        order = self.vault.find_order(seller_id, external_id)
+        return self.vault.fetch_for_fulfilment(order, item_id, actor=actor)
+
+    def count_items(self, order: OrderView) -> int:
+        with session_scope(self.vault.sessions) as s:
+            return len(s.execute(select(Item.id).where(Item.order_id == order.id)).all())

@@ -1,0 +1,80 @@
+"""One `Screener` that routes each item to the engine for its kind: text/*, image/*, font/*.
+
+Engines load lists and indexes that take a while to build, so each is built on first use (or by
+`warm()`), once, under a lock: a process that never sees a font never pays for the font engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from screening.findings import Verdict
+from screening.screener import NullScreener, Screener
+
+ScreenerFactory = Callable[[], Screener]
+
+
+class _Lazy:
+    """Builds its screener once; concurrent first callers wait for the same build."""
+
+    def __init__(self, factory: ScreenerFactory) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._screener: Screener | None = None
+
+    def get(self) -> Screener:
+        screener = self._screener
+        if screener is None:
+            with self._lock:
+                if self._screener is None:
+                    self._screener = self._factory()
+                screener = self._screener
+        return screener
+
+
+class CompositeScreener:
+    """Dispatches on the top-level media type; a kind with no engine is refused, never silently cleared.
+
+    Media types come from content sniffing (never the client's claim), so routing can not be steered by
+    a mislabelled upload.
+    """
+
+    def __init__(
+        self,
+        *,
+        text: ScreenerFactory | None = None,
+        image: ScreenerFactory | None = None,
+        font: ScreenerFactory | None = None,
+    ) -> None:
+        self._engines: dict[str, _Lazy] = {}
+        for kind, factory in (("text", text), ("image", image), ("font", font)):
+            if factory is not None:
+                self._engines[kind] = _Lazy(factory)
+
+    def _engine(self, media_type: str) -> Screener:
+        kind = media_type.split("/", 1)[0].strip().lower()
+        lazy = self._engines.get(kind)
+        if lazy is None:
+            raise ValueError(f"no screening engine for media kind {kind!r}")
+        return lazy.get()
+
+    def screen(self, data: bytes, media_type: str) -> Verdict:
+        return self._engine(media_type).screen(data, media_type)
+
+    def warm(self) -> None:
+        """Build every engine now (at start-up), so the first upload does not pay for list loading."""
+        for lazy in self._engines.values():
+            lazy.get()
+
+    def engines(self) -> dict[str, str]:
+        """Which implementation serves each kind (for readiness output and logs); builds them."""
+        return {kind: type(lazy.get()).__name__ for kind, lazy in self._engines.items()}
+
+
+def null_composite() -> CompositeScreener:
+    """Screening disabled: every kind clears (used by benchmarks and `CV_SCREENING__ENABLED=false`)."""
+    return CompositeScreener(text=NullScreener, image=NullScreener, font=NullScreener)
+
+
+__all__ = ["CompositeScreener", "ScreenerFactory", "null_composite"]
