@@ -136,12 +136,14 @@ class Purger:
             o = s.get(Order, order_id)
             if o is None:
                 raise OrderNotFound("no such order")
-            if o.state == OrderState.OPEN:
-                return PurgeReport(order_id, "open")
-            if o.purge_step >= Step.PURGED:
-                return PurgeReport(order_id, "already_purged", receipt=self.receipt(order_id))
-            if has_active_hold(s, order_id, self.clock()):
-                return PurgeReport(order_id, "held")
+            state, step = o.state, o.purge_step
+            held = has_active_hold(s, order_id, self.clock())
+        if state == OrderState.OPEN:
+            return PurgeReport(order_id, "open")
+        if step >= Step.PURGED:
+            return PurgeReport(order_id, "already_purged", receipt=self.receipt(order_id))
+        if held:
+            return PurgeReport(order_id, "held")
         done: list[str] = []
         versions = 0
         try:
