@@ -1,4 +1,4 @@
-"""The purge protocol on both backend families: every step's effect, receipts, holds, failures, canary scan."""
+"""The purge protocol on both backends: each step's effect, receipts, holds, failures, canary scan."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def test_run_is_idempotent_and_purges_exactly_once(services: Any, purger: Purger
 
 
 def test_open_orders_are_not_purged_and_triggers_are_checked(services: Any, purger: Purger) -> None:
-    order, items = seed_order(services.vault, "C-1")
+    order, _ = seed_order(services.vault, "C-1")
     assert purger.run(order.id, actor="t").outcome == "open"
     assert len(raw_blobs(services.vault, order)) == 3
     with pytest.raises(InvalidInput):
@@ -211,7 +211,7 @@ def test_a_failing_step_is_recorded_with_backoff_and_resumed(
 def test_verification_failure_redoes_the_deletion(services: Any, purger: Purger) -> None:
     """A blob that reappears after step 3 (a racing upload, a restore) is caught before the receipt."""
     vault: Vault = services.vault
-    order, items = seed_order(vault, "F-1")
+    order, _ = seed_order(vault, "F-1")
     saved = raw_blobs(vault, order)
     purger.mark(order, "fulfilled", actor="t")
     purger._shred(order.id, "t")
