@@ -1,22 +1,22 @@
 """The vault's exception tree. Domains raise these; only `api/errors.py` maps them to HTTP statuses.
 
-    VaultError
-    ├── NotFound                  a seller, order, item, blob or key that does not exist (or is not yours)
-    │   ├── OrderNotFound
-    │   ├── ItemNotFound
-    │   └── BlobNotFound
-    ├── IntegrityError            any decryption/authentication failure; deliberately opaque
-    ├── KeyUnavailable            the data key cannot be unwrapped
-    │   └── KeyDestroyed          crypto-shredded order, or its KEK epoch was destroyed
-    ├── InsecureKeyring           a KEK file readable by group/world; refuse to start
-    ├── InvalidInput              malformed, oversized, unsupported or mismatched client input
-    │   ├── TooLarge
-    │   └── UnsupportedType
-    ├── StateConflict             the action is not allowed in the object's lifecycle state
-    │   ├── ContentGone           fulfilled/cancelled/expired/purged: the content is no longer served
-    │   ├── ContentHeld           flagged / in review: not yet released
-    │   └── ContentRefused        blocked / rejected: never released
-    └── BackendError              a blob store, key service or database that failed to answer
+VaultError
+├── NotFound                  a seller, order, item, blob or key that does not exist (or is not yours)
+│   ├── OrderNotFound
+│   ├── ItemNotFound
+│   └── BlobNotFound
+├── IntegrityError            any decryption/authentication failure; deliberately opaque
+├── KeyUnavailable            the data key cannot be unwrapped
+│   └── KeyDestroyed          crypto-shredded order, or its KEK epoch was destroyed
+├── InsecureKeyring           a KEK file readable by group/world; refuse to start
+├── InvalidInput              malformed, oversized, unsupported or mismatched client input
+│   ├── TooLarge
+│   └── UnsupportedType
+├── StateConflict             the action is not allowed in the object's lifecycle state
+│   ├── ContentGone           fulfilled/cancelled/expired/purged: the content is no longer served
+│   ├── ContentHeld           flagged / in review: not yet released
+│   └── ContentRefused        blocked / rejected: never released
+└── BackendError              a blob store, key service or database that failed to answer
 """
 
 from __future__ import annotations
