@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from api import errors
 from api.deps import ApiContext
 from api.metrics import Metrics, MetricsMiddleware
-from api.purging import InlinePurge, PurgeGateway, RetentionPurge
+from api.purging import PurgeGateway, RetentionPurge
 from api.routes import orders, system
 from api.settings import Settings
 from api.wiring import Services, build_services
@@ -45,21 +45,17 @@ def limits_of(settings: Settings) -> Limits:
 
 
 def build_purge_gateway(services: Services) -> PurgeGateway:
-    purger = getattr(services, "purger", None)
-    signer = getattr(services, "signer", None)
-    if signer is None:
-        from retention.receipts import ReceiptSigner
-
-        signer = ReceiptSigner.load_or_create(services.settings.receipt_key_path)
-    if purger is not None:
-        return RetentionPurge(purger, signer)
-    log.warning("retention.purge not wired: purging inline without receipts")
-    return InlinePurge(services.vault, signer)
+    if services.purger is None or services.signer is None:
+        raise RuntimeError("build_services wires the purger and the receipt signer")
+    return RetentionPurge(services.purger, services.signer)
 
 
 def build_context(services: Services, metrics: Metrics | None = None) -> ApiContext:
-    fulfilment = FulfilmentService(services.vault, services.screener, limits_of(services.settings))
-    return ApiContext(services, fulfilment, build_purge_gateway(services), metrics or Metrics())
+    purge = build_purge_gateway(services)
+    fulfilment = FulfilmentService(
+        services.vault, services.screener, limits_of(services.settings), receipts=purge.receipt
+    )
+    return ApiContext(services, fulfilment, purge, metrics or Metrics())
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

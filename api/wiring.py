@@ -19,6 +19,10 @@ from customization_vault.catalog.db import create_db_engine, make_sessionmaker, 
 from customization_vault.clock import Clock, system_clock
 from customization_vault.keys.base import KeyProvider
 from customization_vault.vault import Vault
+from retention.metrics import PurgeMetrics
+from retention.purge import Purger
+from retention.receipts import ReceiptSigner
+from retention.worker import PurgeWorker
 from screening.composite import CompositeScreener, null_composite
 from screening.screener import NullScreener, Screener
 
@@ -26,6 +30,7 @@ __all__ = [
     "Services",
     "build_blob_store",
     "build_key_provider",
+    "build_receipt_signer",
     "build_screener",
     "build_services",
     "create_db_engine",
@@ -108,6 +113,13 @@ def build_screener(settings: Settings) -> CompositeScreener:
     )
 
 
+def build_receipt_signer(settings: Settings) -> ReceiptSigner:
+    pem = settings.signing.receipt_key_pem
+    if pem is not None:
+        return ReceiptSigner.from_pem(pem.get_secret_value())
+    return ReceiptSigner.load_or_create(settings.receipt_key_path)
+
+
 @dataclass
 class Services:
     """Everything a process needs, built once from Settings and handed to the app, CLI and workers."""
@@ -122,6 +134,11 @@ class Services:
     api_keys: ApiKeys
     clock: Clock
     screener: CompositeScreener = field(default_factory=null_composite)
+    # Retention: built here, started only by `serve` (worker) or driven by the API (purger).
+    signer: ReceiptSigner | None = None
+    purger: Purger | None = None
+    worker: PurgeWorker | None = None
+    purge_metrics: PurgeMetrics = field(default_factory=PurgeMetrics)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -145,6 +162,10 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         segment_size=settings.storage.segment_size,
         max_items_per_order=settings.limits.max_items_per_order,
     )
+    signer = build_receipt_signer(settings)
+    purge_metrics = PurgeMetrics()
+    purger = Purger(vault, signer, clock=clock, config=settings.retention, metrics=purge_metrics)
+    worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics)
     return Services(
         settings,
         engine,
@@ -156,4 +177,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         ApiKeys(sessions, audit, clock),
         clock,
         screener=build_screener(settings),
+        signer=signer,
+        purger=purger,
+        worker=worker,
+        purge_metrics=purge_metrics,
     )

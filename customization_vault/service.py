@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import Item, PurgeReceipt, ReviewCase
+from customization_vault.catalog.models import ReviewCase
 from customization_vault.errors import InvalidInput, StateConflict
 from customization_vault.intake import Limits, accept_file, validate_text
 from customization_vault.vault import ItemView, NewItem, OrderView, Vault
@@ -51,7 +52,7 @@ class ItemSummary:
 class OrderSummary:
     order: OrderView
     items: tuple[ItemSummary, ...]
-    receipt: dict[str, object] | None = field(default=None)
+    receipt: dict[str, Any] | None = field(default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,19 @@ def check_idempotency_key(key: str | None) -> str | None:
 class FulfilmentService:
     """The seller-facing flows; every method takes the caller's seller id, so tenancy is never optional."""
 
-    def __init__(self, vault: Vault, screener: Screener, limits: Limits) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        screener: Screener,
+        limits: Limits,
+        *,
+        receipts: Callable[[str], dict[str, Any] | None] | None = None,
+    ) -> None:
         self.vault = vault
         self.screener = screener
         self.limits = limits
+        # Receipts belong to retention (a layer above): injected, so this module never imports it.
+        self._receipts = receipts
 
     # ------------------------------------------------------------------ orders
     def create_order(self, seller_id: str, external_id: str, *, actor: str) -> tuple[OrderView, bool]:
@@ -116,13 +126,9 @@ class FulfilmentService:
                 )
         return out
 
-    def receipt(self, order: OrderView) -> dict[str, object] | None:
-        """The signed purge receipt as stored: body plus signature, or None before the purge finished."""
-        with session_scope(self.vault.sessions) as s:
-            row = s.get(PurgeReceipt, order.id)
-            if row is None:
-                return None
-            return {"body": dict(row.body), "signature": row.signature}
+    def receipt(self, order: OrderView) -> dict[str, Any] | None:
+        """The signed purge receipt, or None before the purge finished (or without a receipt source)."""
+        return None if self._receipts is None else self._receipts(order.id)
 
     # ------------------------------------------------------------------ uploads
     def _replay(self, order: OrderView, key: str | None, digest: str) -> UploadResult | None:
@@ -204,7 +210,3 @@ class FulfilmentService:
         """Released content for the order's own seller; the vault audits the access before any byte."""
         order = self.vault.find_order(seller_id, external_id)
         return self.vault.fetch_for_fulfilment(order, item_id, actor=actor)
-
-    def count_items(self, order: OrderView) -> int:
-        with session_scope(self.vault.sessions) as s:
-            return len(s.execute(select(Item.id).where(Item.order_id == order.id)).all())

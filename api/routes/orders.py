@@ -206,10 +206,9 @@ def _purge(
     receipt_url = f"/v1/orders/{order_id}/receipt"
     already = order.state == OrderState.PURGED
     if not already:
-        ctx.purge.mark(order, trigger, actor=who.actor)
+        order = ctx.purge.mark(order, trigger, actor=who.actor)
         ctx.metrics.purges.inc(trigger)
         bg.add_task(run_purge_quietly, ctx.purge, order.id, who.actor)
-        order = ctx.fulfilment.order(who.seller_id, order_id)
     body = PurgeRead(order=OrderRead.of(order, has_receipt=already), receipt_url=receipt_url)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=200 if already else 202, headers={"Location": receipt_url}
@@ -217,9 +216,12 @@ def _purge(
 
 
 _PURGE_RESPONSES: dict[int | str, dict[str, object]] = {
-    202: {"description": "Recorded; content is gone (410) from now on, the purge runs", "model": PurgeRead},
+    202: {
+        "description": "Recorded (the first of fulfilment/cancellation wins); content is gone (410) "
+        "from now on and the purge runs",
+        "model": PurgeRead,
+    },
     200: {"description": "Already purged", "model": PurgeRead},
-    409: {"description": "The order already ended another way (e.g. cancelled, then fulfilled)", **_PROBLEM},
     **_COMMON,
 }
 

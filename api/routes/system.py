@@ -64,13 +64,10 @@ async def readyz(ctx: Context) -> JSONResponse:
 )
 def metrics(ctx: Context) -> Response:
     text_body = ctx.metrics.render()
-    retention = getattr(ctx.services, "purge_metrics", None)
-    if retention is not None:
-        lines = []
-        for name, value in sorted(retention.snapshot().items()):
-            metric = f"cv_retention_{name}_total"
-            lines += [f"# TYPE {metric} counter", f"{metric} {value}"]
-        text_body += "\n".join(lines) + ("\n" if lines else "")
+    # Retention's purge counters (purged, failures, sweeps, orphans...), kept by the purger and worker.
+    for name, value in sorted(ctx.services.purge_metrics.snapshot().items()):
+        metric = f"cv_retention_{name}_total"
+        text_body += f"# TYPE {metric} counter\n{metric} {value}\n"
     return Response(text_body, media_type=CONTENT_TYPE)
 
 
