@@ -255,9 +255,8 @@ class PurgeWorker:
     def _delete_orphans(self, chunk: list[tuple[str, str]]) -> int:
         order_ids = {o for o, _ in chunk}
         with session_scope(self.vault.sessions) as s:
-            states = dict(
-                s.execute(select(Order.id, Order.state).where(Order.id.in_(order_ids))).tuples().all()
-            )
+            rows = s.execute(select(Order.id, Order.state).where(Order.id.in_(order_ids))).all()
+            states = {str(r[0]): str(r[1]) for r in rows}
         doomed = [k for o, k in chunk if o not in states or states[o] == OrderState.PURGED]
         if not doomed:
             return 0

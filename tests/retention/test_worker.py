@@ -1,0 +1,165 @@
+"""The reconciliation sweep on both backends: lost events, expiry, rejected items, orphans, KEK epochs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from customization_vault.blobs.base import blob_key
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import Item, Order, ReviewCase
+from customization_vault.clock import FrozenClock
+from customization_vault.vault import Vault
+from retention.config import RetentionConfig
+from retention.purge import Purger
+from retention.receipts import ReceiptSigner
+from retention.worker import PurgeWorker
+from tests.retention.helpers import raw_blobs, seed_order
+
+
+def test_lost_events_are_purged_by_the_sweep(services: Any, purger: Purger, worker: PurgeWorker) -> None:
+    """Fulfilment marked the orders but the purge never ran (the process died, the event was dropped)."""
+    orders = [seed_order(services.vault, f"L-{i}")[0] for i in range(3)]
+    for o in orders[:2]:
+        purger.mark(o, "fulfilled", actor="t")
+    report = worker.run_once(maintenance=False)
+    assert (report.claimed, report.purged, report.failed) == (2, 2, 0)
+    assert [services.vault.get_order(o.id).state for o in orders] == ["purged", "purged", "open"]
+    assert all(purger.receipt(o.id) is not None for o in orders[:2])
+    assert len(raw_blobs(services.vault, orders[2])) == 3
+    assert worker.run_once(maintenance=False).claimed == 0
+
+
+def test_the_sweep_leaves_a_fresh_fulfilment_to_its_caller_then_takes_over(
+    services: Any, signer: ReceiptSigner, clock: FrozenClock
+) -> None:
+    purger = Purger(services.vault, signer, clock=clock, config=RetentionConfig(handoff_grace_seconds=5))
+    worker = PurgeWorker(purger)
+    order, _ = seed_order(services.vault, "H-1")
+    purger.mark(order, "fulfilled", actor="t")
+    assert worker.run_once(maintenance=False).claimed == 0
+    clock.advance(timedelta(seconds=6))
+    assert worker.run_once(maintenance=False).purged == 1
+
+
+def test_orders_expire_after_max_retention_from_first_upload(
+    services: Any, purger: Purger, worker: PurgeWorker, clock: FrozenClock
+) -> None:
+    vault: Vault = services.vault
+    early, _ = seed_order(vault, "X-1")
+    empty, _ = vault.create_order(vault.ensure_seller("seller-1"), "X-empty", actor="t")
+    clock.advance(timedelta(days=10))
+    late, _ = seed_order(vault, "X-2")
+    clock.advance(timedelta(days=80, seconds=1))  # early: 90 days + 1 s after upload; late: 80 days
+    report = worker.run_once(maintenance=False)
+    assert report.orders_expired == 2
+    assert vault.get_order(early.id).state == "purged"
+    assert vault.get_order(empty.id).state == "purged"
+    assert vault.get_order(late.id).state == "open"
+    doc = purger.receipt(early.id)
+    assert doc is not None
+    assert doc["body"]["trigger"]["kind"] == "expired"
+    clock.advance(timedelta(days=10))
+    assert worker.run_once(maintenance=False).orders_expired == 1
+    assert vault.get_order(late.id).state == "purged"
+
+
+def _reject(services: Any, item_id: str, at: datetime, *, appealed: bool = False) -> None:
+    with session_scope(services.sessions) as s:
+        item = s.get(Item, item_id)
+        assert item is not None
+        item.state, item.rejected_at = "rejected", at
+        case = s.execute(select(ReviewCase).where(ReviewCase.item_id == item_id)).scalar_one()
+        case.state = "appealed" if appealed else "decided"
+
+
+def test_rejected_items_lose_their_content_after_the_appeal_window(
+    services: Any, worker: PurgeWorker, clock: FrozenClock
+) -> None:
+    vault: Vault = services.vault
+    order, items = seed_order(vault, "R-1")
+    appealed_order, appealed_items = seed_order(vault, "R-2")
+    _reject(services, items[1].id, clock())  # items[1] is the flagged one, with a review case
+    _reject(services, appealed_items[1].id, clock(), appealed=True)
+    clock.advance(timedelta(days=29))
+    assert worker.run_once(maintenance=False).items_expired == 0
+    clock.advance(timedelta(days=1, seconds=1))
+    assert worker.run_once(maintenance=False).items_expired == 1
+    key = blob_key(order.seller_id, order.id, items[1].id)
+    assert not vault.blobs.exists(key)
+    assert len(raw_blobs(vault, appealed_order)) == 3  # an appeal pending keeps the content
+    assert vault.get_order(order.id).state == "open"
+    _, stream = vault.fetch_for_fulfilment(order, items[0].id, actor="t")  # the rest still serves
+    assert b"".join(stream)
+    with session_scope(services.sessions) as s:
+        row = s.get(Item, items[1].id)
+        assert row is not None
+        assert row.deleted_at is not None
+
+
+def test_orphan_blobs_are_collected(services: Any, purger: Purger, worker: PurgeWorker) -> None:
+    vault: Vault = services.vault
+    kept, _ = seed_order(vault, "O-1")
+    purged, _ = seed_order(vault, "O-2")
+    ghost = blob_key(kept.seller_id, "0c8b4a4e-0000-4000-8000-000000000000", "obj-1")
+    vault.blobs.put(ghost, [b"ciphertext of an order that never committed"])
+    purger.mark(purged, "fulfilled", actor="t")
+    assert purger.run(purged.id, actor="t").outcome == "purged"
+    late = blob_key(purged.seller_id, purged.id, "late-upload")
+    vault.blobs.put(late, [b"a write that lost the race with the purge"])
+    report = worker.run_once(maintenance=True)
+    assert report.orphans_deleted == 2
+    assert not vault.blobs.exists(ghost)
+    assert not vault.blobs.exists(late)
+    assert len(raw_blobs(vault, kept)) == 3
+
+
+def test_kek_epochs_are_destroyed_only_when_nothing_can_need_them(
+    services: Any, purger: Purger, worker: PurgeWorker, clock: FrozenClock
+) -> None:
+    vault: Vault = services.vault
+    done, _ = seed_order(vault, "E-done")  # epoch 2026-11
+    alive, _ = seed_order(vault, "E-alive")
+    purger.mark(done, "fulfilled", actor="t")
+    purger.run(done.id, actor="t")
+    clock.now = datetime(2027, 1, 10, tzinfo=UTC)
+    destroyed, kept = worker.destroy_epochs()
+    assert destroyed == ()
+    assert kept["2026-11"] == "live_orders"
+    purger.mark(alive, "cancelled", actor="t")
+    purger.run(alive.id, actor="t")
+    destroyed, kept = worker.destroy_epochs()
+    assert kept["2026-11"] == "backup_window"  # 35 days of backups may still hold its wrapped keys
+    clock.advance(timedelta(days=36))
+    report = worker.run_once(maintenance=True)
+    assert report.epochs_destroyed == ("2026-11",)
+    assert {e.epoch: e.destroyed for e in vault.keys.epochs()}["2026-11"] is True
+    assert worker.run_once(maintenance=True).epochs_destroyed == ()
+    # The service carries on in the current epoch.
+    fresh, items = seed_order(vault, "E-new")
+    _, stream = vault.fetch_for_fulfilment(fresh, items[0].id, actor="t")
+    assert b"".join(stream)
+
+
+def test_the_background_thread_purges_by_itself(services: Any, signer: ReceiptSigner) -> None:
+    config = RetentionConfig(handoff_grace_seconds=0, sweep_interval_seconds=0.05)
+    purger = Purger(services.vault, signer, config=config)  # the real clock: the thread sleeps for real
+    worker = PurgeWorker(purger)
+    order, _ = seed_order(services.vault, "T-1")
+    purger.mark(order, "fulfilled", actor="t")
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while services.vault.get_order(order.id).state != "purged" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert not worker.running
+    assert services.vault.get_order(order.id).state == "purged"
+    with session_scope(services.sessions) as s:
+        o = s.get(Order, order.id)
+        assert o is not None
+        assert o.purge_attempts == 0
