@@ -216,18 +216,18 @@ class S3BlobStore:
         for key in keys:
             full = self._full(key)
             groups.setdefault(full.rsplit("/", 1)[0] + "/", set()).add(full)
-        batch: _Batch = []
         removed = 0
         try:
             for prefix, wanted in groups.items():
-                for key, version in self._versions(prefix):
-                    if key in wanted:
-                        batch.append({"Key": key, "VersionId": version})
-                        if len(batch) == _DELETE_BATCH:
-                            removed += self._delete_batch(batch)
-                            batch = []
-            if batch:
-                removed += self._delete_batch(batch)
+                # List the whole group before deleting: deleting under a live pagination cursor can
+                # invalidate its version-id marker and silently end the listing early.
+                doomed: _Batch = [
+                    {"Key": key, "VersionId": version}
+                    for key, version in self._versions(prefix)
+                    if key in wanted
+                ]
+                for start in range(0, len(doomed), _DELETE_BATCH):
+                    removed += self._delete_batch(doomed[start : start + _DELETE_BATCH])
         except (ClientError, BotoCoreError) as exc:
             raise _backend(exc) from exc
         return removed
