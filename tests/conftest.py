@@ -24,6 +24,23 @@ from customization_vault.clock import FrozenClock
 REQUIRE_ALL = bool(os.environ.get("CV_REQUIRE_ALL_BACKENDS"))
 
 
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI every test must run: a skip there means a missing install step, so it fails the run."""
+    if REQUIRE_ALL and _SKIPPED and exitstatus == 0:
+        print(f"\nCV_REQUIRE_ALL_BACKENDS is set and {len(_SKIPPED)} tests were skipped: failing the run")
+        for nodeid in _SKIPPED[:20]:
+            print(f"  skipped: {nodeid}")
+        session.exitstatus = 1
+
+
 def unavailable(reason: str) -> None:
     """Skip locally with a plain reason; fail in CI, where every backend must run."""
     if REQUIRE_ALL:
