@@ -2,11 +2,114 @@
 
 from __future__ import annotations
 
+import enum
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, TextIO
+
 import typer
+
+from screening.text import ListFormatError, TextScreener, build_text_screener
+
+_PROGRESS_EVERY_S = 0.5
+_LARGE_INPUT = 10_000  # without a terminal, a progress line every this many texts
+
+
+class OutputFormat(enum.StrEnum):
+    findings = "findings"
+    labels = "labels"
+
+
+def _error_line(line_no: int, item_id: object, reason: str) -> str:
+    return json.dumps({"id": item_id, "line": line_no, "error": reason})
+
+
+def _parse(line: str) -> tuple[object, str | None, str | None]:
+    """(id, text, error). The error names what is wrong with the line, never its content."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None, None, "not valid JSON"
+    if not isinstance(obj, dict):
+        return None, None, "expected a JSON object"
+    item_id = obj.get("id")
+    if not isinstance(item_id, str | int) or isinstance(item_id, bool):
+        return None, None, "'id' must be a string or an integer"
+    text = obj.get("text")
+    if not isinstance(text, str):
+        return item_id, None, "'text' must be a string"
+    return item_id, text, None
+
+
+def run(screener: TextScreener, fmt: OutputFormat, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """Screens every line; returns the number of malformed lines (each answered with an error line)."""
+    tty = stderr.isatty()
+    bad = 0
+    done = 0
+    busy = 0.0
+    started = last_report = time.perf_counter()
+    for line_no, raw in enumerate(stdin, start=1):
+        if not raw.strip():
+            continue
+        item_id, text, error = _parse(raw)
+        if error is not None or text is None:
+            bad += 1
+            stdout.write(_error_line(line_no, item_id, error or "bad line") + "\n")
+            continue
+        t0 = time.perf_counter()
+        verdict = screener.screen_text(text)
+        busy += time.perf_counter() - t0
+        if fmt is OutputFormat.labels:
+            tm = sorted({f.entry for f in verdict.findings if f.kind.value == "trademark"})
+            off = any(f.kind.value == "offensive" for f in verdict.findings)
+            out: dict[str, object] = {"id": item_id, "trademark": tm, "offensive": off}
+        else:
+            out = {"id": item_id, **verdict.to_dict()}
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        done += 1
+        now = time.perf_counter()
+        if tty and now - last_report >= _PROGRESS_EVERY_S:
+            stderr.write(f"\rscreened {done} texts ({done / (now - started):.0f}/s)")
+            stderr.flush()
+            last_report = now
+        elif not tty and done % _LARGE_INPUT == 0:
+            stderr.write(f"screened {done} texts\n")
+    if tty and done:
+        stderr.write(f"\rscreened {done} texts\n")
+    if bad:
+        stderr.write(f"{bad} malformed input line(s) answered with an error line\n")
+    stderr.write(json.dumps({"busy_s": round(busy, 6), "texts": done}) + "\n")
+    stdout.flush()
+    return bad
 
 
 def register(app: typer.Typer) -> None:
     @app.command("text")
-    def screen_text() -> None:
+    def screen_text(
+        marks: Annotated[
+            Path | None,
+            typer.Option("--marks", help="Marks CSV (header with 'mark'); default: shipped list."),
+        ] = None,
+        terms: Annotated[
+            Path | None,
+            typer.Option("--terms", help="Terms CSV ('term') or text file; default: shipped list."),
+        ] = None,
+        allow: Annotated[
+            Path | None, typer.Option("--allow", help="Allow-list of benign phrases; default: shipped list.")
+        ] = None,
+        output_format: Annotated[
+            OutputFormat,
+            typer.Option(
+                "--format", help="findings: verdict and findings; labels: {id, trademark, offensive}."
+            ),
+        ] = OutputFormat.findings,
+    ) -> None:
         """Screen JSON lines {"id","text"} from stdin against trademark and offensive-term lists."""
-        raise typer.Exit(code=2)
+        try:
+            screener = build_text_screener(marks, terms, allow)
+        except ListFormatError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(code=2) from None
+        run(screener, output_format, sys.stdin, sys.stdout, sys.stderr)

@@ -1,1 +1,47 @@
-"""Text screening: normalisation with offset maps, offensive-term automaton, trademark index."""
+"""Text screening: normalisation with offset maps, offensive-term automaton, trademark index.
+
+Public API: `TextScreener` (screen_text / screen), `default_text_screener()` over the shipped lists,
+`build_text_screener(marks, terms, allow)` from paths, the list loaders and `ListFormatError`.
+"""
+
+from screening.text.errors import ListFormatError, TextDecodeError
+from screening.text.lists import (
+    AllowList,
+    Distinctiveness,
+    MarkList,
+    TermEntry,
+    TermList,
+    infer_distinctiveness,
+    load_allow,
+    load_marks,
+    load_terms,
+)
+from screening.text.normalize import NormalizedText, normalize
+from screening.text.screener import (
+    TextScreener,
+    build_text_screener,
+    default_text_screener,
+    open_mark_index,
+)
+from screening.text.trademark import MarkIndex
+
+__all__ = [
+    "AllowList",
+    "Distinctiveness",
+    "ListFormatError",
+    "MarkIndex",
+    "MarkList",
+    "NormalizedText",
+    "TermEntry",
+    "TermList",
+    "TextDecodeError",
+    "TextScreener",
+    "build_text_screener",
+    "default_text_screener",
+    "infer_distinctiveness",
+    "load_allow",
+    "load_marks",
+    "load_terms",
+    "normalize",
+    "open_mark_index",
+]

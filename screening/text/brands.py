@@ -1,0 +1,244 @@
+"""Trademark matching policy: which windows of a text to look up, which candidates to accept.
+
+Precision comes from three rules, none tied to any particular mark:
+  * only words no lexicon knows are read fuzzily: "Netflic", "Spotiphie" yes; "Megan", "Aiden", "modern"
+    (known words and names) never become "MEGA", "Adyen", "Modin";
+  * edit distance is length-aware: marks of 4-5 letters accept a swap or substitution but not an added
+    or dropped letter ("Huber" is not "Uber"), 6-10 letters one edit, longer marks two;
+  * ordinary-word marks need a brand signal (™ ®, "logo", "official … merch", "Inc.", "HQ", "store"),
+    and phrases of ordinary words used across several words must be written like a name (capitalised).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from screening.findings import Finding, FindingKind, Severity
+from screening.text.lexicon import Lexicon
+from screening.text.lists import Distinctiveness
+from screening.text.normalize import SIGNAL_CHARS, Gap, NormalizedText, Token
+from screening.text.phonetic import phonetic_key
+from screening.text.trademark import MarkIndex
+
+_NEXT_SIGNALS = frozenset(
+    {
+        "logo",
+        "logos",
+        "hq",
+        "inc",
+        "ltd",
+        "llc",
+        "corp",
+        "corporation",
+        "store",
+        "merch",
+        "merchandise",
+        "brand",
+        "branded",
+        "gmbh",
+        "plc",
+        "tm",
+        "headquarters",
+        "trademark",
+    }
+)
+_PREV_SIGNALS = frozenset({"official", "genuine", "authentic", "licensed", "licenced"})
+_MAX_KEY = 48
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    first: int
+    last: int
+    keys: tuple[str, ...]
+    fuzzy: bool  # contains a word no lexicon knows
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    mark: int
+    first: int
+    last: int
+    score: float
+    distance: int
+
+
+def _allowed_distance(d: int, mark_len: int, text_len: int) -> bool:
+    if d == 0:
+        return True
+    if mark_len <= 3:
+        return False
+    if mark_len <= 5:
+        return d == 1 and text_len == mark_len
+    if mark_len <= 10:
+        return d <= 1
+    return d <= 2
+
+
+class BrandMatcher:
+    def __init__(self, index: MarkIndex, lexicon: Lexicon) -> None:
+        self.index = index
+        self.lexicon = lexicon
+
+    def find(self, nt: NormalizedText) -> list[Finding]:
+        toks = nt.tokens
+        if not toks or len(self.index) == 0:
+            return []
+        windows = self._windows(toks)
+        exact_q: list[str] = []
+        exact_w: list[int] = []
+        edit_q: list[str] = []
+        edit_w: list[int] = []
+        phon_q: list[str] = []
+        phon_w: list[int] = []
+        for w_i, w in enumerate(windows):
+            multi = w.last > w.first
+            for key in w.keys:
+                exact_q.append(key)
+                exact_w.append(w_i)
+                if w.fuzzy and len(key) >= 5 and key.endswith("s"):
+                    exact_q.append(key[:-1])  # plural or possessive without apostrophe: "WhatsApps"
+                    exact_w.append(w_i)
+                if (w.fuzzy or multi) and len(key) >= 4:
+                    edit_q.append(key)  # the text lacks one letter of the mark
+                    edit_w.append(w_i)
+                if w.fuzzy and len(key) >= 5:
+                    for p in range(len(key)):
+                        d = key[:p] + key[p + 1 :]
+                        exact_q.append(d)  # the text has one letter too many
+                        exact_w.append(w_i)
+                        edit_q.append(d)  # one letter changed or swapped
+                        edit_w.append(w_i)
+                if w.fuzzy and len(key) >= 4:
+                    phon_q.append(phonetic_key(key))
+                    phon_w.append(w_i)
+        ex, ed, ph = self.index.lookup(exact_q, edit_q, phon_q)
+        cands: dict[int, set[int]] = {}
+        phon_cands: dict[int, set[int]] = {}
+        for res, wins, target in ((ex, exact_w, cands), (ed, edit_w, cands), (ph, phon_w, phon_cands)):
+            for q_i, found in enumerate(res):
+                if found:
+                    target.setdefault(wins[q_i], set()).update(found)
+        matches: list[_Match] = []
+        for pool, phonetic in ((cands, False), (phon_cands, True)):
+            for w_i, marks in pool.items():
+                w = windows[w_i]
+                for m in marks:
+                    got = self._verify(w, m, phonetic=phonetic)
+                    if got is not None and self._policy(nt, toks, w, m, got.distance):
+                        matches.append(got)
+        return [self._finding(nt, m) for m in _resolve(matches)]
+
+    # -- windows --------------------------------------------------------------------------------
+
+    def _windows(self, toks: tuple[Token, ...]) -> list[_Window]:
+        lex = self.lexicon
+        variants = [t.variants() for t in toks]
+        known = [any(v.isalpha() and lex.is_known(v) for v in vs) or vs[0].isdigit() for vs in variants]
+        out: list[_Window] = []
+        limit = self.index.max_words
+        n = len(toks)
+        for i in range(n):
+            for j in range(i, min(n, i + limit)):
+                if j > i and toks[j].gap == Gap.HARD:
+                    break
+                keys: list[str] = []
+                for v in range(3):
+                    key = "".join(variants[k][min(v, len(variants[k]) - 1)] for k in range(i, j + 1))
+                    key = key.replace("?", "")
+                    if key and key not in keys:
+                        keys.append(key)
+                if not keys or len(keys[0]) > _MAX_KEY:
+                    break
+                fuzzy = not all(known[i : j + 1])
+                out.append(_Window(i, j, tuple(keys), fuzzy))
+        return out
+
+    # -- candidates -----------------------------------------------------------------------------
+
+    def _verify(self, w: _Window, m: int, phonetic: bool) -> _Match | None:
+        mk = self.index.key(m)
+        best: _Match | None = None
+        for key in w.keys:
+            if key == mk or (w.fuzzy and key == mk + "s" and len(mk) >= 4):
+                return _Match(m, w.first, w.last, 1.0, 0)
+            if not w.fuzzy and w.first == w.last:
+                continue
+            d = OSA.distance(key, mk)
+            if _allowed_distance(d, len(mk), len(key)):
+                score = 1.0 - d / max(len(mk), len(key))
+                if best is None or score > best.score:
+                    best = _Match(m, w.first, w.last, round(score, 4), d)
+            elif phonetic and w.fuzzy and len(mk) >= 4 and phonetic_key(key) == phonetic_key(mk):
+                ratio = fuzz.ratio(key, mk) / 100.0
+                if ratio >= 0.6 and (len(mk) > 5 or len(key) <= len(mk) + 1):
+                    score = round(0.9 * ratio, 4)
+                    if best is None or score > best.score:
+                        best = _Match(m, w.first, w.last, score, d)
+        return best
+
+    def _policy(self, nt: NormalizedText, toks: tuple[Token, ...], w: _Window, m: int, distance: int) -> bool:
+        d = self.index.distinctiveness(m)
+        if d is Distinctiveness.COINED:
+            return True
+        multiword_mark = int(self.index.nwords[m]) > 1
+        if d is Distinctiveness.ARBITRARY and multiword_mark:
+            if w.first == w.last:  # "newbalance", "FontAwesome": the joined form is itself a name
+                return True
+            return toks[w.first].upper_first or _brand_signal(nt, toks, w.first, w.last)
+        # Dictionary word (or a one-word arbitrary mark): exactly, and only when used as a brand.
+        return distance == 0 and _brand_signal(nt, toks, w.first, w.last)
+
+    def _finding(self, nt: NormalizedText, m: _Match) -> Finding:
+        d = self.index.distinctiveness(m.mark)
+        severity = (
+            Severity.BLOCK
+            if d is Distinctiveness.COINED and m.distance == 0 and m.score >= 1.0
+            else (Severity.REVIEW)
+        )
+        return Finding(
+            kind=FindingKind.TRADEMARK,
+            list_ref=self.index.ref,
+            entry=self.index.mark_id(m.mark),
+            score=m.score,
+            severity=severity,
+            span=nt.token_span(m.first, m.last),
+            distance=m.distance,
+            label=self.index.label(m.mark),
+        )
+
+
+def _brand_signal(nt: NormalizedText, toks: tuple[Token, ...], first: int, last: int) -> bool:
+    """™/® right after the mark, or a brand word next to it: "Keeper® merch", "Monica HQ", "Lydia Inc."."""
+    _, end = nt.token_span(first, last)
+    rest = nt.original[end : end + 4].lstrip()
+    if rest[:1] in SIGNAL_CHARS:
+        return True
+    for k in (last + 1, last + 2):
+        if k < len(toks) and toks[k].text in _NEXT_SIGNALS:
+            return True
+    return any(k >= 0 and toks[k].text in _PREV_SIGNALS for k in (first - 1, first - 2))
+
+
+def _resolve(matches: list[_Match]) -> list[_Match]:
+    """Best match per window; then drop matches whose words lie inside a longer match
+    ("PlayStation 5" wins over "PlayStation", "Git for Windows" over "Git")."""
+    best: dict[tuple[int, int], list[_Match]] = {}
+    for m in matches:
+        cur = best.get((m.first, m.last))
+        if cur is None or m.score > cur[0].score:
+            best[(m.first, m.last)] = [m]
+        elif m.score == cur[0].score and all(c.mark != m.mark for c in cur):
+            cur.append(m)
+    ranges = sorted(best, key=lambda r: (-(r[1] - r[0]), r[0]))
+    kept: list[tuple[int, int]] = []
+    out: list[_Match] = []
+    for r in ranges:
+        if any(k[0] <= r[0] and r[1] <= k[1] for k in kept):
+            continue
+        kept.append(r)
+        out.extend(best[r])
+    return sorted(out, key=lambda m: (m.first, m.last))

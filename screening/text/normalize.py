@@ -1,0 +1,309 @@
+"""Text normalisation with a map back to the customer's original character offsets.
+
+Every finding must point at the customer's own characters, so folding never loses the link: each folded
+character remembers the index of the original character it came from. Worked examples (folded, tokens):
+
+    "Ｎｅｔｆｌｉｘ"          -> "netflix"                 NFKD folds fullwidth and math alphanumerics
+    "Coca-Сola" (Cyrillic С) -> "coca-cola", [coca][cola]  TR39 confusables; "-" is a soft gap
+    "s\\u200bl\\u200cu\\u200dt"  -> "slut"                    zero-width and format characters vanish
+    "dîçk"                    -> "dick"                    diacritics dropped after NFKD
+    "R. e. d. d. i. t"        -> [reddit]                  3+ single letters with short gaps join up
+    "sh1t"                    -> [sh1t], variants shit/shlt leetspeak is an alternative, never forced
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "text"
+
+# Trademark symbols are brand signals, read from the original text; in the folded text they separate.
+SIGNAL_CHARS = frozenset("™®℠©")
+LEET_SYMBOLS = "@$!*#|"
+_STRIP_LEAD = "!*#|"
+_STRIP_TRAIL = "!*#|@"
+# Gaps that can sit inside one brand or word: "Coca-Cola", "Booking.com", "McDonald's", "R_e_d_d_i_t".
+_SOFT = frozenset("-._'’/‐‑")
+_TOKEN_RE = re.compile(r"(?:[^\W_]|[@$!*#|])+")
+_LEET_I = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "i",
+        "*": "?",
+        "#": "?",
+    }
+)
+_LEET_L = str.maketrans(
+    {
+        "0": "o",
+        "1": "l",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+        "!": "l",
+        "|": "l",
+        "*": "?",
+        "#": "?",
+    }
+)
+_DROP_SYMBOLS = str.maketrans("", "", LEET_SYMBOLS)
+_ASCII_CTRL = str.maketrans(dict.fromkeys((*range(32), 127), " "))
+
+
+class Gap(enum.IntEnum):
+    """What separates a token from the one before it; windows never cross a HARD gap ("—", ",", "&")."""
+
+    START = 0
+    SPACE = 1
+    SOFT = 2
+    HARD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of the folded text. `pos` maps each char of `text` to a folded index when the token was
+    joined from separated letters ("n i k e"); None means text == folded[start:end]."""
+
+    text: str
+    start: int
+    end: int
+    gap: Gap
+    upper_first: bool
+    all_upper: bool
+    camel: tuple[int, ...] = ()
+    pos: tuple[int, ...] | None = None
+
+    def folded_index(self, i: int) -> int:
+        """Folded-text index of char i of `text` (i == len(text) gives the end)."""
+        if self.pos is None:
+            return self.start + i
+        return self.end if i >= len(self.pos) else self.pos[i]
+
+    def variants(self) -> tuple[str, ...]:
+        """The token as written (symbols dropped), then its leetspeak readings (1 as i, then as l)."""
+        t = self.text
+        if t.isalpha() or t.isdigit():
+            return (t,)
+        out = [t.translate(_DROP_SYMBOLS)]
+        if any(c.isalpha() for c in t) or any(c in LEET_SYMBOLS for c in t):
+            for v in (t.translate(_LEET_I), t.translate(_LEET_L)):
+                if v not in out:
+                    out.append(v)
+        return tuple(v for v in out if v)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    original: str
+    folded: str
+    offsets: tuple[int, ...] | None
+    tokens: tuple[Token, ...]
+    has_lower: bool
+    has_upper: bool
+
+    def span(self, fstart: int, fend: int) -> tuple[int, int]:
+        """Original [start, end) covering folded chars [fstart, fend)."""
+        if self.offsets is None:
+            return fstart, fend
+        return self.offsets[fstart], self.offsets[fend - 1] + 1
+
+    def token_span(self, first: int, last: int) -> tuple[int, int]:
+        """Original span of tokens[first..last] inclusive."""
+        return self.span(self.tokens[first].start, self.tokens[last].end)
+
+    def __repr__(self) -> str:  # customer content never reaches logs
+        return f"NormalizedText(<{len(self.original)} chars>, {len(self.tokens)} tokens)"
+
+
+@lru_cache(maxsize=1)
+def confusables() -> dict[str, str]:
+    """Non-ASCII look-alike -> ASCII letter (Cyrillic, Greek, Cherokee, ...), derived from TR39."""
+    table: dict[str, str] = {}
+    for line in (DATA_DIR / "confusables.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            cp, target = line.split("\t")
+            table[chr(int(cp, 16))] = target
+    return table
+
+
+_FOLD_CACHE: dict[str, str] = {}
+
+
+def fold_char(c: str) -> str:
+    """One original char -> zero or more folded chars (lower-case, ASCII where a look-alike exists)."""
+    hit = _FOLD_CACHE.get(c)
+    if hit is not None:
+        return hit
+    if c in SIGNAL_CHARS:
+        out = " "
+    else:
+        cat = unicodedata.category(c)
+        if cat in ("Cf", "Mn", "Me") or (cat == "Cc" and not c.isspace()):
+            out = ""
+        elif c.isspace():
+            out = " "
+        else:
+            table = confusables()
+            parts = []
+            for ch in unicodedata.normalize("NFKD", c):
+                if unicodedata.combining(ch):
+                    continue
+                direct = table.get(ch)  # case matters: Greek capital Nu is "n", small nu is "v"
+                if direct is not None:
+                    parts.append(direct)
+                    continue
+                for low in ch.casefold():
+                    parts.append(table.get(low, low))
+            out = "".join(parts)
+    if len(_FOLD_CACHE) < 100_000:  # bounded: an attacker can send every code point
+        _FOLD_CACHE[c] = out
+    return out
+
+
+def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
+    """Folded text and, unless it is the identity, the original index of every folded char."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_CTRL), None
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, c in enumerate(text):
+        f = c.lower() if c.isascii() else fold_char(c)
+        if len(f) == 1:
+            chars.append(f)
+            offsets.append(i)
+        elif f:
+            chars.extend(f)
+            offsets.extend([i] * len(f))
+    return "".join(chars), tuple(offsets)
+
+
+def squeeze(s: str) -> str:
+    """Collapse runs of one letter: "sllllut" -> "slut", "jizz" -> "jiz" (terms are squeezed too)."""
+    if len(s) < 2:
+        return s
+    out = [s[0]]
+    for c in s[1:]:
+        if c != out[-1]:
+            out.append(c)
+    return "".join(out)
+
+
+def squeeze_map(s: str) -> tuple[str, list[int]]:
+    """squeeze() plus, for each kept char, its index in s."""
+    out: list[str] = []
+    idx: list[int] = []
+    prev = ""
+    for i, c in enumerate(s):
+        if c != prev:
+            out.append(c)
+            idx.append(i)
+            prev = c
+    return "".join(out), idx
+
+
+def _gap(between: str) -> Gap:
+    if not between or between.isspace():
+        return Gap.SPACE
+    soft = 0
+    for c in between:
+        if c in _SOFT:
+            soft += 1
+        elif not c.isspace():
+            return Gap.HARD
+    return Gap.SOFT if soft <= 1 and len(between) <= 3 else Gap.HARD
+
+
+def normalize(text: str) -> NormalizedText:
+    folded, offsets = fold(text)
+
+    def orig_at(i: int) -> str:
+        return text[i] if offsets is None else text[offsets[i]]
+
+    raw: list[Token] = []
+    prev_end = 0
+    for m in _TOKEN_RE.finditer(folded):
+        s, e = m.start(), m.end()
+        while s < e and folded[s] in _STRIP_LEAD:
+            s += 1
+        while e > s and folded[e - 1] in _STRIP_TRAIL:
+            e -= 1
+        if s >= e or not any(c.isalnum() for c in folded[s:e]):
+            continue
+        gap = Gap.START if not raw else _gap(folded[prev_end:s])
+        first_alpha = next((i for i in range(s, e) if folded[i].isalpha()), s)
+        letters = [orig_at(i) for i in range(s, e) if folded[i].isalpha()]
+        camel = tuple(i - s for i in range(s + 1, e) if orig_at(i).isupper() and orig_at(i - 1).islower())
+        raw.append(
+            Token(
+                folded[s:e],
+                s,
+                e,
+                gap,
+                upper_first=orig_at(first_alpha).isupper(),
+                all_upper=bool(letters) and all(not c.islower() for c in letters),
+                camel=camel,
+            )
+        )
+        prev_end = e
+    tokens = _join_single_letters(raw, folded)
+    has_lower = any(c.islower() for c in text)
+    has_upper = any(c.isupper() for c in text)
+    return NormalizedText(text, folded, offsets, tuple(tokens), has_lower, has_upper)
+
+
+def _join_single_letters(raw: list[Token], folded: str) -> list[Token]:
+    """ "f.u.c.k", "n i k e", "N-I-K-E", "R_y_a_n": a run of 3+ one-char tokens becomes one token."""
+    out: list[Token] = []
+    i = 0
+    n = len(raw)
+    while i < n:
+        j = i
+        if len(raw[i].text) == 1 and i + 1 < n:
+            # One separator style per run: in "R. e. d. d. i. t x Betty" the "x" is a word, not a letter.
+            sep = folded[raw[i].end : raw[i + 1].start]
+            while (
+                j + 1 < n
+                and len(raw[j + 1].text) == 1
+                and raw[j + 1].gap in (Gap.SPACE, Gap.SOFT)
+                and len(sep) <= 3
+                and folded[raw[j].end : raw[j + 1].start] == sep
+            ):
+                j += 1
+        if j - i >= 2:
+            run = raw[i : j + 1]
+            out.append(
+                Token(
+                    "".join(t.text for t in run),
+                    run[0].start,
+                    run[-1].end,
+                    run[0].gap,
+                    upper_first=run[0].upper_first,
+                    all_upper=all(t.all_upper for t in run),
+                    pos=tuple(t.start for t in run),
+                )
+            )
+            i = j + 1
+        else:
+            out.append(raw[i])
+            i += 1
+    return out

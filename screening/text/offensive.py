@@ -1,0 +1,385 @@
+"""Offensive-term matching: one Aho-Corasick pass over the normalised words, then word-boundary rules.
+
+Terms and text are compared squeezed ("sllllut" -> "slut"), with leetspeak as alternatives. A hit on a
+whole word (plus an inflection: "bitchs", "p@kis") counts unless the word is used as a name ("Dick
+Whittington") or sits inside an allow-listed phrase ("pussy willow"). A hit inside a longer word counts
+only when that word is no word of its own and the rest of it is made of words ("squadjizz",
+"BitchThis"): so "Scunthorpe", "cockpit", "Hancock", "grape" and "therapist" stay clear. Masked letters
+("b*tch", "c!msh!t") match as wildcards, and deliberate misspellings ("btch", "puzzy", "tossa") by a
+non-rhotic phonetic key, but only for words no dictionary knows.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import ahocorasick
+from rapidfuzz import fuzz
+
+from screening.findings import Finding, FindingKind, Severity
+from screening.text.lexicon import Lexicon
+from screening.text.lists import AllowList, TermEntry, TermList, mark_words
+from screening.text.normalize import _LEET_I, _LEET_L, Gap, NormalizedText, Token, squeeze, squeeze_map
+from screening.text.phonetic import phonetic_key
+
+# Endings that keep a term the same word: "bitchs", "sluts", "fucked", "fuckers", "wanking".
+_INFLECTIONS = frozenset({"s", "es", "ed", "er", "ers", "in", "ing", "z"})
+_HONORIFICS = frozenset(
+    {"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "uncle", "aunt", "auntie"}
+)
+_WILDCARD_SYMBOLS = str.maketrans({"*": "?", "#": "?", "!": "?", "-": "?"})
+# A token known this well is a word in its own right, so it is not a disguised term ("kock" 2.4 is a
+# surname but also a common disguise, so the bar is higher than for brands).
+_FUZZY_KNOWN_ZIPF = 3.3
+_MAX_SEGMENT = 24
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    term: int
+    first: int  # token range, inclusive
+    last: int
+    fstart: int  # folded-text span
+    fend: int
+    score: float
+    whole: bool  # matched whole word(s), so the name and allow rules apply
+
+
+class OffensiveMatcher:
+    """Immutable after construction; the automaton is only read, so threads may share it."""
+
+    def __init__(self, terms: TermList, lexicon: Lexicon, allow: AllowList | None = None) -> None:
+        self.terms = terms
+        self.lexicon = lexicon
+        self._entries: tuple[TermEntry, ...] = terms.entries
+        self._auto = ahocorasick.Automaton()
+        keys: dict[str, list[int]] = {}
+        self._words: list[list[str]] = []
+        fuzzy: dict[str, list[int]] = {}
+        for idx, entry in enumerate(self._entries):
+            words = mark_words(entry.term)
+            self._words.append(words)
+            key = " ".join(squeeze(w) for w in words)
+            keys.setdefault(key, []).append(idx)
+            joined = "".join(words)
+            if len(joined) >= 4 and joined.isalpha():
+                fuzzy.setdefault(phonetic_key(squeeze(joined), non_rhotic=True), []).append(idx)
+        for key, idxs in keys.items():
+            self._auto.add_word(key, (len(key), tuple(idxs)))
+        self._single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items() if " " not in k}
+        if keys:
+            self._auto.make_automaton()
+        self._has_terms = bool(keys)
+        self._fuzzy = {k: tuple(v) for k, v in fuzzy.items() if len(k) >= 2}
+        self._name_terms = frozenset(
+            i for i, w in enumerate(self._words) if len(w) == 1 and lexicon.is_name(w[0])
+        )
+        self._allow: set[tuple[str, ...]] = set()
+        for phrase in allow.phrases if allow else ():
+            self._allow.add(tuple(squeeze(w) for w in mark_words(phrase)))
+        self._allow_max = max((len(p) for p in self._allow), default=0)
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def find(self, nt: NormalizedText) -> list[Finding]:
+        toks = nt.tokens
+        if not toks or not self._has_terms:
+            return []
+        hits: list[_Hit] = []
+        forms = [self._forms(t) for t in toks]
+        matched_tokens: set[int] = set()
+        for variant in (0, 1):
+            if variant == 1 and all(f[0] == f[1] for f in forms):
+                break
+            stream_forms = [f[0] if variant == 0 else f[1] for f in forms]
+            for hit in self._automaton_hits(nt, toks, stream_forms):
+                hits.append(hit)
+                matched_tokens.update(range(hit.first, hit.last + 1))
+        for hit in self._wildcard_hits(toks, forms):
+            if hit.first not in matched_tokens:
+                hits.append(hit)
+                matched_tokens.update(range(hit.first, hit.last + 1))
+        for hit in self._fuzzy_hits(toks, forms, matched_tokens):
+            hits.append(hit)
+        findings: dict[tuple[int, int, str], Finding] = {}
+        for hit in hits:
+            if hit.whole and self._excused(nt, toks, hit):
+                continue
+            entry = self._entries[hit.term]
+            span = nt.span(hit.fstart, hit.fend)
+            severity = entry.severity if hit.score >= 0.9 else Severity.REVIEW
+            key = (span[0], span[1], entry.id)
+            if key not in findings or findings[key].score < hit.score:
+                findings[key] = Finding(
+                    kind=FindingKind.OFFENSIVE,
+                    list_ref=self.terms.ref,
+                    entry=entry.id,
+                    score=hit.score,
+                    severity=severity,
+                    span=span,
+                    category=entry.category,
+                )
+        return sorted(findings.values(), key=lambda f: f.span or (0, 0))
+
+    # -- token forms ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _forms(tok: Token) -> tuple[str, str, str | None]:
+        """(leet-as-i, leet-as-l, wildcard form or None). All 1:1 with tok.text, so indices carry over."""
+        t = tok.text
+        if t.isalpha():
+            return t, t, None
+        if t.isdigit():
+            return t, t, None
+        wild = None
+        if any(c in "*#!" for c in t):
+            wild = t.translate(_WILDCARD_SYMBOLS).translate(_LEET_I)
+        return t.translate(_LEET_I), t.translate(_LEET_L), wild
+
+    # -- exact (automaton) ----------------------------------------------------------------------
+
+    def _automaton_hits(
+        self, nt: NormalizedText, toks: tuple[Token, ...], forms: list[str]
+    ) -> Iterator[_Hit]:
+        parts: list[str] = []
+        starts: list[int] = []  # stream index where each token's squeezed form starts
+        maps: list[list[int]] = []
+        sq_forms: list[str] = []
+        pos = 0
+        for k, (tok, form) in enumerate(zip(toks, forms, strict=True)):
+            sep = " " if k == 0 or tok.gap in (Gap.SPACE, Gap.SOFT) else " | "
+            parts.append(sep)
+            pos += len(sep)
+            sq, idx = squeeze_map(form)
+            starts.append(pos)
+            maps.append(idx)
+            sq_forms.append(sq)
+            parts.append(sq)
+            pos += len(sq)
+        parts.append(" ")
+        stream = "".join(parts)
+        for end, (length, idxs) in self._auto.iter(stream):
+            start = end - length + 1
+            first = bisect.bisect_right(starts, start) - 1
+            last = bisect.bisect_right(starts, end) - 1
+            if first < 0:
+                continue
+            a = start - starts[first]  # squeezed offsets inside first/last token
+            b = end + 1 - starts[last]
+            if b > len(sq_forms[last]) or a < 0:
+                continue
+            # A squeezed boundary letter may stand for a run: "bitchhead" squeezes to "bitchead", and
+            # the term may end after the first "h" or after the last; both cuts are tried.
+            fm, lm = maps[first], maps[last]
+            a_cuts = (fm[a], (fm[a + 1] if a + 1 < len(fm) else len(forms[first])) - 1)
+            b_cuts = (lm[b - 1] + 1, lm[b] if b < len(lm) else len(forms[last]))
+            at_start = a == 0
+            at_end = b == len(sq_forms[last])
+            for term in idxs:
+                hit = self._judge(toks, forms, first, last, a_cuts, b_cuts, at_start, at_end, term)
+                if hit is not None:
+                    yield hit
+
+    def _judge(
+        self,
+        toks: tuple[Token, ...],
+        forms: list[str],
+        first: int,
+        last: int,
+        a_cuts: tuple[int, int],
+        b_cuts: tuple[int, int],
+        at_start: bool,
+        at_end: bool,
+        term: int,
+    ) -> _Hit | None:
+        ft, lt = toks[first], toks[last]
+        fstart = ft.folded_index(a_cuts[0])
+        fend = lt.folded_index(b_cuts[1])
+        if first != last:  # multi-word terms only as whole words
+            if not (at_start and at_end):
+                return None
+            return _Hit(term, first, last, fstart, fend, 1.0, True)
+        word = forms[first]
+        leet = word != ft.text
+        score = 0.95 if leet else 1.0
+        if at_start and (at_end or any(word[b:] in _INFLECTIONS for b in b_cuts)):
+            return _Hit(term, first, last, ft.start, ft.end, score, True)
+        # Inside a longer word: that word must not be a word of its own, and the rest must be words.
+        if self.lexicon.is_known(word) or self._single.get(squeeze(word)):
+            return None
+        before_ok = at_start or any(a in ft.camel or self._is_words(word[:a]) for a in set(a_cuts) if a > 0)
+        after_ok = at_end or any(
+            b in ft.camel or self._is_words(word[b:]) for b in set(b_cuts) if b < len(word)
+        )
+        if not (before_ok and after_ok):
+            return None
+        return _Hit(term, first, last, fstart, fend, 0.9 * score, False)
+
+    def _is_words(self, s: str) -> bool:
+        """s splits into common words of 2+ letters (digits allowed as their own piece)."""
+        if len(s) > _MAX_SEGMENT:
+            return False
+        if s.isdigit():
+            return True
+        n = len(s)
+        ok = [False] * (n + 1)
+        ok[0] = True
+        for i in range(n):
+            if not ok[i]:
+                continue
+            for j in range(i + 2, n + 1):
+                piece = s[i:j]
+                if piece.isdigit() or self.lexicon.is_common(piece, 3.0):
+                    ok[j] = True
+        return ok[n]
+
+    # -- masked letters -------------------------------------------------------------------------
+
+    def _wildcard_hits(
+        self, toks: tuple[Token, ...], forms: list[tuple[str, str, str | None]]
+    ) -> Iterator[_Hit]:
+        for k, tok in enumerate(toks):
+            wild = forms[k][2]
+            if wild is not None:
+                term = self._match_wild(wild)
+                if term is not None:
+                    yield _Hit(term, k, k, tok.start, tok.end, 0.9, True)
+            # "r-mjob", "c.unt": one letter, one mask-like separator, the rest of the word.
+            if (
+                k + 1 < len(toks)
+                and len(tok.text) == 1
+                and tok.text.isalpha()
+                and toks[k + 1].gap == Gap.SOFT
+            ):
+                nxt = toks[k + 1]
+                if nxt.start - tok.end == 1 and nxt.text.isalpha():
+                    joined = tok.text + nxt.text
+                    term = self._match_exact(joined)
+                    if term is None:
+                        term = self._match_wild(tok.text + "?" + nxt.text)
+                    if term is not None:
+                        yield _Hit(term, k, k + 1, tok.start, nxt.end, 0.9, True)
+
+    def _match_exact(self, word: str) -> int | None:
+        idxs = self._single.get(squeeze(word))
+        return idxs[0] if idxs else None
+
+    def _match_wild(self, pattern: str) -> int | None:
+        """A single-word term the pattern spells, "?" standing for one letter or none (after squeezing,
+        a masked letter may have been a doubled one: "thre#s#me")."""
+        if pattern.count("?") > 3 or sum(c.isalpha() for c in pattern) < 2:
+            return None
+        pat = squeeze(pattern)
+        best: int | None = None
+        for key, idxs in self._single.items():
+            if abs(len(key) - len(pat)) <= pat.count("?") and _wild_equal(pat, key):
+                best = idxs[0]
+                break
+        return best
+
+    # -- deliberate misspellings ----------------------------------------------------------------
+
+    def _fuzzy_hits(
+        self, toks: tuple[Token, ...], forms: list[tuple[str, str, str | None]], matched: set[int]
+    ) -> Iterator[_Hit]:
+        if not self._fuzzy:
+            return
+        lex = self.lexicon
+        unknown = [
+            k not in matched
+            and forms[k][0].isalpha()
+            and len(forms[k][0]) >= 3
+            and not lex.is_dictionary(forms[k][0])
+            and not lex.is_first_name(forms[k][0])
+            and lex.zipf(forms[k][0]) < _FUZZY_KNOWN_ZIPF
+            for k in range(len(toks))
+        ]
+        for k, tok in enumerate(toks):
+            if unknown[k]:
+                hit = self._fuzzy_one(forms[k][0], k, k, tok.start, tok.end, single=True)
+                if hit is not None:
+                    yield hit
+            if (
+                k + 1 < len(toks)
+                and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT)
+                and (unknown[k] or unknown[k + 1])
+                and forms[k][0].isalpha()
+                and forms[k + 1][0].isalpha()
+            ):
+                hit = self._fuzzy_one(
+                    forms[k][0] + forms[k + 1][0], k, k + 1, tok.start, toks[k + 1].end, single=False
+                )
+                if hit is not None:
+                    yield hit
+
+    def _fuzzy_one(self, word: str, first: int, last: int, fs: int, fe: int, single: bool) -> _Hit | None:
+        sq = squeeze(word)
+        key = phonetic_key(sq, non_rhotic=True)
+        for term in self._fuzzy.get(key, ()):
+            if (len(self._words[term]) == 1) != single:
+                continue
+            target = squeeze("".join(self._words[term]))
+            if abs(len(target) - len(sq)) > 3 or (sq[0] != target[0] and key[0] != "A"):
+                continue
+            ratio = fuzz.ratio(sq, target) / 100.0
+            if ratio >= 0.5:
+                return _Hit(term, first, last, fs, fe, round(0.8 * ratio, 4), True)
+        return None
+
+    # -- excuses --------------------------------------------------------------------------------
+
+    def _excused(self, nt: NormalizedText, toks: tuple[Token, ...], hit: _Hit) -> bool:
+        if self._allow and self._allowed(toks, hit):
+            return True
+        return hit.term in self._name_terms and hit.first == hit.last and self._name_use(toks, hit.first)
+
+    def _allowed(self, toks: tuple[Token, ...], hit: _Hit) -> bool:
+        words = [squeeze(t.text) for t in toks]
+        lo = max(0, hit.first - self._allow_max + 1)
+        for i in range(lo, hit.first + 1):
+            for length in range(1, self._allow_max + 1):
+                j = i + length - 1
+                if j < hit.last or j >= len(toks):
+                    continue
+                if tuple(words[i : j + 1]) in self._allow:
+                    return True
+        return False
+
+    def _name_use(self, toks: tuple[Token, ...], k: int) -> bool:
+        """A capitalised term that is also a name, next to another name-like word or after an honorific:
+        "Dick Whittington", "Mr & Mrs Weiner", "Moby Dick"; not "Big Dick", not "you dick"."""
+        tok = toks[k]
+        if not tok.upper_first:
+            return False
+        lex = self.lexicon
+        if k > 0 and toks[k - 1].text in _HONORIFICS:
+            return True
+
+        def name_like(t: Token) -> bool:
+            w = t.text
+            return t.upper_first and w.isalpha() and (lex.is_name(w) or not lex.is_dictionary(w))
+
+        if k + 1 < len(toks) and toks[k + 1].gap == Gap.SPACE and name_like(toks[k + 1]):
+            return True
+        return k > 0 and tok.gap == Gap.SPACE and name_like(toks[k - 1])
+
+
+def _wild_equal(pat: str, key: str) -> bool:
+    """pat (with "?" = one char or none) spells key exactly."""
+    memo: dict[tuple[int, int], bool] = {}
+
+    def go(i: int, j: int) -> bool:
+        if (i, j) in memo:
+            return memo[(i, j)]
+        if i == len(pat):
+            res = j == len(key)
+        elif pat[i] == "?":
+            res = go(i + 1, j) or (j < len(key) and key[j] != " " and go(i + 1, j + 1))
+        else:
+            res = j < len(key) and pat[i] == key[j] and go(i + 1, j + 1)
+        memo[(i, j)] = res
+        return res
+
+    return go(0, 0)

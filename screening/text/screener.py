@@ -1,0 +1,125 @@
+"""TextScreener: normalise once, run the trademark and offensive matchers, return one Verdict."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from screening.findings import Finding, Verdict
+from screening.text.errors import TextDecodeError
+from screening.text.lexicon import DATA_DIR, Lexicon, default_lexicon
+from screening.text.lists import AllowList, MarkList, TermList, load_allow, load_marks, load_terms
+from screening.text.normalize import normalize
+from screening.text.offensive import OffensiveMatcher
+from screening.text.trademark import MarkIndex, cache_path_for, file_digest
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 20_000  # customisation texts are short; beyond this only the first part is screened
+SAVE_INDEX_MIN_MARKS = 50_000  # smaller lists build in well under a second: no file left beside them
+
+DEFAULT_MARKS = DATA_DIR / "marks_simple_icons.csv"
+DEFAULT_TERMS = DATA_DIR / "terms_ldnoobw_en.csv"
+DEFAULT_ALLOW = DATA_DIR / "allow_en.txt"
+
+
+class TextScreener:
+    """Screens customer text against one mark index and one term list. Immutable, so thread-safe."""
+
+    def __init__(
+        self,
+        marks: MarkIndex | MarkList | None,
+        terms: TermList | None,
+        allow: AllowList | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
+        self.lexicon = lexicon or default_lexicon()
+        if isinstance(marks, MarkList):
+            marks = MarkIndex.build(marks, self.lexicon)
+        self.marks = marks
+        self.terms = terms
+        from screening.text.brands import BrandMatcher
+
+        self._brands = BrandMatcher(marks, self.lexicon) if marks is not None else None
+        self._offensive = OffensiveMatcher(terms, self.lexicon, allow) if terms is not None else None
+
+    def screen_text(self, text: str) -> Verdict:
+        nt = normalize(text[:MAX_TEXT_CHARS])
+        findings: list[Finding] = []
+        if self._brands is not None:
+            findings.extend(self._brands.find(nt))
+        if self._offensive is not None:
+            findings.extend(self._offensive.find(nt))
+        return Verdict.of(findings)
+
+    def screen(self, data: bytes, media_type: str) -> Verdict:
+        """Strict UTF-8: undecodable bytes are refused, not guessed at (a guess could hide a word)."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise TextDecodeError(e.start) from None
+        return self.screen_text(text)
+
+
+def open_mark_index(path: str | Path, lexicon: Lexicon | None = None) -> MarkIndex:
+    """The list's saved index if one matches its content hash, else build it (and save it beside the
+    list when the list is large and the directory writable)."""
+    p = Path(path)
+    lex = lexicon or default_lexicon()
+    cached = cache_path_for(p, file_digest(p)) if p.is_file() else None
+    if cached is not None and cached.is_file():
+        try:
+            return MarkIndex.load(cached)
+        except (OSError, ValueError, KeyError):
+            log.warning("saved mark index unreadable; rebuilding", extra={"index": str(cached)})
+    marks = load_marks(p)
+    index = MarkIndex.build(marks, lex)
+    if cached is not None and len(marks) >= SAVE_INDEX_MIN_MARKS:
+        try:
+            index.save(cached)
+        except OSError:
+            log.info("mark index not saved (directory not writable)", extra={"index": str(cached)})
+    return index
+
+
+def build_text_screener(
+    marks: str | Path | None = None, terms: str | Path | None = None, allow: str | Path | None = None
+) -> TextScreener:
+    """Lists by path; each one left out is the shipped default."""
+    if marks is None and terms is None and allow is None:
+        return default_text_screener()
+    lex = default_lexicon()
+    index = open_mark_index(marks, lex) if marks is not None else _default_index()
+    term_list = load_terms(terms) if terms is not None else _default_terms()
+    allow_list = load_allow(allow) if allow is not None else _default_allow()
+    return TextScreener(index, term_list, allow_list, lex)
+
+
+@lru_cache(maxsize=1)
+def _default_index() -> MarkIndex:
+    marks = load_marks(DEFAULT_MARKS)
+    versions = (DATA_DIR / "VERSIONS.json").read_text()
+    import json
+
+    marks = MarkList(
+        "simple-icons", json.loads(versions)["simple-icons"], marks.ids, marks.marks, marks.distinctiveness
+    )
+    return MarkIndex.build(marks, default_lexicon())
+
+
+@lru_cache(maxsize=1)
+def _default_terms() -> TermList:
+    terms = load_terms(DEFAULT_TERMS)
+    return TermList("ldnoobw-en", "1.2.0+" + terms.version[:6], terms.entries)
+
+
+@lru_cache(maxsize=1)
+def _default_allow() -> AllowList:
+    return load_allow(DEFAULT_ALLOW)
+
+
+@lru_cache(maxsize=1)
+def default_text_screener() -> TextScreener:
+    """Shipped lists (simple-icons marks, LDNOOBW terms, benign-phrase allow-list); built once."""
+    return TextScreener(_default_index(), _default_terms(), _default_allow(), default_lexicon())

@@ -1,0 +1,274 @@
+"""Trademark index: exact, one-edit (symmetric deletion) and phonetic lookups over millions of marks.
+
+Candidates come from hashed keys in sorted numpy arrays, never from a scan of the marks: a text's
+windows (1-6 consecutive words, joined: "coca cola" -> "cocacola") are hashed in one vectorised pass and
+found by binary search. One edit is caught by symmetric deletion (SymSpell): every mark key's one-char
+deletions are indexed, and a query's deletions are looked up too, so an insertion, deletion,
+substitution or transposition meets its mark; rapidfuzz then verifies each candidate. Marks, ids and
+labels live in byte blobs, so 3M marks cost tens of bytes each rather than Python objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from screening.text.lexicon import Lexicon
+from screening.text.lists import Distinctiveness, MarkList, infer_distinctiveness, mark_words
+from screening.text.phonetic import phonetic_key
+
+INDEX_FORMAT = 3
+HASH_WIDTH = 32  # bytes of a key that are hashed; longer keys share a bucket and are verified in full
+MIN_DELETE_LEN = 5  # shorter marks match exactly or by sound only: one edit turns "uber" into "huber"
+MIN_PHONETIC_LEN = 4
+_SEED = np.uint64(0x9E3779B97F4A7C15)
+_MUL = np.uint64(0xBF58476D1CE4E5B9)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+
+DIST_CODES = {Distinctiveness.COINED: 0, Distinctiveness.ARBITRARY: 1, Distinctiveness.DICTIONARY: 2}
+DIST_BY_CODE = {v: k for k, v in DIST_CODES.items()}
+
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+
+
+def _mix(words: npt.NDArray[np.uint64]) -> U64:
+    h = np.full(words.shape[0], _SEED, dtype=np.uint64)
+    for j in range(words.shape[1]):
+        h ^= words[:, j]
+        h *= _MUL
+        h ^= h >> _S31
+    return h
+
+
+def hash_keys(keys: Sequence[bytes]) -> U64:
+    """Stable 64-bit hashes of keys (first HASH_WIDTH bytes); Python's hash() is salted per process."""
+    if not keys:
+        return np.zeros(0, dtype=np.uint64)
+    arr = np.array(keys, dtype=f"S{HASH_WIDTH}")
+    return _mix(arr.view(np.uint64).reshape(len(keys), HASH_WIDTH // 8))
+
+
+def _hash_matrix(m: npt.NDArray[np.uint8]) -> U64:
+    return _mix(np.ascontiguousarray(m).view(np.uint64).reshape(m.shape[0], HASH_WIDTH // 8))
+
+
+def _blob(strings: Sequence[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    encoded = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets
+
+
+def _sorted_pairs(h: npt.NDArray[np.generic], ids: I32) -> tuple[npt.NDArray[np.generic], I32]:
+    order = np.argsort(h, kind="stable")
+    return h[order], ids[order]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    mark: int
+    how: str  # "exact" | "edit" | "phonetic"
+
+
+class MarkIndex:
+    """Immutable after construction, so concurrent queries need no lock."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> None:  # type: ignore[type-arg]
+        self._a = arrays
+        self.meta = meta
+        self.name = str(meta["name"])
+        self.version = str(meta["version"])
+        self.max_words = int(meta["max_words"])  # type: ignore[call-overload]
+        self._keys_blob = arrays["keys_blob"].tobytes()
+        self._keys_off = arrays["keys_off"]
+        self._ids_blob = arrays["ids_blob"].tobytes()
+        self._ids_off = arrays["ids_off"]
+        self._labels_blob = arrays["labels_blob"].tobytes()
+        self._labels_off = arrays["labels_off"]
+        self.dist = arrays["dist"]
+        self.nwords = arrays["nwords"]
+        self._exact_h, self._exact_i = arrays["exact_h"], arrays["exact_i"]
+        self._del_h, self._del_i = arrays["del_h"], arrays["del_i"]
+        self._phon_h, self._phon_i = arrays["phon_h"], arrays["phon_i"]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def __len__(self) -> int:
+        return int(self.dist.shape[0])
+
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self._a.values())
+
+    def key(self, i: int) -> str:
+        return self._keys_blob[self._keys_off[i] : self._keys_off[i + 1]].decode("utf-8")
+
+    def mark_id(self, i: int) -> str:
+        return self._ids_blob[self._ids_off[i] : self._ids_off[i + 1]].decode("utf-8")
+
+    def label(self, i: int) -> str:
+        return self._labels_blob[self._labels_off[i] : self._labels_off[i + 1]].decode("utf-8")
+
+    def distinctiveness(self, i: int) -> Distinctiveness:
+        return DIST_BY_CODE[int(self.dist[i])]
+
+    # -- building -------------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, marks: MarkList, lexicon: Lexicon) -> MarkIndex:
+        n = len(marks)
+        keys: list[str] = []
+        nwords = np.zeros(n, dtype=np.uint8)
+        dist = np.zeros(n, dtype=np.uint8)
+        phon: list[bytes] = []
+        phon_ids: list[int] = []
+        max_words = 1
+        for i, (mark, given) in enumerate(zip(marks.marks, marks.distinctiveness, strict=True)):
+            words = mark_words(mark)
+            key = "".join(words)
+            keys.append(key)
+            nw = min(len(words), 255)
+            nwords[i] = nw
+            max_words = max(max_words, nw)
+            d = given if given is not None else infer_distinctiveness(mark, lexicon)
+            dist[i] = DIST_CODES[d]
+            if d is not Distinctiveness.DICTIONARY and len(key) >= MIN_PHONETIC_LEN:
+                pk = phonetic_key(key)
+                if len(pk) >= 2:
+                    phon.append(pk.encode())
+                    phon_ids.append(i)
+        key_bytes = [k.encode("utf-8") for k in keys]
+        exact_h, exact_i = _sorted_pairs(hash_keys(key_bytes), np.arange(n, dtype=np.int32))
+        del_h, del_i = cls._deletions(key_bytes, dist)
+        phon_h, phon_i = _sorted_pairs(hash_keys(phon), np.asarray(phon_ids, dtype=np.int32))
+        keys_blob, keys_off = _blob(keys)
+        ids_blob, ids_off = _blob(marks.ids)
+        labels_blob, labels_off = _blob(marks.marks)
+        arrays: dict[str, np.ndarray] = {  # type: ignore[type-arg]
+            "keys_blob": keys_blob,
+            "keys_off": keys_off,
+            "ids_blob": ids_blob,
+            "ids_off": ids_off,
+            "labels_blob": labels_blob,
+            "labels_off": labels_off,
+            "dist": dist,
+            "nwords": nwords,
+            "exact_h": exact_h,
+            "exact_i": exact_i,
+            "del_h": del_h,
+            "del_i": del_i,
+            "phon_h": phon_h,
+            "phon_i": phon_i,
+        }
+        meta: dict[str, object] = {
+            "format": INDEX_FORMAT,
+            "name": marks.name,
+            "version": marks.version,
+            "max_words": min(max_words, 6),
+            "count": n,
+        }
+        return cls(arrays, meta)
+
+    @staticmethod
+    def _deletions(key_bytes: list[bytes], dist: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint32], I32]:
+        """Hashes (upper 32 bits: a 1-in-4-billion false hit is cheaper than twice the memory) of every
+        one-char deletion of each eligible key, built column-wise in numpy rather than per string."""
+        n = len(key_bytes)
+        if n == 0:
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int32)
+        lengths = np.fromiter((len(b) for b in key_bytes), dtype=np.int32, count=n)
+        mat = np.array(key_bytes, dtype=f"S{HASH_WIDTH}").view(np.uint8).reshape(n, HASH_WIDTH)
+        eligible = (lengths >= MIN_DELETE_LEN) & (dist != DIST_CODES[Distinctiveness.DICTIONARY])
+        rows = np.nonzero(eligible)[0].astype(np.int32)
+        sub = mat[rows]
+        sub_len = np.minimum(lengths[rows], HASH_WIDTH)
+        hs: list[npt.NDArray[np.uint32]] = []
+        ids: list[I32] = []
+        for pos in range(HASH_WIDTH):
+            take = sub_len > pos
+            if not take.any():
+                break
+            m = sub[take]
+            v = np.empty_like(m)
+            v[:, :pos] = m[:, :pos]
+            v[:, pos : HASH_WIDTH - 1] = m[:, pos + 1 :]
+            v[:, HASH_WIDTH - 1] = 0
+            hs.append((_hash_matrix(v) >> _S32).astype(np.uint32))
+            ids.append(rows[take])
+        h = np.concatenate(hs)
+        i = np.concatenate(ids)
+        order = np.argsort(h, kind="stable")
+        return h[order], i[order]
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Atomic (temp file + rename): a crash mid-write never leaves a truncated index to load."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                meta = np.frombuffer(json.dumps(self.meta).encode(), dtype=np.uint8)
+                np.savez(f, **{"meta": meta, **self._a})  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> MarkIndex:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+            meta = json.loads(z["meta"].tobytes().decode())
+        if meta.get("format") != INDEX_FORMAT:
+            raise ValueError("index format mismatch")
+        return cls(arrays, meta)
+
+    # -- querying -------------------------------------------------------------------------------
+
+    def lookup(
+        self, exact: Sequence[str], edit: Sequence[str], phonetic: Sequence[str]
+    ) -> tuple[list[list[int]], list[list[int]], list[list[int]]]:
+        """For each query string, the marks whose key equals it (exact), shares a one-deletion variant
+        with it (edit: pass the string and its deletions), or whose phonetic key equals it."""
+        return (
+            self._search(self._exact_h, self._exact_i, hash_keys([s.encode() for s in exact])),
+            self._search(
+                self._del_h, self._del_i, (hash_keys([s.encode() for s in edit]) >> _S32).astype(np.uint32)
+            ),
+            self._search(self._phon_h, self._phon_i, hash_keys([s.encode() for s in phonetic])),
+        )
+
+    @staticmethod
+    def _search(h: npt.NDArray[np.generic], ids: I32, q: npt.NDArray[np.generic]) -> list[list[int]]:
+        if q.shape[0] == 0:
+            return []
+        lo = np.searchsorted(h, q, side="left")
+        hi = np.searchsorted(h, q, side="right")
+        out: list[list[int]] = [[] for _ in range(q.shape[0])]
+        for k in np.nonzero(hi > lo)[0]:
+            out[int(k)] = ids[lo[k] : hi[k]].tolist()
+        return out
+
+
+def cache_path_for(list_path: Path, digest: str) -> Path:
+    return list_path.with_name(f"{list_path.name}.idx-v{INDEX_FORMAT}-{digest}.npz")
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
