@@ -23,7 +23,13 @@ __all__ = ["Sanitized", "strip_metadata"]
 
 @dataclass(frozen=True, slots=True)
 class Sanitized:
-    """The rewritten file and what was removed (stable tokens: "exif", "gps", "device", "xmp", ...)."""
+    """The rewritten file and what was removed, as stable tokens in order of first encounter:
+
+    "exif" (any Exif block; also when replaced by our orientation-only one), "gps" (GPS IFD, or GPS in
+    XMP), "device" (make/model/serial/owner/maker note), "xmp", "iptc", "comment", "thumbnail"
+    (JFIF/JFXX), "mpf" (multi-picture index), "appN" (other JPEG APPn), "text" / "time" (PNG),
+    "ancillary_chunk" (PNG), "unknown_chunk" (WebP), "application_extension" (GIF), "trailing_data".
+    """
 
     data: bytes = field(repr=False)
     removed: tuple[str, ...]

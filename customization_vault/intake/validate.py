@@ -77,6 +77,8 @@ def validate_image(data: bytes, media_type: MediaType, limits: Limits) -> ImageF
     declared frame count) before any pixel is decoded, so a 50-byte PNG declaring 100k x 100k pixels
     costs nothing. Decoding is the only reliable truncation check; JPEG decodes in DCT draft mode
     (1/8 scale), which still entropy-decodes the whole stream but needs 1/64 of the memory.
+    Relies on Pillow's process-wide `ImageFile.LOAD_TRUNCATED_IMAGES` staying False (the default):
+    nothing in this service may set it, or truncated files would decode grey-filled and pass.
     """
     fmt = _PIL_FORMATS.get(media_type.content_type)
     if fmt is None:

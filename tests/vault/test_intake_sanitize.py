@@ -12,6 +12,7 @@ from PIL import Image
 
 from customization_vault.errors import InvalidInput
 from customization_vault.intake import CorruptImage, Sanitized, sniff, strip_metadata
+from customization_vault.intake._exif import ExifSummary, orientation_only_tiff, read_tiff
 from customization_vault.intake.sniff import GIF, JPEG, PNG, TTF, WEBP
 from tests.vault.intake_samples import (
     CANARY,
@@ -275,3 +276,42 @@ def test_repr_never_shows_content() -> None:
     out = strip_metadata(jpeg_full(), JPEG)
     assert "CANARY" not in repr(out)
     assert "bytes>" in repr(out)
+
+
+# ------------------------------------------------------------------------------------- Exif reading
+def _tiff(fmt: str, entries: list[tuple[int, int, int, bytes]], ifd_offset: int = 8) -> bytes:
+    head = (b"II*\x00" if fmt == "<" else b"MM\x00*") + struct.pack(fmt + "I", ifd_offset)
+    body = struct.pack(fmt + "H", len(entries))
+    for tag, typ, count, value in entries:
+        body += struct.pack(fmt + "HHI", tag, typ, count) + value.ljust(4, b"\x00")
+    return head + body + b"\x00\x00\x00\x00"
+
+
+@pytest.mark.parametrize("fmt", ["<", ">"])
+def test_exif_reader_handles_both_byte_orders(fmt: str) -> None:
+    tiff = _tiff(fmt, [(0x0112, 3, 1, struct.pack(fmt + "H", 5)), (0x8825, 4, 1, struct.pack(fmt + "I", 0))])
+    assert read_tiff(tiff) == ExifSummary(orientation=5, gps=True, device=False)
+    assert read_tiff(orientation_only_tiff(7)) == ExifSummary(orientation=7)
+
+
+@pytest.mark.parametrize(
+    "tiff",
+    [
+        b"",
+        b"XX*\x00\x08\x00\x00\x00",  # unknown byte order
+        b"II*\x00\xff\xff\xff\x7f",  # IFD offset past the end
+        b"II*\x00\x08\x00\x00\x00\xff\xff",  # 65535 entries declared, none present
+        _tiff("<", [(0x0112, 3, 1, struct.pack("<H", 9))]),  # orientation out of range
+        _tiff("<", [(0x0112, 4, 1, struct.pack("<I", 6))]),  # orientation with the wrong type
+        _tiff("<", [(0x8769, 4, 1, struct.pack("<I", 0xFFFFFFF0))]),  # Exif IFD pointer past the end
+    ],
+)
+def test_exif_reader_never_fails_on_hostile_blocks(tiff: bytes) -> None:
+    assert read_tiff(tiff).orientation == 1
+
+
+def test_exif_reader_sees_device_tags_in_the_exif_sub_ifd() -> None:
+    sub_offset = 8 + 2 + 12 + 4
+    tiff = _tiff("<", [(0x8769, 4, 1, struct.pack("<I", sub_offset))])
+    tiff += struct.pack("<H", 1) + struct.pack("<HHI", 0xA431, 2, 4) + b"SN1\x00" + b"\x00" * 4
+    assert read_tiff(tiff).device
