@@ -1,0 +1,87 @@
+"""The retention commands end to end on an embedded data directory: worker --once, receipts, holds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.wiring import build_services
+from retention.purge import Purger
+from retention.receipts import ReceiptSigner
+from tests.conftest import make_settings
+from tests.retention.helpers import seed_order
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CV_ENVIRONMENT", "test")
+    monkeypatch.setenv("CV_BOOTSTRAP_DEMO", "false")
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def svc(data_dir: Path) -> Iterator[Any]:
+    services = build_services(make_settings(data_dir))
+    yield services
+    services.close()
+
+
+def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(app, [*args, "--data-dir", str(data_dir)])
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_worker_once_purges_and_the_receipt_verifies(data_dir: Path, svc: Any, tmp_path: Path) -> None:
+    order, _ = seed_order(svc.vault, "CLI-1")
+    signer = ReceiptSigner.load_or_create(svc.settings.receipt_key_path)
+    purger = Purger(
+        svc.vault, signer, config=svc.settings.retention.model_copy(update={"handoff_grace_seconds": 0})
+    )
+    purger.mark(order, "fulfilled", actor="t")
+
+    code, out, err = cli(data_dir, "worker", "--once")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["claimed"], report["purged"], report["maintenance"]) == (1, 1, True)
+    assert svc.vault.get_order(order.id).state == "purged"
+
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(json.dumps(purger.receipt(order.id)))
+    code, out, _ = cli(data_dir, "receipts", "verify", str(receipt))
+    assert code == 0
+    assert out.startswith("valid: order CLI-1 of seller seller-1")
+    pub = tmp_path / "pub.pem"
+    pub.write_text(signer.public_key_pem())
+    assert cli(data_dir, "receipts", "verify", str(receipt), "--public-key", str(pub))[0] == 0
+
+    doc = json.loads(receipt.read_text())
+    doc["body"]["items"] = doc["body"]["items"][:1]
+    receipt.write_text(json.dumps(doc))
+    code, out, _ = cli(data_dir, "receipts", "verify", str(receipt))
+    assert code == 1
+    assert out.startswith("INVALID")
+
+
+def test_holds_place_list_release(data_dir: Path, svc: Any) -> None:
+    order, _ = seed_order(svc.vault, "CLI-2", seller="shop-7")
+    code, out, err = cli(
+        data_dir, "holds", "place", "CLI-2", "--seller", "shop-7", "--reason", "case 12", "--days", "7"
+    )
+    assert code == 0, err
+    hold_id = out.strip()
+    code, out, _ = cli(data_dir, "holds", "list", order.id)
+    assert code == 0
+    assert out.startswith(hold_id)
+    assert "\tactive\t" in out
+    assert out.rstrip().endswith("case 12")
+    assert cli(data_dir, "holds", "release", hold_id)[0] == 0
+    assert "\treleased\t" in cli(data_dir, "holds", "list", order.id)[1]
+    code, _, err = cli(data_dir, "holds", "place", "nope", "--reason", "x")
+    assert code == 1
+    assert "no such order" in err
