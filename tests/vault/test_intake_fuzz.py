@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+import string
+import struct
 import warnings
 from collections.abc import Callable
 
@@ -18,11 +20,17 @@ from PIL import Image, ImageSequence
 from customization_vault.errors import InvalidInput
 from customization_vault.intake import Limits, accept_file, sniff, strip_metadata, validate_text
 from tests.vault.intake_samples import (
+    CANARY,
     apng_with_text,
     gif_animated,
+    gif_app_extension,
     jpeg_full,
     jpeg_plain,
+    jpeg_segment,
+    png_chunk,
     png_full,
+    riff_chunk,
+    riff_chunks,
     webp_full,
 )
 
@@ -148,3 +156,119 @@ def test_validate_text_returns_input_or_raises_typed(text: str) -> None:
         assert validate_text(text, LIMITS) is text
     except InvalidInput:
         pass
+
+
+# --------------------------------------------------------------- structured: random metadata inserted
+_DROPPABLE_JPEG_PAYLOADS = [
+    (0xE1, b"Exif\x00\x00"),
+    (0xE1, b"http://ns.adobe.com/xap/1.0/\x00"),
+    (0xE1, b"http://ns.adobe.com/xmp/extension/\x00"),
+    (0xE1, b""),
+    (0xE0, b"JFXX\x00\x10"),
+    (0xE0, b"AVI1"),
+    (0xE2, b"MPF\x00"),
+    (0xE2, b"FPXR\x00"),
+    (0xED, b"Photoshop 3.0\x00"),
+    (0xFE, b""),
+    *((m, b"") for m in range(0xE3, 0xED)),
+    (0xEF, b""),
+]
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_DROPPABLE_JPEG_PAYLOADS), st.binary(max_size=40)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_droppable_jpeg_segment_is_gone_and_pixels_stay(
+    segments: list[tuple[tuple[int, bytes], bytes]],
+) -> None:
+    base = jpeg_plain()
+    inserted = b"".join(jpeg_segment(m, prefix + noise + CANARY) for (m, prefix), noise in segments)
+    data = base[:2] + inserted + base[2:]
+    accepted = accept_file(data, LIMITS)
+    assert CANARY not in accepted.data
+    assert _frames(accepted.data) == _frames(base)
+
+
+_PNG_KEPT_ANCILLARY = {b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"cICP", b"mDCv", b"cLLi", b"sBIT"}
+_PNG_KEPT_ANCILLARY |= {b"bKGD", b"hIST", b"pHYs", b"sPLT", b"acTL", b"fcTL", b"fdAT"}
+# Any ancillary chunk type (lower-case first letter) we do not keep for rendering.
+_PNG_DROPPABLE = st.one_of(
+    st.sampled_from([b"tEXt", b"zTXt", b"iTXt", b"tIME", b"eXIf"]),
+    st.builds(
+        lambda first, rest: (first + rest).encode(),
+        st.sampled_from(string.ascii_lowercase),
+        st.text(string.ascii_letters, min_size=3, max_size=3),
+    ).filter(lambda t: t not in _PNG_KEPT_ANCILLARY),
+)
+
+
+@FUZZ
+@given(st.lists(st.tuples(_PNG_DROPPABLE, st.binary(max_size=40)), min_size=1, max_size=6))
+def test_any_droppable_png_chunk_is_gone_and_pixels_stay(chunks: list[tuple[bytes, bytes]]) -> None:
+    base = png_full(orientation=1)
+    inserted = b"".join(png_chunk(ctype, noise + CANARY) for ctype, noise in chunks)
+    data = base[:33] + inserted + base[33:]  # right after IHDR
+    accepted = accept_file(data, LIMITS)
+    assert CANARY not in accepted.data
+    assert _frames(accepted.data) == _frames(base)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from([b"EXIF", b"XMP "]), st.binary(min_size=4, max_size=4)).filter(
+                lambda f: f not in {b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"}
+            ),
+            st.binary(max_size=41),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.booleans(),
+)
+def test_any_droppable_webp_chunk_is_gone_and_pixels_stay(
+    chunks: list[tuple[bytes, bytes]], at_end: bool
+) -> None:
+    base = webp_full(orientation=1)
+    body = riff_chunks(base)
+    extra = [riff_chunk(fourcc, noise + CANARY) for fourcc, noise in chunks]
+    parts = [c for _, c in body if _ not in (b"EXIF", b"XMP ", b"CANY")]
+    parts = parts + extra if at_end else parts[:1] + extra + parts[1:]
+    payload = b"".join(parts)
+    data = b"RIFF" + struct.pack("<I", len(payload) + 4) + b"WEBP" + payload
+    accepted = accept_file(data, LIMITS)
+    assert CANARY not in accepted.data
+    assert _frames(accepted.data) == _frames(base)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["comment", "app", "xmp"]), st.binary(max_size=600)), min_size=1, max_size=4
+    )
+)
+def test_any_gif_comment_or_foreign_application_block_is_gone(blocks: list[tuple[str, bytes]]) -> None:
+    base = gif_animated()
+    inserted = b""
+    for kind, noise in blocks:
+        payload = noise + CANARY
+        if kind == "comment":
+            subs = b"".join(
+                bytes((len(payload[i : i + 255]),)) + payload[i : i + 255]
+                for i in range(0, len(payload), 255)
+            )
+            inserted += b"\x21\xfe" + subs + b"\x00"
+        else:
+            inserted += gif_app_extension(b"XMP DataXMP" if kind == "xmp" else b"FUZZAPP1.00", payload)
+    flags = base[10]
+    gct_end = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    data = base[:gct_end] + inserted + base[gct_end:]
+    accepted = accept_file(data, LIMITS)
+    assert CANARY not in accepted.data
+    assert _frames(accepted.data) == _frames(base)
