@@ -146,10 +146,11 @@ def _strip_jpeg(data: bytes) -> Sanitized:
         keep = bytes((0xFF, marker)) + data[pos - length : pos]
         if marker == _APP0:
             if payload.startswith(_JFIF):
-                if len(payload) >= 14 and payload[12] * payload[13] > 0:
-                    # JFIF may carry an uncompressed RGB thumbnail: zero its size and drop its pixels.
+                if len(payload) > 14 or (len(payload) == 14 and payload[12] * payload[13] > 0):
+                    # JFIF may carry an uncompressed RGB thumbnail (or bytes past its fixed fields):
+                    # keep the 14 fixed bytes with a 0x0 thumbnail.
                     keep = _jpeg_segment(_APP0, payload[:12] + b"\x00\x00")
-                    removed.add("thumbnail")
+                    removed.add("thumbnail" if payload[12] * payload[13] > 0 else "app0")
                 out += keep
             else:
                 removed.add("thumbnail" if payload.startswith(_JFXX) else "app0")

@@ -315,3 +315,13 @@ def test_exif_reader_sees_device_tags_in_the_exif_sub_ifd() -> None:
     tiff = _tiff("<", [(0x8769, 4, 1, struct.pack("<I", sub_offset))])
     tiff += struct.pack("<H", 1) + struct.pack("<HHI", 0xA431, 2, 4) + b"SN1\x00" + b"\x00" * 4
     assert read_tiff(tiff).device
+
+
+def test_jfif_bytes_past_its_fixed_fields_are_dropped() -> None:
+    plain = jpeg_plain()
+    assert plain[6:11] == b"JFIF\x00"
+    (length,) = struct.unpack(">H", plain[4:6])
+    padded_app0 = b"\xff\xe0" + struct.pack(">H", length + len(CANARY)) + plain[6 : 4 + length] + CANARY
+    out = strip_metadata(plain[:2] + padded_app0 + plain[4 + length :], JPEG)
+    assert out.data == plain
+    assert out.removed == ("app0",)
