@@ -113,7 +113,9 @@ def _subkey(dek: DataKey, salt: bytes, ctx_bytes: bytes) -> AESGCM:
     return AESGCM(hkdf.derive(dek.material))
 
 
-def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | bytearray | memoryview, bool]]:
+def _segments(
+    chunks: Iterable[bytes | memoryview], size: int
+) -> Iterator[tuple[bytes | bytearray | memoryview, bool]]:
     """Re-chunk a byte stream into `size`-byte pieces, flagging the last; holds at most ~one piece.
 
     A piece is emitted as soon as one more byte shows it is not the last. Slices of `bytes` input are
@@ -126,7 +128,9 @@ def _segments(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | byte
         n = len(chunk)
         if not n:
             continue
-        if not isinstance(chunk, bytes):
+        if not isinstance(chunk, bytes) and not (
+            isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes)
+        ):
             chunk = bytes(chunk)
         if held is not None:
             yield held, False
@@ -189,10 +193,14 @@ def encrypt_stream(
         yield aead.encrypt(prefix + tail, piece, aad_prefix + tail)
 
 
-def _read_header(it: Iterator[bytes]) -> tuple[bytes, bytes]:
+def _read_header(it: Iterator[bytes]) -> tuple[bytes, bytes | memoryview]:
     """Pull exactly the header off the stream; returns (header, whatever of the next chunk followed it)."""
     buf = bytearray()
     for chunk in it:
+        if not buf and len(chunk) >= HEADER_SIZE and isinstance(chunk, bytes):
+            # Common case (one big first chunk, e.g. `unseal`): a view, not a copy of the whole object.
+            view = memoryview(chunk)
+            return bytes(view[:HEADER_SIZE]), view[HEADER_SIZE:]
         buf += chunk
         if len(buf) >= HEADER_SIZE:
             return bytes(buf[:HEADER_SIZE]), bytes(buf[HEADER_SIZE:])
@@ -218,7 +226,7 @@ def decrypt_stream(dek: DataKey, ctx: ObjectContext, chunks: Iterable[bytes]) ->
     aad_prefix = header + ctx_bytes
     sealed_size = segment_size + TAG_SIZE
 
-    def body() -> Iterator[bytes]:
+    def body() -> Iterator[bytes | memoryview]:
         if rest:
             yield rest
         yield from it
