@@ -279,6 +279,8 @@ class AwsKmsKeyProvider:
             raise BackendError("key service unreachable") from exc
 
     def epochs(self) -> list[EpochInfo]:
+        """Epochs with a current alias. KMS drops a key's aliases when the deletion window ends, so a
+        destroyed epoch is listed (destroyed=True) for 7-30 days and then disappears."""
         try:
             current: dict[str, str] = {}
             stem = self._prefix + "-"

@@ -125,6 +125,9 @@ class TestBlobStoreBehaviour:
             env.s3.delete_object(Bucket=env.bucket, Key=K1)  # a delete marker on top of two versions
             assert env.leftovers(K1) == 3
             assert env.store.exists(K1)  # noncurrent versions still hold ciphertext
+            assert list(env.store.list()) == [K1]
+            with pytest.raises(BlobNotFound):
+                env.store.get(K1)
         removed = env.store.delete(K1)
         assert removed == (3 if env.s3 is not None else 1)
         assert env.leftovers(K1) == 0

@@ -296,3 +296,11 @@ def test_local_two_processes_share_one_epoch_key(tmp_path: Path) -> None:
     b.destroy_epoch("2026-11")
     with pytest.raises(KeyDestroyed):
         a.unwrap(wrapped_a, CTX)  # no stale cache in the other process
+
+
+def test_local_check_fails_when_the_directory_is_gone(tmp_path: Path) -> None:
+    ring = LocalKeyring(tmp_path / "keys", clock=FrozenClock(NOV))
+    ring.check()
+    (tmp_path / "keys").rmdir()
+    with pytest.raises(BackendError):
+        ring.check()
