@@ -1,0 +1,354 @@
+"""Upload input handling: every bad-input class answers a 4xx problem and leaves nothing behind;
+idempotent retries create one item; customer content never reaches logs, disk or error bodies."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from api.app import create_app
+from api.wiring import build_services
+from screening.composite import CompositeScreener
+from screening.findings import Verdict
+from tests.api.conftest import (
+    Api,
+    ApiClient,
+    assert_problem,
+    jpeg_bytes,
+    leftovers,
+    make_keys,
+    png_bytes,
+    word_screener,
+)
+from tests.conftest import make_settings
+from tests.vault.intake_samples import CANARY, FORBIDDEN, jpeg_full
+
+LIMIT = 256 * 1024
+MAX_TEXT = 100
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[Api]:
+    """Embedded default with small limits, so the oversize classes cost kilobytes, not megabytes."""
+    settings = make_settings(
+        tmp_path / "var",
+        limits={"max_upload_bytes": LIMIT, "max_pixels": 1_000_000, "max_text_chars": MAX_TEXT},
+    )
+    svc = build_services(settings)
+    svc.screener = word_screener()
+    keys = make_keys(svc)
+    with ApiClient(create_app(settings, svc)) as client:
+        client.put("/v1/orders/o", headers=keys.a)
+        yield Api(client, svc, keys)
+    svc.close()
+
+
+def _png_chunk(ctype: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
+
+
+def pixel_bomb(side: int = 20_000) -> bytes:
+    """A few hundred bytes declaring side x side pixels: must be refused from the header, not decoded."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * (side * 3 + 1) * 4)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def multipart(parts: list[tuple[str, str | None, bytes, str | None]], boundary: str = "b0undary") -> bytes:
+    out = b""
+    for name, filename, data, ctype in parts:
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disp}\r\n".encode()
+        if ctype:
+            out += f"Content-Type: {ctype}\r\n".encode()
+        out += b"\r\n" + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+MP = {"content-type": "multipart/form-data; boundary=b0undary"}
+
+
+def file_part(data: bytes, ctype: str | None = "application/octet-stream") -> dict[str, Any]:
+    return {"content": multipart([("file", "f", data, ctype)]), "headers": MP}
+
+
+def bad_inputs() -> list[tuple[str, dict[str, Any], int, str]]:
+    """(class, request, status, code). Every payload carries the canary where it can."""
+    truncated_jpeg = jpeg_bytes((200, 160))
+    whole = multipart([("file", "a.png", png_bytes() + CANARY, "image/png")])
+    return [
+        (
+            "malformed multipart",
+            {"content": b"no parts here " + CANARY, "headers": MP},
+            400,
+            "malformed_request",
+        ),
+        (
+            "multipart without boundary",
+            {"content": whole, "headers": {"content-type": "multipart/form-data"}},
+            400,
+            "malformed_request",
+        ),
+        (
+            "truncated multipart",
+            {"content": whole[: len(whole) // 2], "headers": MP},
+            400,
+            "malformed_request",
+        ),
+        (
+            "no file part",
+            {"content": multipart([("note", None, CANARY, None)]), "headers": MP},
+            400,
+            "malformed_request",
+        ),
+        ("truncated image", file_part(truncated_jpeg[: len(truncated_jpeg) // 2]), 422, "corrupt_image"),
+        (
+            "oversized",
+            file_part(b"\xff\xd8\xff" + CANARY * (LIMIT // len(CANARY) + 1)),
+            413,
+            "upload_too_large",
+        ),
+        ("mismatched type", file_part(png_bytes(), "image/jpeg"), 415, "type_mismatch"),
+        ("pixel bomb", file_part(pixel_bomb()), 413, "too_many_pixels"),
+        ("empty file", file_part(b""), 400, "empty"),
+        ("unsupported (BMP)", file_part(_bmp()), 415, "unknown_format"),
+        ("unsupported (PDF)", file_part(b"%PDF-1.7\n" + CANARY), 415, "unknown_format"),
+        (
+            "unsupported request type",
+            {"content": CANARY, "headers": {"content-type": "text/plain"}},
+            415,
+            None,
+        ),
+        ("malformed JSON", {"content": b'{"kind": "text", "text": "' + CANARY, "headers": _JSON}, 400, None),
+        ("text too long", {"json": {"kind": "text", "text": CANARY.decode() * 20}}, 413, "text_too_long"),
+        ("empty text", {"json": {"kind": "text", "text": " \u200b\n"}}, 400, "empty"),
+        ("NUL in text", {"json": {"kind": "text", "text": CANARY.decode() + "\x00"}}, 422, "invalid_text"),
+        ("wrong kind", {"json": {"kind": "image", "text": CANARY.decode()}}, 422, "invalid_input"),
+        (
+            "extra field",
+            {"json": {"kind": "text", "text": "x", "secret": CANARY.decode()}},
+            422,
+            "invalid_input",
+        ),
+        ("text not a string", {"json": {"kind": "text", "text": [CANARY.decode()]}}, 422, "invalid_input"),
+        (
+            "bad idempotency key",
+            {"json": {"kind": "text", "text": "ok"}, "headers": {"Idempotency-Key": "k" * 201}},
+            422,
+            "invalid_input",
+        ),
+    ]
+
+
+_JSON = {"content-type": "application/json"}
+
+
+def _bmp() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "BMP")
+    return buf.getvalue()
+
+
+def _send(api: Api, kwargs: dict[str, Any]) -> httpx.Response:
+    headers = {**api.keys.a, **kwargs.get("headers", {})}
+    rest = {k: v for k, v in kwargs.items() if k != "headers"}
+    return api.client.post("/v1/orders/o/items", headers=headers, **rest)
+
+
+def test_every_bad_input_class_is_a_4xx_problem_that_leaves_nothing_behind(
+    small: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = bad_inputs()
+    caplog.set_level(logging.DEBUG)
+    before = leftovers(small.services)
+    seen = set()
+    for name, kwargs, status, code in bad:
+        r = _send(small, kwargs)
+        assert_problem(r, status, code)
+        assert CANARY not in r.content, name
+        assert leftovers(small.services) == before, name
+        seen.add(name)
+    assert len(seen) == len(bad)
+    assert CANARY.decode() not in caplog.text
+    # The order is still open and usable after all of it.
+    assert _send(small, {"json": {"kind": "text", "text": "fine"}}).status_code == 201
+
+
+def test_an_oversized_stream_is_refused_without_a_content_length(small: Api) -> None:
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        head = b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'
+        yield head
+        for _ in range(64):  # 4 MiB offered against a 256 KiB limit
+            sent += 1
+            yield b"\xff" * 65536
+
+    r = small.client.post("/v1/orders/o/items", headers={**small.keys.a, **MP}, content=body())
+    assert_problem(r, 413, "upload_too_large")
+    assert leftovers(small.services).items == 0
+
+
+def test_a_content_length_over_the_limit_is_refused_before_reading(small: Api) -> None:
+    r = small.client.post(
+        "/v1/orders/o/items",
+        headers={**small.keys.a, **MP, "content-length": str(10 * LIMIT)},
+        content=b"x" * 10,
+    )
+    assert_problem(r, 413, "upload_too_large")
+
+
+def test_bad_inputs_leave_nothing_on_production_backends_too(api: Api) -> None:
+    api.client.put("/v1/orders/o", headers=api.keys.a)
+    before = leftovers(api.services)
+    for kwargs, status in (
+        (file_part(jpeg_bytes()[:300]), 422),
+        (file_part(png_bytes(), "image/gif"), 415),
+        (file_part(pixel_bomb(50_000)), 413),
+        (file_part(b""), 400),
+        ({"json": {"kind": "text"}}, 422),
+    ):
+        assert_problem(_send(api, kwargs), status)
+        assert leftovers(api.services) == before
+
+
+def test_the_item_limit_per_order_is_a_problem_not_a_leftover(small: Api) -> None:
+    small.services.vault.max_items_per_order = 2
+    for i in range(2):
+        assert _send(small, {"json": {"kind": "text", "text": f"item {i}"}}).status_code == 201
+    before = leftovers(small.services)
+    assert_problem(_send(small, {"json": {"kind": "text", "text": "one too many"}}), 413)
+    assert leftovers(small.services) == before
+
+
+def test_idempotent_retries_create_one_item(api: Api) -> None:
+    c, a = api.client, api.keys.a
+    c.put("/v1/orders/o", headers=a)
+    key = {"Idempotency-Key": "retry-1"}
+    first = c.post("/v1/orders/o/items", headers={**a, **key}, json={"kind": "text", "text": "engrave me"})
+    again = c.post("/v1/orders/o/items", headers={**a, **key}, json={"kind": "text", "text": "engrave me"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    other = c.post("/v1/orders/o/items", headers={**a, **key}, json={"kind": "text", "text": "different"})
+    assert_problem(other, 409, "state_conflict")
+
+    photo = png_bytes((40, 40), "green")
+    fkey = {"Idempotency-Key": "retry-file"}
+    results = [
+        c.post("/v1/orders/o/items", headers={**a, **fkey}, files={"file": ("p.png", photo, "image/png")})
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in results] == [201, 200]
+    assert len({r.json()["id"] for r in results}) == 1
+    assert leftovers(api.services).items == 2
+    assert leftovers(api.services).blobs == 2
+
+
+def test_concurrent_retries_with_one_key_create_one_item(api: Api) -> None:
+    c, a = api.client, api.keys.a
+    c.put("/v1/orders/o", headers=a)
+    headers = {**a, "Idempotency-Key": "race"}
+
+    def send(_: int) -> httpx.Response:
+        return c.post("/v1/orders/o/items", headers=headers, json={"kind": "text", "text": "same text"})
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(send, range(4)))
+    assert sorted(r.status_code for r in results) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in results}) == 1
+    assert leftovers(api.services).items == 1
+    assert leftovers(api.services).blobs == 1
+
+
+def test_the_canary_never_reaches_logs_disk_or_error_bodies(
+    small: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Built before capture starts: Pillow's own debug log prints the Exif tags it writes.
+    photo_bytes, bad = jpeg_full(), bad_inputs()
+    caplog.set_level(logging.DEBUG)
+    c, a = small.client, small.keys.a
+    text = f"To Ana {CANARY.decode()} ACMECOLA"  # flagged, so the finding span is stored too
+    ok = c.post("/v1/orders/o/items", headers=a, json={"kind": "text", "text": text})
+    assert ok.status_code == 201
+    assert CANARY not in ok.content
+    photo = c.post("/v1/orders/o/items", headers=a, files={"file": ("p.jpg", photo_bytes, "image/jpeg")})
+    assert photo.status_code == 201, photo.text
+    for _, kwargs, _, _ in bad:
+        assert CANARY not in _send(small, kwargs).content
+    order = c.get("/v1/orders/o", headers=a)
+    assert CANARY not in order.content
+    metrics = c.get("/metrics").text
+    assert CANARY.decode() not in metrics
+    assert "/v1/orders/o/" not in metrics  # route templates only, never order ids
+
+    assert CANARY.decode() not in caplog.text
+    data_dir = small.services.settings.data_dir
+    blob_dir = small.services.settings.blob_dir
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.is_relative_to(blob_dir) for p in files)
+    for path in files:
+        raw = path.read_bytes()
+        for marker in (CANARY, *FORBIDDEN, b"To Ana"):
+            assert marker not in raw, (path, marker)
+
+
+class _Exploding:
+    def screen(self, data: bytes, media_type: str) -> Verdict:
+        raise RuntimeError(f"engine bug while reading {data[:40]!r}")
+
+
+def test_an_unexpected_error_is_a_bare_500_logged_without_content(
+    small: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    small.services.screener = CompositeScreener(text=_Exploding, image=_Exploding, font=_Exploding)
+    ctx = small.client.app.state.ctx
+    ctx.fulfilment.screener = small.services.screener
+    before = leftovers(small.services)
+    r = _send(small, {"json": {"kind": "text", "text": CANARY.decode()}})
+    body = assert_problem(r, 500, "internal_error")
+    assert "detail" not in body
+    assert CANARY not in r.content
+    assert "RuntimeError" in caplog.text
+    assert CANARY.decode() not in caplog.text
+    assert leftovers(small.services) == before
+
+
+def test_uploads_never_spool_to_temporary_files(small: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> Any:
+        raise AssertionError("an upload touched a temporary file")
+
+    ctx = small.client.app.state.ctx
+    ctx.fulfilment.limits = dataclasses.replace(ctx.fulfilment.limits, max_upload_bytes=4 << 20)
+    # Noise does not compress: ~1.5 MiB of PNG, above the 1 MiB where Starlette's UploadFile spools.
+    noise = Image.frombytes("RGB", (512, 1024), os.urandom(512 * 1024 * 3))
+    buf = io.BytesIO()
+    noise.save(buf, "PNG")
+    data = buf.getvalue()
+    assert len(data) > 1 << 20
+    for name in ("SpooledTemporaryFile", "TemporaryFile", "NamedTemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, refuse)
+    r = small.client.post(
+        "/v1/orders/o/items", headers=small.keys.a, files={"file": ("n.png", data, "image/png")}
+    )
+    assert r.status_code == 201, r.text
+    assert small.client.get(r.json()["content_url"], headers=small.keys.a).content == data
