@@ -255,16 +255,23 @@ def build_lexicon() -> None:
         for i, line in enumerate((ndir / fname).read_text().splitlines()):
             if limit is not None and i >= limit:
                 break
-            word = line.split()[0].lower()
+            word, freq = line.split()[0].lower(), float(line.split()[1])
             if word.isalpha():
-                entries.setdefault(word, (round(zipf_frequency(word, "en") * 10), set()))[1].add(flag)
-    # One "word code" pair per line, code = zipf*10 << 3 | flags (1 dictionary word, 2 first name,
-    # 4 surname): loads with one split, no per-line parsing (this file is read at every start).
-    bits = {"d": 1, "f": 2, "s": 4}
+                flags = entries.setdefault(word, (round(zipf_frequency(word, "en") * 10), set()))[1]
+                flags.add(flag)
+                # A common first name (>= 5 per 100k people: Ray, Fritz, Kia) makes a one-word mark an
+                # ordinary word; a rare one (Porsche, Royce) does not.
+                if flag == "f" and freq >= 0.005:
+                    flags.add("F")
+
+    # One "word code" pair per line, code = zipf*10 << 4 | flags (1 dictionary word, 2 first name,
+    # 4 surname, 8 common first name): loads with one split and no per-line parsing, as it is read at
+    # every start.
+    bits = {"d": 1, "f": 2, "s": 4, "F": 8}
     with gzip.open(OUT / "lexicon_en.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:
         for word in sorted(entries):
             z, flags = entries[word]
-            code = (z << 3) | sum(bits[c] for c in flags)
+            code = (z << 4) | sum(bits[c] for c in flags)
             f.write(f"{word} {code}\n")
     print(f"lexicon: {len(entries)} words", file=sys.stderr)
 

@@ -54,7 +54,9 @@ class _Window:
     first: int
     last: int
     keys: tuple[str, ...]
-    fuzzy: bool  # contains a word no lexicon knows
+    fuzzy: bool  # contains a word no lexicon knows: read it as a possible misspelling
+    compound: bool  # several words joined only by "-" "." "'" ("Coca-Cole"): spelled as one name
+    masked: bool  # "*" or "#" stood for letters: its sound is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +68,14 @@ class _Match:
     distance: int
 
 
-def _allowed_distance(d: int, mark_len: int, text_len: int) -> bool:
+def _allowed_distance(d: int, mark: str, text: str) -> bool:
     if d == 0:
         return True
+    mark_len = len(mark)
     if mark_len <= 3:
         return False
-    if mark_len <= 5:
-        return d == 1 and text_len == mark_len
+    if mark_len <= 5:  # a swap or substitution, not at the first letter: "Telsa" but not "Fossa"/"Tossa"
+        return d == 1 and len(text) == mark_len and text[0] == mark[0]
     if mark_len <= 10:
         return d <= 1
     return d <= 2
@@ -83,11 +86,12 @@ class BrandMatcher:
         self.index = index
         self.lexicon = lexicon
 
-    def find(self, nt: NormalizedText) -> list[Finding]:
+    def find(self, nt: NormalizedText, explained: set[int] | frozenset[int] = frozenset()) -> list[Finding]:
+        """`explained`: token indices already matched as offensive terms; they are read exactly only."""
         toks = nt.tokens
         if not toks or len(self.index) == 0:
             return []
-        windows = self._windows(toks)
+        windows = self._windows(toks, explained)
         exact_q: list[str] = []
         exact_w: list[int] = []
         edit_q: list[str] = []
@@ -99,20 +103,20 @@ class BrandMatcher:
             for key in w.keys:
                 exact_q.append(key)
                 exact_w.append(w_i)
-                if w.fuzzy and len(key) >= 5 and key.endswith("s"):
+                if len(key) >= 5 and key.endswith("s"):
                     exact_q.append(key[:-1])  # plural or possessive without apostrophe: "WhatsApps"
                     exact_w.append(w_i)
                 if (w.fuzzy or multi) and len(key) >= 4:
                     edit_q.append(key)  # the text lacks one letter of the mark
                     edit_w.append(w_i)
-                if w.fuzzy and len(key) >= 5:
+                if (w.fuzzy or w.compound) and len(key) >= 5:
                     for p in range(len(key)):
                         d = key[:p] + key[p + 1 :]
                         exact_q.append(d)  # the text has one letter too many
                         exact_w.append(w_i)
                         edit_q.append(d)  # one letter changed or swapped
                         edit_w.append(w_i)
-                if w.fuzzy and len(key) >= 4:
+                if w.fuzzy and not w.masked and len(key) >= 4:
                     phon_q.append(phonetic_key(key))
                     phon_w.append(w_i)
         ex, ed, ph = self.index.lookup(exact_q, edit_q, phon_q)
@@ -134,16 +138,31 @@ class BrandMatcher:
 
     # -- windows --------------------------------------------------------------------------------
 
-    def _windows(self, toks: tuple[Token, ...]) -> list[_Window]:
+    def _windows(self, toks: tuple[Token, ...], explained: set[int] | frozenset[int]) -> list[_Window]:
         lex = self.lexicon
         variants = [t.variants() for t in toks]
-        known = [any(v.isalpha() and lex.is_known(v) for v in vs) or vs[0].isdigit() for vs in variants]
+        # One word alone is read loosely only if no lexicon knows it (names like "Porsha" stay names);
+        # inside a phrase, rarer words ("Beatz bie dre") may be misspellings too.
+        unknown = [
+            not any(v.isalpha() and lex.is_known(v) for v in vs) and not vs[0].isdigit() for vs in variants
+        ]
+        loose = [
+            not any(
+                v.isalpha() and (lex.is_dictionary(v) or lex.is_first_name(v) or lex.is_common(v, 3.0))
+                for v in vs
+            )
+            and not vs[0].isdigit()
+            for vs in variants
+        ]
+        masked = [any(c in "*#" for c in t.text) for t in toks]
         out: list[_Window] = []
         limit = self.index.max_words
         n = len(toks)
         for i in range(n):
+            if toks[i].possessive:
+                continue
             for j in range(i, min(n, i + limit)):
-                if j > i and toks[j].gap == Gap.HARD:
+                if j > i and (toks[j].gap == Gap.HARD or toks[j].possessive):
                     break
                 keys: list[str] = []
                 for v in range(3):
@@ -153,8 +172,12 @@ class BrandMatcher:
                         keys.append(key)
                 if not keys or len(keys[0]) > _MAX_KEY:
                     break
-                fuzzy = not all(known[i : j + 1])
-                out.append(_Window(i, j, tuple(keys), fuzzy))
+                span = range(i, j + 1)
+                fuzzy = (unknown[i] if i == j else any(loose[k] for k in span)) and not any(
+                    k in explained for k in span
+                )
+                compound = j > i and all(toks[k].gap == Gap.SOFT for k in range(i + 1, j + 1))
+                out.append(_Window(i, j, tuple(keys), fuzzy, compound, any(masked[k] for k in span)))
         return out
 
     # -- candidates -----------------------------------------------------------------------------
@@ -163,18 +186,21 @@ class BrandMatcher:
         mk = self.index.key(m)
         best: _Match | None = None
         for key in w.keys:
-            if key == mk or (w.fuzzy and key == mk + "s" and len(mk) >= 4):
+            if key == mk or (key == mk + "s" and len(mk) >= 4):
                 return _Match(m, w.first, w.last, 1.0, 0)
-            if not w.fuzzy and w.first == w.last:
+            if not (w.fuzzy or w.compound) and w.first == w.last:
                 continue
             d = OSA.distance(key, mk)
-            if _allowed_distance(d, len(mk), len(key)):
+            if _allowed_distance(d, mk, key):
                 score = 1.0 - d / max(len(mk), len(key))
                 if best is None or score > best.score:
                     best = _Match(m, w.first, w.last, round(score, 4), d)
             elif phonetic and w.fuzzy and len(mk) >= 4 and phonetic_key(key) == phonetic_key(mk):
+                # Sound-alike evidence needs a real respelling: one stray letter that the edit rule
+                # refused ("Tessla" for "Tesla") is not overruled here.
                 ratio = fuzz.ratio(key, mk) / 100.0
-                if ratio >= 0.6 and (len(mk) > 5 or len(key) <= len(mk) + 1):
+                vowel_start_ok = key[0] == mk[0] or phonetic_key(mk)[:1] != "A"  # "A" is any vowel
+                if ratio >= 0.6 and (d >= 2 or len(key) == len(mk)) and vowel_start_ok:
                     score = round(0.9 * ratio, 4)
                     if best is None or score > best.score:
                         best = _Match(m, w.first, w.last, score, d)
@@ -188,7 +214,8 @@ class BrandMatcher:
         if d is Distinctiveness.ARBITRARY and multiword_mark:
             if w.first == w.last:  # "newbalance", "FontAwesome": the joined form is itself a name
                 return True
-            return toks[w.first].upper_first or _brand_signal(nt, toks, w.first, w.last)
+            written_as_name = any(toks[k].upper_first for k in range(w.first, w.last + 1))
+            return written_as_name or _brand_signal(nt, toks, w.first, w.last)
         # Dictionary word (or a one-word arbitrary mark): exactly, and only when used as a brand.
         return distance == 0 and _brand_signal(nt, toks, w.first, w.last)
 

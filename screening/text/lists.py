@@ -51,9 +51,13 @@ _DISTINCTIVENESS_ALIASES = {
 }
 
 
+_POSSESSIVE_RE = re.compile(r"(?<=[^\W_])['’]s\b")
+
+
 def mark_words(mark: str) -> list[str]:
-    """The folded alphanumeric words of a mark: "Coca-Cola" -> [coca, cola], "X.Org" -> [x, org]."""
-    return _WORD_RE.findall(fold(mark)[0])
+    """The folded alphanumeric words of a mark: "Coca-Cola" -> [coca, cola], "X.Org" -> [x, org].
+    A possessive is dropped ("McDonald's" -> [mcdonald]), as it is in the text ("Coco's" is Coco)."""
+    return _WORD_RE.findall(_POSSESSIVE_RE.sub("", fold(mark)[0]))
 
 
 def mark_key(mark: str) -> str:
@@ -76,7 +80,7 @@ def infer_distinctiveness(mark: str, lexicon: Lexicon) -> Distinctiveness:
     if len(words) == 1:
         w = words[0]
         if (lexicon.is_dictionary(w) and lexicon.zipf(w) >= 2.3) or (
-            lexicon.is_first_name(w) and lexicon.zipf(w) >= 2.5
+            lexicon.is_common_first_name(w) and lexicon.zipf(w) >= 2.5
         ):
             return Distinctiveness.DICTIONARY
         return Distinctiveness.COINED

@@ -26,7 +26,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "text"
 SIGNAL_CHARS = frozenset("™®℠©")
 LEET_SYMBOLS = "@$!*#|"
 _STRIP_LEAD = "!*#|"
-_STRIP_TRAIL = "!*#|@"
+_STRIP_TRAIL = "|@"  # a trailing "!" or "*" may be a letter: "pak!", "whit* power"
 # Gaps that can sit inside one brand or word: "Coca-Cola", "Booking.com", "McDonald's", "R_e_d_d_i_t".
 _SOFT = frozenset("-._'’/‐‑")
 _TOKEN_RE = re.compile(r"(?:[^\W_]|[@$!*#|])+")
@@ -67,6 +67,8 @@ _LEET_L = str.maketrans(
     }
 )
 _DROP_SYMBOLS = str.maketrans("", "", LEET_SYMBOLS)
+# Numbers with a unit or ordinal are numbers, not leetspeak: "40th" is not "aoth" (nor "Auth0").
+_NUMBER_RE = re.compile(r"^\d+(?:st|nd|rd|th|s|am|pm|k|m|kg|g|lb|lbs|oz|cm|mm|km|ft|yo|yr|yrs|x)?$")
 _ASCII_CTRL = str.maketrans(dict.fromkeys((*range(32), 127), " "))
 
 
@@ -92,6 +94,12 @@ class Token:
     all_upper: bool
     camel: tuple[int, ...] = ()
     pos: tuple[int, ...] | None = None
+    possessive: bool = False  # the "s" of "Coco's": never part of a name or word
+
+    @property
+    def disguised(self) -> bool:
+        """Spelled letter by letter or with symbols for letters: never an innocent name."""
+        return self.pos is not None or not (self.text.isalpha() or self.text.isdigit())
 
     def folded_index(self, i: int) -> int:
         """Folded-text index of char i of `text` (i == len(text) gives the end)."""
@@ -101,8 +109,8 @@ class Token:
 
     def variants(self) -> tuple[str, ...]:
         """The token as written (symbols dropped), then its leetspeak readings (1 as i, then as l)."""
-        t = self.text
-        if t.isalpha() or t.isdigit():
+        t = self.text.rstrip("!")  # "FRITZ!", "Bob!": for names a trailing "!" is punctuation
+        if t.isalpha() or t.isdigit() or _NUMBER_RE.match(t):
             return (t,)
         out = [t.translate(_DROP_SYMBOLS)]
         if any(c.isalpha() for c in t) or any(c in LEET_SYMBOLS for c in t):
@@ -249,7 +257,11 @@ def normalize(text: str) -> NormalizedText:
             e -= 1
         if s >= e or not any(c.isalnum() for c in folded[s:e]):
             continue
-        gap = Gap.START if not raw else _gap(folded[prev_end:s])
+        between = folded[prev_end:s]
+        gap = Gap.START if not raw else _gap(between)
+        if raw and raw[-1].text.endswith("!"):
+            gap = Gap.HARD  # "Hi Bob! Happy ...": the "!" stayed in the token but still ends a phrase
+        possessive = folded[s:e] == "s" and between in ("'", "’")
         first_alpha = next((i for i in range(s, e) if folded[i].isalpha()), s)
         letters = [orig_at(i) for i in range(s, e) if folded[i].isalpha()]
         camel = tuple(i - s for i in range(s + 1, e) if orig_at(i).isupper() and orig_at(i - 1).islower())
@@ -262,6 +274,7 @@ def normalize(text: str) -> NormalizedText:
                 upper_first=orig_at(first_alpha).isupper(),
                 all_upper=bool(letters) and all(not c.islower() for c in letters),
                 camel=camel,
+                possessive=possessive,
             )
         )
         prev_end = e
@@ -278,7 +291,7 @@ def _join_single_letters(raw: list[Token], folded: str) -> list[Token]:
     n = len(raw)
     while i < n:
         j = i
-        if len(raw[i].text) == 1 and i + 1 < n:
+        if len(raw[i].text) == 1 and not raw[i].possessive and i + 1 < n:
             # One separator style per run: in "R. e. d. d. i. t x Betty" the "x" is a word, not a letter.
             sep = folded[raw[i].end : raw[i + 1].start]
             while (
@@ -289,6 +302,13 @@ def _join_single_letters(raw: list[Token], folded: str) -> list[Token]:
                 and folded[raw[j].end : raw[j + 1].start] == sep
             ):
                 j += 1
+        if (
+            j - i >= 2
+            and j + 1 < n
+            and len(raw[j + 1].text) <= 2
+            and folded[raw[j].end : raw[j + 1].start] == sep
+        ):
+            j += 1  # a spelled-out word's ending: "t. r. a. n. n. ys"
         if j - i >= 2:
             run = raw[i : j + 1]
             out.append(

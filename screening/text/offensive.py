@@ -29,7 +29,7 @@ _INFLECTIONS = frozenset({"s", "es", "ed", "er", "ers", "in", "ing", "z"})
 _HONORIFICS = frozenset(
     {"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "uncle", "aunt", "auntie"}
 )
-_WILDCARD_SYMBOLS = str.maketrans({"*": "?", "#": "?", "!": "?", "-": "?"})
+_WILDCARD_SYMBOLS = str.maketrans(dict.fromkeys("*#!@$-", "?"))
 # A token known this well is a word in its own right, so it is not a disguised term ("kock" 2.4 is a
 # surname but also a common disguise, so the bar is higher than for brands).
 _FUZZY_KNOWN_ZIPF = 3.3
@@ -66,8 +66,9 @@ class OffensiveMatcher:
             joined = "".join(words)
             if len(joined) >= 4 and joined.isalpha():
                 fuzzy.setdefault(phonetic_key(squeeze(joined), non_rhotic=True), []).append(idx)
-        for key, idxs in keys.items():
-            self._auto.add_word(key, (len(key), tuple(idxs)))
+        self._keys: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items()}
+        for key, idxs in self._keys.items():
+            self._auto.add_word(key, (len(key), idxs))
         self._single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items() if " " not in k}
         if keys:
             self._auto.make_automaton()
@@ -84,9 +85,14 @@ class OffensiveMatcher:
     # -- public ---------------------------------------------------------------------------------
 
     def find(self, nt: NormalizedText) -> list[Finding]:
+        return self.match(nt)[0]
+
+    def match(self, nt: NormalizedText) -> tuple[list[Finding], set[int]]:
+        """Findings, and the indices of the tokens they cover (a word explained as a disguised term is
+        not also read as a disguised brand)."""
         toks = nt.tokens
         if not toks or not self._has_terms:
-            return []
+            return [], set()
         hits: list[_Hit] = []
         forms = [self._forms(t) for t in toks]
         matched_tokens: set[int] = set()
@@ -104,9 +110,11 @@ class OffensiveMatcher:
         for hit in self._fuzzy_hits(toks, forms, matched_tokens):
             hits.append(hit)
         findings: dict[tuple[int, int, str], Finding] = {}
+        covered: set[int] = set()
         for hit in hits:
             if hit.whole and self._excused(nt, toks, hit):
                 continue
+            covered.update(range(hit.first, hit.last + 1))
             entry = self._entries[hit.term]
             span = nt.span(hit.fstart, hit.fend)
             severity = entry.severity if hit.score >= 0.9 else Severity.REVIEW
@@ -121,7 +129,7 @@ class OffensiveMatcher:
                     span=span,
                     category=entry.category,
                 )
-        return sorted(findings.values(), key=lambda f: f.span or (0, 0))
+        return sorted(findings.values(), key=lambda f: f.span or (0, 0)), covered
 
     # -- token forms ----------------------------------------------------------------------------
 
@@ -134,8 +142,9 @@ class OffensiveMatcher:
         if t.isdigit():
             return t, t, None
         wild = None
-        if any(c in "*#!" for c in t):
-            wild = t.translate(_WILDCARD_SYMBOLS).translate(_LEET_I)
+        core = t.rstrip("!")  # a trailing "!" is an "i" ("pak!") or punctuation ("Bob!"), never a mask
+        if any(c in "*#!@$" for c in core):
+            wild = core.translate(_WILDCARD_SYMBOLS).translate(_LEET_I)
         return t.translate(_LEET_I), t.translate(_LEET_L), wild
 
     # -- exact (automaton) ----------------------------------------------------------------------
@@ -244,19 +253,19 @@ class OffensiveMatcher:
             wild = forms[k][2]
             if wild is not None:
                 term = self._match_wild(wild)
+                if term is None and wild.endswith("s"):
+                    term = self._match_wild(wild[:-1])  # "tr*nnys"
                 if term is not None:
                     yield _Hit(term, k, k, tok.start, tok.end, 0.9, True)
-            # "r-mjob", "c.unt": one letter, one mask-like separator, the rest of the word.
-            if (
-                k + 1 < len(toks)
-                and len(tok.text) == 1
-                and tok.text.isalpha()
-                and toks[k + 1].gap == Gap.SOFT
-            ):
+                elif k + 1 < len(toks) and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT):
+                    term = self._match_wild(wild + " " + forms[k + 1][0])  # "whit* power"
+                    if term is not None:
+                        yield _Hit(term, k, k + 1, tok.start, toks[k + 1].end, 0.9, True)
+            # "r-mjob", "tr-nny": a word cut by one mask-like separator.
+            if k + 1 < len(toks) and toks[k + 1].gap == Gap.SOFT and tok.text.isalpha():
                 nxt = toks[k + 1]
-                if nxt.start - tok.end == 1 and nxt.text.isalpha():
-                    joined = tok.text + nxt.text
-                    term = self._match_exact(joined)
+                if nxt.start - tok.end == 1 and nxt.text.isalpha() and not nxt.possessive:
+                    term = self._match_exact(tok.text + nxt.text)
                     if term is None:
                         term = self._match_wild(tok.text + "?" + nxt.text)
                     if term is not None:
@@ -267,17 +276,15 @@ class OffensiveMatcher:
         return idxs[0] if idxs else None
 
     def _match_wild(self, pattern: str) -> int | None:
-        """A single-word term the pattern spells, "?" standing for one letter or none (after squeezing,
-        a masked letter may have been a doubled one: "thre#s#me")."""
+        """A term the pattern spells, "?" standing for one letter or none (after squeezing, a masked
+        letter may have been a doubled one: "thre#s#me"). Only masked words reach this linear pass."""
         if pattern.count("?") > 3 or sum(c.isalpha() for c in pattern) < 2:
             return None
-        pat = squeeze(pattern)
-        best: int | None = None
-        for key, idxs in self._single.items():
+        pat = _squeeze_letters(pattern)
+        for key, idxs in self._keys.items():
             if abs(len(key) - len(pat)) <= pat.count("?") and _wild_equal(pat, key):
-                best = idxs[0]
-                break
-        return best
+                return idxs[0]
+        return None
 
     # -- deliberate misspellings ----------------------------------------------------------------
 
@@ -287,29 +294,33 @@ class OffensiveMatcher:
         if not self._fuzzy:
             return
         lex = self.lexicon
+        # "Bob!" is Bob: the "i" reading of a trailing "!" is for exact terms only ("pak!").
+        words = [f[0][:-1] if t.text.endswith("!") else f[0] for f, t in zip(forms, toks, strict=True)]
         unknown = [
             k not in matched
-            and forms[k][0].isalpha()
-            and len(forms[k][0]) >= 3
-            and not lex.is_dictionary(forms[k][0])
-            and not lex.is_first_name(forms[k][0])
-            and lex.zipf(forms[k][0]) < _FUZZY_KNOWN_ZIPF
+            and words[k].isalpha()
+            and len(words[k]) >= 3
+            and not lex.is_dictionary(words[k])
+            and not lex.is_first_name(words[k])
+            and lex.zipf(words[k]) < _FUZZY_KNOWN_ZIPF
             for k in range(len(toks))
         ]
         for k, tok in enumerate(toks):
-            if unknown[k]:
-                hit = self._fuzzy_one(forms[k][0], k, k, tok.start, tok.end, single=True)
+            # Part of a hyphenated or dotted name ("Coka-cola") is not a word on its own.
+            compound = (k > 0 and tok.gap == Gap.SOFT) or (k + 1 < len(toks) and toks[k + 1].gap == Gap.SOFT)
+            if unknown[k] and not compound and not self._name_context(toks, k):
+                hit = self._fuzzy_one(words[k], k, k, tok.start, tok.end, single=True)
                 if hit is not None:
                     yield hit
             if (
                 k + 1 < len(toks)
                 and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT)
                 and (unknown[k] or unknown[k + 1])
-                and forms[k][0].isalpha()
-                and forms[k + 1][0].isalpha()
+                and words[k].isalpha()
+                and words[k + 1].isalpha()
             ):
                 hit = self._fuzzy_one(
-                    forms[k][0] + forms[k + 1][0], k, k + 1, tok.start, toks[k + 1].end, single=False
+                    words[k] + words[k + 1], k, k + 1, tok.start, toks[k + 1].end, single=False
                 )
                 if hit is not None:
                     yield hit
@@ -321,10 +332,11 @@ class OffensiveMatcher:
             if (len(self._words[term]) == 1) != single:
                 continue
             target = squeeze("".join(self._words[term]))
-            if abs(len(target) - len(sq)) > 3 or (sq[0] != target[0] and key[0] != "A"):
+            # The key already fixes the first sound; a leading vowel ("A") stands for any vowel.
+            if abs(len(target) - len(sq)) > 3 or (key[0] == "A" and sq[0] != target[0]):
                 continue
             ratio = fuzz.ratio(sq, target) / 100.0
-            if ratio >= 0.5:
+            if ratio >= 0.6:
                 return _Hit(term, first, last, fs, fe, round(0.8 * ratio, 4), True)
         return None
 
@@ -348,22 +360,39 @@ class OffensiveMatcher:
         return False
 
     def _name_use(self, toks: tuple[Token, ...], k: int) -> bool:
-        """A capitalised term that is also a name, next to another name-like word or after an honorific:
-        "Dick Whittington", "Mr & Mrs Weiner", "Moby Dick"; not "Big Dick", not "you dick"."""
+        """A capitalised term that is also a name, used as one: "Dick Whittington", "Mrs Weiner",
+        "Moby Dick"; not "Big Dick", not "you dick", never a disguised spelling ("D i c k")."""
+        tok = toks[k]
+        if tok.disguised or not tok.upper_first:
+            return False
+        if k > 0 and toks[k - 1].text in _HONORIFICS:
+            return True
+        return self._name_context(toks, k)
+
+    def _name_context(self, toks: tuple[Token, ...], k: int) -> bool:
+        """Capitalised, next to another capitalised name-like word ("Willy Wonka")."""
         tok = toks[k]
         if not tok.upper_first:
             return False
         lex = self.lexicon
-        if k > 0 and toks[k - 1].text in _HONORIFICS:
-            return True
 
         def name_like(t: Token) -> bool:
             w = t.text
-            return t.upper_first and w.isalpha() and (lex.is_name(w) or not lex.is_dictionary(w))
+            # Surnames are too broad here ("Best", "King"): a first name, or no dictionary word.
+            return t.upper_first and w.isalpha() and (lex.is_first_name(w) or not lex.is_dictionary(w))
 
         if k + 1 < len(toks) and toks[k + 1].gap == Gap.SPACE and name_like(toks[k + 1]):
             return True
         return k > 0 and tok.gap == Gap.SPACE and name_like(toks[k - 1])
+
+
+def _squeeze_letters(s: str) -> str:
+    """squeeze() that keeps every "?": each one may stand for a letter of its own."""
+    out: list[str] = []
+    for c in s:
+        if not out or c != out[-1] or c == "?":
+            out.append(c)
+    return "".join(out)
 
 
 def _wild_equal(pat: str, key: str) -> bool:

@@ -47,10 +47,12 @@ class TextScreener:
     def screen_text(self, text: str) -> Verdict:
         nt = normalize(text[:MAX_TEXT_CHARS])
         findings: list[Finding] = []
-        if self._brands is not None:
-            findings.extend(self._brands.find(nt))
+        explained: set[int] = set()
         if self._offensive is not None:
-            findings.extend(self._offensive.find(nt))
+            offensive, explained = self._offensive.match(nt)
+            findings.extend(offensive)
+        if self._brands is not None:
+            findings[:0] = self._brands.find(nt, explained)
         return Verdict.of(findings)
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
