@@ -90,7 +90,7 @@ def file_part(data: bytes, ctype: str | None = "application/octet-stream") -> di
     return {"content": multipart([("file", "f", data, ctype)]), "headers": MP}
 
 
-def bad_inputs() -> list[tuple[str, dict[str, Any], int, str]]:
+def bad_inputs() -> list[tuple[str, dict[str, Any], int, str | None]]:
     """(class, request, status, code). Every payload carries the canary where it can."""
     truncated_jpeg = jpeg_bytes((200, 160))
     whole = multipart([("file", "a.png", png_bytes() + CANARY, "image/png")])
