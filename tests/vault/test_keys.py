@@ -148,6 +148,8 @@ class TestKeyProviderContract:
         assert status == {"2026-11": True, "2026-12": False}
         with pytest.raises(KeyDestroyed):
             env.provider.generate(CTX, now=NOV)  # a destroyed epoch never wraps again
+        with pytest.raises(KeyDestroyed):
+            env.provider.rotate("2026-11")  # nor grows a fresh key
 
     def test_check(self, env: Env) -> None:
         env.provider.check()
