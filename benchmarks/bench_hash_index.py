@@ -15,8 +15,10 @@ import gc
 import os
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -139,6 +141,44 @@ def run(bits: int, n: int, radii: list[int], n_queries: int, seed: int) -> None:
         if "FAISS IndexBinaryFlat" in times:
             ratio = statistics.median(times["FAISS IndexBinaryFlat"]) / statistics.median(times["MIH (ours)"])
             print(f"MIH vs FAISS IndexBinaryFlat: {ratio:.1f}x faster (median)")
+
+    maintenance(mih, flat, bits, rng)
+
+
+def maintenance(mih: MultiIndexHashIndex, flat: FlatHashIndex, bits: int, rng: np.random.Generator) -> None:
+    """Cost of keeping the index current: one reference added, one removed, save and load."""
+    words = bits // 64
+    n = len(mih)
+    print(f"\nmaintenance at n={n:,} (MIH; flat for comparison)")
+    impls: tuple[tuple[str, HashIndex], ...] = (("MIH", mih), ("flat", flat))
+    for name, impl in impls:
+        adds = []
+        for i in range(200):
+            h = random_hashes(rng, 1, words)
+            t0 = time.perf_counter()
+            impl.add(np.array([n + 10 + i]), h)
+            adds.append(time.perf_counter() - t0)
+        removes = []
+        for i in range(20):
+            t0 = time.perf_counter()
+            impl.remove(np.array([i * 7919]))
+            removes.append(time.perf_counter() - t0)
+        print(
+            f"{name:<6} add one: median {statistics.median(adds) * 1e6:.0f} us;"
+            f" remove one id: median {statistics.median(removes) * 1e3:.1f} ms"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mih.npz"
+        t_save = timed(lambda: mih.save(path))  # includes the merge of the 200 pending adds
+        size = path.stat().st_size
+        t0 = time.perf_counter()
+        loaded = MultiIndexHashIndex.load(path)
+        t_load = time.perf_counter() - t0
+        assert len(loaded) == len(mih)
+    print(
+        f"MIH save (merges pending adds first): {t_save:.1f} s, load: {t_load:.1f} s,"
+        f" file {size / 2**20:.0f} MiB"
+    )
 
 
 def main() -> None:
