@@ -57,7 +57,7 @@ class S3BlobStore:
         if part_size < _MIN_PART or multipart_threshold < part_size:
             raise ValueError("part_size must be >= 5 MiB and multipart_threshold >= part_size")
         if prefix and not prefix.endswith("/"):
-            raise ValueError("prefix must be empty or end with '/'")
+            prefix += "/"  # "vault" and "vault/" mean the same folder; never glue ids onto a partial name
         self._s3 = s3_client
         self._bucket = bucket
         self._prefix = prefix

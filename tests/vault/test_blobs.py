@@ -244,7 +244,7 @@ def test_s3_delete_many_batches_at_1000(moto_in_process: Any) -> None:
 @pytest.mark.s3
 def test_s3_prefix_is_applied_and_hidden(moto_in_process: Any) -> None:
     s3 = make_client("s3")
-    store = S3BlobStore(s3, "cv-test-prefixed", prefix="vault/")
+    store = S3BlobStore(s3, "cv-test-prefixed", prefix="vault")
     store.ensure_bucket()
     store.put(K1, [b"x"])
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="cv-test-prefixed")["Contents"]] == ["vault/" + K1]
