@@ -69,7 +69,7 @@ class S3BlobStore:
         return self._prefix + key
 
     def ensure_bucket(self) -> None:
-        """Create the bucket if needed and turn versioning on (idempotent; run at start-up)."""
+        """Create the bucket if needed, turn versioning on, add the abort-upload rule (idempotent)."""
         try:
             try:
                 region = self._s3.meta.region_name
@@ -84,8 +84,33 @@ class S3BlobStore:
                 if _code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
             self._s3.put_bucket_versioning(Bucket=self._bucket, VersioningConfiguration={"Status": "Enabled"})
+            self._ensure_abort_rule()
         except (ClientError, BotoCoreError) as exc:
             raise _backend(exc) from exc
+
+    def _ensure_abort_rule(self) -> None:
+        """Reap parts of uploads that neither completed nor aborted (a killed process): they hold
+        ciphertext no listing shows. Only on a bucket without lifecycle rules: never clobber an
+        operator's configuration."""
+        try:
+            self._s3.get_bucket_lifecycle_configuration(Bucket=self._bucket)
+            return
+        except ClientError as exc:
+            if _code(exc) != "NoSuchLifecycleConfiguration":
+                raise
+        self._s3.put_bucket_lifecycle_configuration(
+            Bucket=self._bucket,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": "customization-vault-abort-incomplete-uploads",
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": self._prefix},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    }
+                ]
+            },
+        )
 
     # -- writing -----------------------------------------------------------------------------------
 

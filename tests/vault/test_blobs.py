@@ -256,6 +256,19 @@ def test_s3_ensure_bucket_enables_versioning(moto_in_process: Any) -> None:
     s3 = make_client("s3")
     S3BlobStore(s3, "cv-test-versioned").ensure_bucket()
     assert s3.get_bucket_versioning(Bucket="cv-test-versioned")["Status"] == "Enabled"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket="cv-test-versioned")["Rules"]
+    assert rules[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+@pytest.mark.s3
+def test_s3_ensure_bucket_keeps_an_operators_lifecycle(moto_in_process: Any) -> None:
+    s3 = make_client("s3")
+    s3.create_bucket(Bucket="cv-test-operated")
+    own = {"ID": "ops", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 400}}
+    s3.put_bucket_lifecycle_configuration(Bucket="cv-test-operated", LifecycleConfiguration={"Rules": [own]})
+    S3BlobStore(s3, "cv-test-operated").ensure_bucket()
+    rules = s3.get_bucket_lifecycle_configuration(Bucket="cv-test-operated")["Rules"]
+    assert [r["ID"] for r in rules] == ["ops"]
 
 
 @pytest.mark.s3
