@@ -53,7 +53,7 @@ class RetentionPurge:
 
 
 def run_purge_quietly(gateway: PurgeGateway, order_id: str, actor: str) -> None:
-    """Background step after the 202: a failure is logged by type only; the retention sweep retries."""
+    """Steps 2-5 without failing the request: a failure is logged by type only; the sweep retries."""
     try:
         gateway.run(order_id, actor=actor)  # records its own failures on the order for the sweep
     except Exception as exc:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
@@ -199,57 +199,64 @@ def get_content(order_id: OrderId, item_id: ItemId, who: FulfilmentPrincipal, ct
     )
 
 
-def _purge(
-    order_id: str, trigger: str, who: FulfilmentPrincipal, ctx: Context, bg: BackgroundTasks
-) -> Response:
+def _purge(order_id: str, trigger: str, who: FulfilmentPrincipal, ctx: Context) -> Response:
+    """Mark (content is 410 from this commit on), then purge inline so the receipt exists when we answer.
+
+    The purge is a handful of deletes and one signature; running it in the request means a client
+    that follows `Location` finds the receipt. If it can not finish (a legal hold, a backend outage),
+    the order stays marked, the answer is 202, and the retention sweep completes it later.
+    """
     order = ctx.fulfilment.order(who.seller_id, order_id)
-    receipt_url = f"/v1/orders/{order_id}/receipt"
-    already = order.state == OrderState.PURGED
-    if not already:
+    if order.state != OrderState.PURGED:
+        was_open = order.state == OrderState.OPEN
         order = ctx.purge.mark(order, trigger, actor=who.actor)
-        ctx.metrics.purges.inc(trigger)
-        bg.add_task(run_purge_quietly, ctx.purge, order.id, who.actor)
-    body = PurgeRead(order=OrderRead.of(order, has_receipt=already), receipt_url=receipt_url)
+        if was_open:
+            ctx.metrics.purges.inc(order.trigger or trigger)
+        run_purge_quietly(ctx.purge, order.id, who.actor)
+        order = ctx.fulfilment.order(who.seller_id, order_id)
+    purged = order.state == OrderState.PURGED
+    receipt_url = f"/v1/orders/{order_id}/receipt"
+    body = PurgeRead(order=OrderRead.of(order, has_receipt=purged), receipt_url=receipt_url)
     return JSONResponse(
-        body.model_dump(mode="json"), status_code=200 if already else 202, headers={"Location": receipt_url}
+        body.model_dump(mode="json"), status_code=200 if purged else 202, headers={"Location": receipt_url}
     )
 
 
 _PURGE_RESPONSES: dict[int | str, dict[str, object]] = {
-    202: {
-        "description": "Recorded (the first of fulfilment/cancellation wins); content is gone (410) "
-        "from now on and the purge runs",
+    200: {
+        "description": "Recorded and purged: the signed receipt is at `Location`. The first of "
+        "fulfilment/cancellation wins; repeating either is harmless",
         "model": PurgeRead,
     },
-    200: {"description": "Already purged", "model": PurgeRead},
+    202: {
+        "description": "Recorded (content answers 410 from now on) but the purge is pending: a legal "
+        "hold, or a backend failure the retention sweep retries",
+        "model": PurgeRead,
+    },
     **_COMMON,
 }
 
 
 @router.post(
     "/{order_id}/fulfilment",
-    status_code=202,
+    status_code=200,
     response_model=PurgeRead,
     responses=_PURGE_RESPONSES,
     summary="Record fulfilment and purge the order's content",
 )
-def post_fulfilment(
-    order_id: OrderId, who: FulfilmentPrincipal, ctx: Context, background: BackgroundTasks
-) -> Response:
-    return _purge(order_id, "fulfilled", who, ctx, background)
+def post_fulfilment(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> Response:
+    return _purge(order_id, "fulfilled", who, ctx)
 
 
 @router.post(
     "/{order_id}/cancellation",
-    status_code=202,
+    status_code=200,
     response_model=PurgeRead,
     responses=_PURGE_RESPONSES,
     summary="Record cancellation and purge the order's content",
 )
-def post_cancellation(
-    order_id: OrderId, who: FulfilmentPrincipal, ctx: Context, background: BackgroundTasks
-) -> Response:
-    return _purge(order_id, "cancelled", who, ctx, background)
+def post_cancellation(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> Response:
+    return _purge(order_id, "cancelled", who, ctx)
 
 
 @router.get(

@@ -82,9 +82,10 @@ def test_the_whole_life_of_an_order(api: Api) -> None:
     assert "Happy" not in r.text  # the order view carries no content
 
     r = c.post("/v1/orders/ord-1/fulfilment", headers=a)
-    assert r.status_code == 202, r.text
+    assert r.status_code == 200, r.text
     assert r.headers["location"] == "/v1/orders/ord-1/receipt"
-    assert r.json()["order"]["state"] in ("fulfilled", "purged")
+    assert r.json()["order"]["state"] == "purged"
+    assert r.json()["order"]["receipt_url"] == "/v1/orders/ord-1/receipt"
 
     assert_problem(c.get(str(image["content_url"]), headers=a), 410, "content_gone")
     assert_problem(
@@ -121,7 +122,7 @@ def test_cancellation_purges_too(api: Api) -> None:
     c.put("/v1/orders/ord-c", headers=a)
     item = _upload_text(api, "ord-c", "to be cancelled")
     r = c.post("/v1/orders/ord-c/cancellation", headers=a)
-    assert r.status_code == 202
+    assert r.status_code == 200
     assert_problem(c.get(str(item["content_url"]), headers=a), 410)
     body = c.get("/v1/orders/ord-c", headers=a).json()
     assert body["state"] == "purged"
@@ -228,3 +229,32 @@ def test_content_is_streamed_with_its_sniffed_type_and_every_fetch_is_audited(ap
         assert len(reads) == 2
         assert {e.purpose for e in reads} == {"fulfilment"}
         assert all(e.actor.startswith("fulfilment:") for e in reads)
+
+
+def test_a_legal_hold_makes_fulfilment_answer_202_until_released(api: Api) -> None:
+    from datetime import timedelta
+
+    from retention.holds import LegalHolds
+
+    c, a = api.client, api.keys.a
+    c.put("/v1/orders/ord-h", headers=a)
+    item = _upload_text(api, "ord-h", "held text")
+    order = api.services.vault.find_order(api.services.vault.ensure_seller("seller-a"), "ord-h")
+    holds = LegalHolds(api.services.sessions, api.services.audit, api.services.clock)
+    hold = holds.place(
+        order.id, reason="litigation", expires_at=api.services.clock() + timedelta(days=1), actor="t"
+    )
+
+    r = c.post("/v1/orders/ord-h/fulfilment", headers=a)
+    assert r.status_code == 202, r.text
+    assert r.json()["order"]["state"] == "fulfilled"
+    assert_problem(c.get(str(item["content_url"]), headers=a), 410)  # gone for fulfilment at once
+    assert_problem(c.get("/v1/orders/ord-h/receipt", headers=a), 404)
+    assert leftovers(api.services).blobs == 1  # the hold keeps the bytes
+
+    holds.release(hold.id, actor="t")
+    r = c.post("/v1/orders/ord-h/fulfilment", headers=a)
+    assert r.status_code == 200
+    assert r.json()["order"]["state"] == "purged"
+    assert c.get("/v1/orders/ord-h/receipt", headers=a).status_code == 200
+    assert leftovers(api.services).blobs == 0

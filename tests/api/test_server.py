@@ -1,0 +1,105 @@
+"""Once against a real `customization-vault serve` (uvicorn) on 127.0.0.1: first-start demo keys,
+then the README's session — create, upload, fetch, fulfil, receipt — over a real socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import png_bytes
+from tests.vault.intake_samples import CANARY
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    port = _free_port()
+    data_dir = tmp_path / "var"
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    env = {
+        **os.environ,
+        "CV_ENVIRONMENT": "development",
+        "CV_BOOTSTRAP_DEMO": "true",
+        # The engines have their own suites; loading every list would only slow this start-up test.
+        "CV_SCREENING__ENABLED": "false",
+        "CV_RETENTION__WORKER_IN_PROCESS": "true",
+    }
+    cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--data-dir", str(data_dir)]
+    with out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen(cmd, stdout=o, stderr=e, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"serve exited with {proc.returncode}: {err.read_text()[-2000:]}")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("serve did not answer /healthz within 90 s")
+            time.sleep(0.3)
+        yield base, data_dir, out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert CANARY.decode() not in err.read_text(errors="replace")
+    assert CANARY.decode() not in out.read_text(errors="replace")
+
+
+def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[str, Path, Path]) -> None:
+    base, data_dir, out = server
+    keys_file = data_dir / "demo-keys.txt"
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    keys = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in keys_file.read_text().splitlines()
+        if line.startswith("export ")
+    )
+    assert keys["CV_KEY"] in out.read_text()
+    h = {"Authorization": f"Bearer {keys['CV_KEY']}"}
+    with httpx.Client(base_url=base, timeout=30) as c:
+        assert c.put("/v1/orders/A-1", headers=h).status_code == 201
+        photo = png_bytes((120, 80), "purple")
+        r = c.post("/v1/orders/A-1/items", headers=h, files={"file": ("p.png", photo, "image/png")})
+        assert r.status_code == 201, r.text
+        url = r.json()["content_url"]
+        t = c.post("/v1/orders/A-1/items", headers=h, json={"kind": "text", "text": f"For {CANARY.decode()}"})
+        assert t.status_code == 201
+        got = c.get(url, headers=h)
+        assert got.status_code == 200
+        assert got.content == photo
+        admin = {"Authorization": f"Bearer {keys['CV_ADMIN_KEY']}"}
+        assert c.get(url, headers=admin).status_code == 403
+        f = c.post("/v1/orders/A-1/fulfilment", headers=h)
+        assert f.status_code == 200
+        assert c.get(url, headers=h).status_code == 410
+        receipt = c.get(f.headers["location"], headers=h)
+        assert receipt.status_code == 200, receipt.text
+        assert receipt.json()["body"]["order"]["external_id"] == "A-1"
+        assert c.get("/readyz").json()["status"] == "ok"
+        assert "cv_http_requests_total" in c.get("/metrics").text
