@@ -10,6 +10,7 @@ unknown ancillary chunks are dropped too, since no decoder needs them to draw th
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -69,7 +70,9 @@ def strip_metadata(data: bytes, media_type: MediaType) -> Sanitized:
     """`data` with metadata removed; pixels and colour data byte-identical; fonts returned unchanged.
 
     Raises `CorruptImage` when the container structure is malformed (and nothing else for any input).
-    Call it after `validate_image`: the walkers check structure, not that the pixels decode.
+    The walkers check structure, not that the pixels decode: `validate_image` the result.
+    Every walker caps how many segments/chunks/blocks it visits, so a file made of millions of
+    empty structures (25 MiB of 4-byte JPEG comments) is refused in milliseconds, not minutes.
     """
     walker = _WALKERS.get(media_type)
     if walker is None:
@@ -96,6 +99,15 @@ _ADOBE = b"Adobe"
 _SOS, _EOI, _COM, _APP0, _APP1, _APP2, _APP13, _APP14 = 0xDA, 0xD9, 0xFE, 0xE0, 0xE1, 0xE2, 0xED, 0xEE
 # Markers with no length field: TEM and RST0-7 (SOI/EOI are handled on their own).
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+# Real JPEGs have tens of segments outside the scans (hundreds with split ICC/extended XMP).
+_MAX_JPEG_MARKERS = 10_000
+# Encoders write at most a few dozen scans; each progressive scan can make the decoder revisit every
+# coefficient block, so thousands of tiny scans are a CPU bomb in a small file.
+_MAX_JPEG_SCANS = 256
+_FILL = re.compile(rb"\xff*")
+# Inside a scan 0xFF is followed by 0x00 (stuffing), RSTn or another 0xFF (fill); anything else is a
+# marker ending the scan. Searched with `re` so hostile scan data costs C speed, not a Python loop.
+_END_OF_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
@@ -113,15 +125,16 @@ def _strip_jpeg(data: bytes) -> Sanitized:
     pos = 2
     orientation, exif_slot = 1, -1
     in_scans = False
-    while True:
+    scans = 0
+    for _ in range(_MAX_JPEG_MARKERS):
         if pos >= n:
             if in_scans:  # no EOI: a decoder that accepted it stops at the end of data anyway
                 break
             raise _corrupt("JPEG ends before its first scan")
         if data[pos] != 0xFF:
             raise _corrupt("JPEG marker expected")
-        while pos < n and data[pos] == 0xFF:  # fill bytes may precede any marker
-            pos += 1
+        fill = _FILL.match(data, pos)  # fill bytes may precede any marker
+        pos = fill.end() if fill else pos
         if pos >= n:
             raise _corrupt("JPEG ends inside a marker")
         marker = data[pos]
@@ -181,32 +194,19 @@ def _strip_jpeg(data: bytes) -> Sanitized:
             out += keep  # tables, frame and scan headers, restart intervals
         if marker == _SOS:
             in_scans = True
-            pos = _copy_entropy_coded(data, pos, out)
+            scans += 1
+            if scans > _MAX_JPEG_SCANS:
+                raise _corrupt("too many JPEG scans")
+            end = _END_OF_SCAN.search(data, pos)
+            scan_end = n if end is None else end.start()
+            out += data[pos:scan_end]
+            pos = scan_end
+    else:
+        raise _corrupt("too many JPEG segments")
     if exif_slot >= 0 and orientation != 1:
         tiff = orientation_only_tiff(orientation)
         out[exif_slot:exif_slot] = _jpeg_segment(_APP1, _EXIF + tiff)
     return Sanitized(bytes(out), removed.tuple())
-
-
-def _copy_entropy_coded(data: bytes, pos: int, out: bytearray) -> int:
-    """Copy scan data verbatim up to the next real marker; return its position (or len(data)).
-
-    Inside a scan 0xFF is always followed by 0x00 (byte stuffing) or an RSTn marker; anything else
-    is the marker that ends the scan (DHT/SOS of the next progressive scan, or EOI).
-    """
-    n = len(data)
-    j = pos
-    while True:
-        j = data.find(b"\xff", j)
-        if j < 0 or j + 1 >= n:
-            out += data[pos:]
-            return n
-        nxt = data[j + 1]
-        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-            j += 1 if nxt == 0xFF else 2
-            continue
-        out += data[pos:j]
-        return j
 
 
 # ---------------------------------------------------------------------------------------------- PNG
@@ -238,7 +238,8 @@ def _strip_png(data: bytes) -> Sanitized:
     pos = len(_PNG_SIG)
     orientation, exif_slot = 1, -1
     first = True
-    while True:
+    # IDAT may be split into many chunks (8 KiB is common; one per row is rare but legal).
+    for _ in range(65_536 + n // 256):
         if pos + 12 > n:
             raise _corrupt("PNG ends before IEND")
         (length,) = struct.unpack_from(">I", data, pos)
@@ -276,6 +277,8 @@ def _strip_png(data: bytes) -> Sanitized:
             if pos < n:
                 removed.add("trailing_data")
             break
+    else:
+        raise _corrupt("too many PNG chunks")
     if exif_slot >= 0 and orientation != 1:
         out[exif_slot:exif_slot] = _png_chunk(b"eXIf", orientation_only_tiff(orientation))
     return Sanitized(bytes(out), removed.tuple())
@@ -286,6 +289,7 @@ def _strip_png(data: bytes) -> Sanitized:
 # rendering depends on them) are dropped.
 _WEBP_KEEP = frozenset({b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
 _VP8X_EXIF, _VP8X_XMP = 0x08, 0x04
+_MAX_WEBP_CHUNKS = 65_536  # one ANMF per frame; frame counts far below this are enforced later
 
 
 def _riff_chunk(fourcc: bytes, body: bytes) -> bytes:
@@ -307,7 +311,11 @@ def _strip_webp(data: bytes) -> Sanitized:
     vp8x_index = -1
     orientation, exif_slot = 1, -1
     pos = 12
+    chunks = 0
     while pos < end:
+        chunks += 1
+        if chunks > _MAX_WEBP_CHUNKS:
+            raise _corrupt("too many WebP chunks")
         if pos + 8 > end:
             raise _corrupt("WebP chunk header truncated")
         fourcc = data[pos : pos + 4]
@@ -356,11 +364,25 @@ def _strip_webp(data: bytes) -> Sanitized:
 _GIF_LOOPING = frozenset({b"NETSCAPE2.0", b"ANIMEXTS1.0"})
 
 
-def _skip_sub_blocks(data: bytes, pos: int) -> int:
+class _Budget:
+    """Counts GIF blocks and sub-blocks. Encoders fill sub-blocks to 255 bytes, so a real file has
+    about len/256 of them; a file of 1-byte sub-blocks (len/2) is refused once it passes len/200."""
+
+    def __init__(self, n: int) -> None:
+        self.left = 10_000 + n // 200
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _corrupt("too many GIF blocks")
+
+
+def _skip_sub_blocks(data: bytes, pos: int, budget: _Budget) -> int:
     n = len(data)
     while True:
         if pos >= n:
             raise _corrupt("GIF data sub-blocks truncated")
+        budget.spend()
         size = data[pos]
         pos += 1 + size
         if size == 0:
@@ -380,7 +402,9 @@ def _strip_gif(data: bytes) -> Sanitized:
         raise _corrupt("GIF global colour table truncated")
     out = bytearray(data[:pos])
     removed = _Removed()
+    budget = _Budget(n)
     while pos < n:  # a missing trailer is tolerated, as decoders do
+        budget.spend()
         introducer = data[pos]
         if introducer == 0x3B:
             out += b";"
@@ -391,7 +415,7 @@ def _strip_gif(data: bytes) -> Sanitized:
             if pos + 2 > n:
                 raise _corrupt("GIF extension truncated")
             label = data[pos + 1]
-            end = _skip_sub_blocks(data, pos + 2)
+            end = _skip_sub_blocks(data, pos + 2, budget)
             if label == 0xFE:
                 removed.add("comment")
             elif label == 0xFF:
@@ -409,7 +433,7 @@ def _strip_gif(data: bytes) -> Sanitized:
             if pos + 10 > n:
                 raise _corrupt("GIF image descriptor truncated")
             start = pos + 10 + _color_table_size(data[pos + 9]) + 1  # + LZW minimum code size
-            end = _skip_sub_blocks(data, start)
+            end = _skip_sub_blocks(data, start, budget)
             out += data[pos:end]
             pos = end
         else:

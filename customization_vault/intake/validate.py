@@ -28,6 +28,7 @@ from customization_vault.intake.errors import (
     UploadTooLarge,
 )
 from customization_vault.intake.limits import Limits
+from customization_vault.intake.sanitize import strip_metadata
 from customization_vault.intake.sniff import OTF, TTF, WOFF, WOFF2, MediaType
 
 __all__ = ["ImageFacts", "check_size", "validate_font", "validate_image", "validate_text"]
@@ -71,7 +72,7 @@ def validate_font(data: bytes, media_type: MediaType, limits: Limits) -> None:
 
 
 def validate_image(data: bytes, media_type: MediaType, limits: Limits) -> ImageFacts:
-    """Open headers, enforce the pixel and frame budgets, then decode every frame to catch corruption.
+    """Walk the container, enforce the pixel and frame budgets, then decode every frame.
 
     Order matters: the budget is checked from the header (`_headers.peek_size`, then Pillow's size and
     declared frame count) before any pixel is decoded, so a 50-byte PNG declaring 100k x 100k pixels
@@ -89,6 +90,9 @@ def validate_image(data: bytes, media_type: MediaType, limits: Limits) -> ImageF
     size = peek_size(data, media_type)
     if size is not None:
         _check_pixels(size[0] * size[1], limits)
+    # The container walk before Pillow: bounded, and it refuses structure floods (millions of empty
+    # segments) that Pillow's own per-segment Python loops would take minutes over.
+    strip_metadata(data, media_type)
     try:
         return _decode(data, fmt, limits)
     except VaultError:

@@ -325,3 +325,38 @@ def test_jfif_bytes_past_its_fixed_fields_are_dropped() -> None:
     out = strip_metadata(plain[:2] + padded_app0 + plain[4 + length :], JPEG)
     assert out.data == plain
     assert out.removed == ("app0",)
+
+
+def _floods() -> dict[str, tuple[object, bytes]]:
+    jpeg, png, gif = jpeg_plain(), png_full(orientation=1), gif_animated()
+    sos = jpeg.index(b"\xff\xda")
+    (sos_len,) = struct.unpack(">H", jpeg[sos + 2 : sos + 4])
+    scan_header = jpeg[sos : sos + 2 + sos_len]
+    gct_end = 13 + (3 << ((gif[10] & 7) + 1))
+    return {
+        "jpeg-comments": (JPEG, jpeg[:2] + b"\xff\xfe\x00\x02" * 20_000 + jpeg[2:]),
+        "jpeg-scans": (JPEG, jpeg[:sos] + (scan_header + b"\x00") * 300 + jpeg[sos:]),
+        "png-empty-chunks": (PNG, png[:33] + png_chunk(b"abCd", b"") * 70_000 + png[33:]),
+        "gif-one-byte-sub-blocks": (
+            GIF,
+            gif[:gct_end] + b"\x21\xfe" + b"\x01a" * 30_000 + b"\x00" + gif[gct_end:],
+        ),
+        "webp-empty-chunks": (WEBP, _webp_with(b"JUNK\x00\x00\x00\x00" * 70_000)),
+    }
+
+
+def _webp_with(extra: bytes) -> bytes:
+    base = webp_full(orientation=1)
+    body = base[12 : 8 + struct.unpack("<I", base[4:8])[0]] + extra
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["jpeg-comments", "jpeg-scans", "png-empty-chunks", "gif-one-byte-sub-blocks", "webp-empty-chunks"],
+)
+def test_structure_floods_are_refused(name: str) -> None:
+    # Millions of empty structures cost Pillow minutes of Python loops; the walkers cap them.
+    media_type, data = _floods()[name]
+    with pytest.raises(CorruptImage, match="too many"):
+        strip_metadata(data, media_type)  # type: ignore[arg-type]
