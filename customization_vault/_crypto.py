@@ -125,13 +125,13 @@ def _segments(
     pending = bytearray()
     held: bytes | bytearray | memoryview | None = None
     for chunk in chunks:
+        if not isinstance(chunk, bytes) and not (
+            isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes) and chunk.itemsize == 1
+        ):
+            chunk = bytes(chunk)  # also turns a multi-byte-item view into plain bytes, so len() counts bytes
         n = len(chunk)
         if not n:
             continue
-        if not isinstance(chunk, bytes) and not (
-            isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes)
-        ):
-            chunk = bytes(chunk)
         if held is not None:
             yield held, False
             held = None

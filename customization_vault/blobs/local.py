@@ -64,7 +64,7 @@ class LocalBlobStore:
             try:
                 with os.fdopen(fd, "wb", buffering=0) as fh:
                     for chunk in chunks:
-                        view = memoryview(chunk)
+                        view = memoryview(chunk).cast("B")  # byte offsets, whatever the item size
                         while view:
                             n = fh.write(view)
                             assert n is not None  # unbuffered regular file writes never return None
