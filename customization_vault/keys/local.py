@@ -113,7 +113,11 @@ class LocalKeyring:
             raise InsecureKeyring("keyring directory is group/world writable")
         for entry in entries:
             if entry.name.endswith(_KEK_SUFFIX) or entry.name.startswith(".tmp-"):
-                if entry.lstat().st_mode & 0o077:
+                try:
+                    mode = entry.lstat().st_mode  # lstat: a symlinked key (0777) is refused too
+                except FileNotFoundError:
+                    continue  # a temp file another process just published or removed
+                if mode & 0o077:
                     raise InsecureKeyring("a key file is accessible to group/world")
 
     # -- epochs and files --------------------------------------------------------------------------
