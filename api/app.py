@@ -69,6 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             ctx = build_context(svc, metrics)
             # Lists and indexes load now, so the first upload does not pay for them.
             await to_thread.run_sync(svc.screener.warm)
+            log.info("screening engines: %s", svc.screener.engines())
             app.state.ctx = ctx
             yield
         finally:

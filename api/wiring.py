@@ -83,22 +83,52 @@ def _engine(module: str, kind: str, build: Callable[[Any], Screener]) -> Screene
     """The engine from `module`, or NullScreener (logged loudly) while that engine is not installed."""
     try:
         mod = importlib.import_module(module)
-        return build(mod)
-    except (ImportError, AttributeError):
+    except ImportError:
         log.warning("%s screening engine not available: %s items are NOT screened (NullScreener)", kind, kind)
         return NullScreener()
+    return build(mod)
 
 
 def _text_screener(settings: Settings) -> Screener:
-    return _engine("screening.text", "text", lambda m: m.default_text_screener())
+    cfg = settings.screening
+    return _engine(
+        "screening.text",
+        "text",
+        lambda m: m.build_text_screener(cfg.marks_path, cfg.terms_path, cfg.allow_path),
+    )
+
+
+def _ocr_engine(settings: Settings) -> Any:
+    if not settings.screening.ocr:
+        return None
+    try:
+        return importlib.import_module("screening.image.ocr").default_ocr_engine()
+    except Exception as exc:  # OCR is an extra signal: without it images are still hash-matched
+        log.warning("OCR unavailable (%s): text inside images is not screened", type(exc).__name__)
+        return None
 
 
 def _image_screener(settings: Settings) -> Screener:
-    return _engine("screening.image", "image", lambda m: m.ImageScreener(m.ImageRegistry.default()))
+    path = settings.screening.registry_path
+
+    def build(m: Any) -> Screener:
+        registry = m.ImageRegistry.from_csv(path) if path is not None else m.ImageRegistry.default()
+        # Text found by OCR goes through the same text lists as a text item.
+        screener: Screener = m.ImageScreener(registry, _ocr_engine(settings), _text_screener(settings))
+        return screener
+
+    return _engine("screening.image", "image", build)
 
 
 def _font_screener(settings: Settings) -> Screener:
-    return _engine("screening.fonts", "font", lambda m: m.FontScreener())
+    path = settings.screening.restricted_fonts_path
+
+    def build(m: Any) -> Screener:
+        restricted = m.load_restricted_fonts(path) if path is not None else None
+        screener: Screener = m.FontScreener(restricted)
+        return screener
+
+    return _engine("screening.fonts", "font", build)
 
 
 def build_screener(settings: Settings) -> CompositeScreener:

@@ -20,8 +20,17 @@ from sqlalchemy import select
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import ReviewCase
 from customization_vault.errors import InvalidInput, StateConflict
-from customization_vault.intake import Limits, accept_file, validate_text
+from customization_vault.intake import (
+    CorruptFont,
+    CorruptImage,
+    InvalidText,
+    Limits,
+    accept_file,
+    validate_text,
+)
 from customization_vault.vault import ItemView, NewItem, OrderView, Vault
+from screening.composite import UnscreenableInput
+from screening.findings import Verdict
 from screening.screener import Screener
 
 log = logging.getLogger(__name__)
@@ -161,7 +170,7 @@ class FulfilmentService:
             return replay
         accepted = accept_file(data, self.limits, declared_type)
         media = accepted.media_type
-        verdict = self.screener.screen(accepted.data, media.content_type)
+        verdict = self._screen(accepted.data, media.content_type)
         item, created = self.vault.put_item(
             order,
             [accepted.data],
@@ -188,7 +197,7 @@ class FulfilmentService:
         replay = self._replay(order, key, digest)
         if replay is not None:
             return replay
-        verdict = self.screener.screen(data, "text/plain")
+        verdict = self._screen(data, "text/plain")
         item, created = self.vault.put_item(
             order,
             [data],
@@ -202,6 +211,14 @@ class FulfilmentService:
             actor=actor,
         )
         return UploadResult(item, created)
+
+    def _screen(self, data: bytes, media_type: str) -> Verdict:
+        try:
+            return self.screener.screen(data, media_type)
+        except UnscreenableInput as exc:
+            # Passed intake's structural checks but an engine could not parse it: still client input.
+            error = {"font": CorruptFont, "text": InvalidText}.get(exc.media_kind, CorruptImage)
+            raise error(f"the {exc.media_kind} could not be parsed for screening") from None
 
     # ------------------------------------------------------------------ fulfilment
     def fetch(

@@ -6,6 +6,7 @@ Engines load lists and indexes that take a while to build, so each is built on f
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -13,6 +14,22 @@ from screening.findings import Verdict
 from screening.screener import NullScreener, Screener
 
 ScreenerFactory = Callable[[], Screener]
+
+log = logging.getLogger(__name__)
+
+
+class UnscreenableInput(ValueError):
+    """An engine could not parse the item (a font's tables, an image's stream) and so cannot vouch for it.
+
+    Every engine signals bad input with a ValueError subclass (ImageDecodeError, FontParseError,
+    TextDecodeError); the composite folds them into this one type so callers refuse the upload as
+    client input instead of failing as a server error. The engine's message is not carried over.
+    """
+
+    def __init__(self, media_kind: str, cause: str) -> None:
+        super().__init__(f"the {media_kind} could not be parsed for screening ({cause})")
+        self.media_kind = media_kind
+        self.cause = cause
 
 
 class _Lazy:
@@ -55,12 +72,18 @@ class CompositeScreener:
     def _engine(self, media_type: str) -> Screener:
         kind = media_type.split("/", 1)[0].strip().lower()
         lazy = self._engines.get(kind)
-        if lazy is None:
-            raise ValueError(f"no screening engine for media kind {kind!r}")
+        if lazy is None:  # a configuration error, not client input: a 500, loudly
+            raise LookupError(f"no screening engine for media kind {kind!r}")
         return lazy.get()
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
-        return self._engine(media_type).screen(data, media_type)
+        engine = self._engine(media_type)
+        try:
+            return engine.screen(data, media_type)
+        except ValueError as exc:
+            kind = media_type.split("/", 1)[0]
+            log.info("%s engine refused an item (%s)", kind, type(exc).__name__)
+            raise UnscreenableInput(kind, type(exc).__name__) from None
 
     def warm(self) -> None:
         """Build every engine now (at start-up), so the first upload does not pay for list loading."""
@@ -77,4 +100,4 @@ def null_composite() -> CompositeScreener:
     return CompositeScreener(text=NullScreener, image=NullScreener, font=NullScreener)
 
 
-__all__ = ["CompositeScreener", "ScreenerFactory", "null_composite"]
+__all__ = ["CompositeScreener", "ScreenerFactory", "UnscreenableInput", "null_composite"]

@@ -352,3 +352,15 @@ def test_uploads_never_spool_to_temporary_files(small: Api, monkeypatch: pytest.
     )
     assert r.status_code == 201, r.text
     assert small.client.get(r.json()["content_url"], headers=small.keys.a).content == data
+
+
+def test_a_font_the_engine_cannot_parse_is_a_422_with_no_leftovers(small: Api) -> None:
+    from screening.fonts import FontScreener
+
+    small.client.app.state.ctx.fulfilment.screener = CompositeScreener(font=FontScreener)
+    before = leftovers(small.services)
+    broken_ttf = b"\x00\x01\x00\x00" + b"\x00\x09" + bytes(range(200)) + CANARY
+    r = _send(small, file_part(broken_ttf, "font/ttf"))
+    assert_problem(r, 422, "corrupt_font")
+    assert CANARY not in r.content
+    assert leftovers(small.services) == before
