@@ -306,3 +306,13 @@ def test_local_check_fails_when_the_directory_is_gone(tmp_path: Path) -> None:
     (tmp_path / "keys").rmdir()
     with pytest.raises(BackendError):
         ring.check()
+
+
+def test_local_refuses_a_symlinked_key(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_bytes(os.urandom(32))
+    target.chmod(0o600)
+    (tmp_path / "keys").mkdir(mode=0o700)
+    (tmp_path / "keys" / "2026-11.kek").symlink_to(target)
+    with pytest.raises(InsecureKeyring):
+        LocalKeyring(tmp_path / "keys")
