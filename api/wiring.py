@@ -79,11 +79,17 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.blob_dir)
 
 
-def _engine(module: str, kind: str, build: Callable[[Any], Screener]) -> Screener:
-    """The engine from `module`, or NullScreener (logged loudly) while that engine is not installed."""
+def _engine(module: str, kind: str, build: Callable[[Any], Screener], needs: tuple[str, ...]) -> Screener:
+    """The engine from `module`, or NullScreener (logged loudly) while that engine is not installed.
+
+    Only absence falls back: an engine that is present but fails to build (a broken list, a missing
+    registry) raises, so a misconfigured process never starts with screening silently off.
+    """
     try:
         mod = importlib.import_module(module)
-    except ImportError:
+        for name in needs:
+            getattr(mod, name)
+    except (ImportError, AttributeError):
         log.warning("%s screening engine not available: %s items are NOT screened (NullScreener)", kind, kind)
         return NullScreener()
     return build(mod)
@@ -95,6 +101,7 @@ def _text_screener(settings: Settings) -> Screener:
         "screening.text",
         "text",
         lambda m: m.build_text_screener(cfg.marks_path, cfg.terms_path, cfg.allow_path),
+        ("build_text_screener",),
     )
 
 
@@ -117,7 +124,7 @@ def _image_screener(settings: Settings) -> Screener:
         screener: Screener = m.ImageScreener(registry, _ocr_engine(settings), _text_screener(settings))
         return screener
 
-    return _engine("screening.image", "image", build)
+    return _engine("screening.image", "image", build, ("ImageRegistry", "ImageScreener"))
 
 
 def _font_screener(settings: Settings) -> Screener:
@@ -128,7 +135,7 @@ def _font_screener(settings: Settings) -> Screener:
         screener: Screener = m.FontScreener(restricted)
         return screener
 
-    return _engine("screening.fonts", "font", build)
+    return _engine("screening.fonts", "font", build, ("FontScreener", "load_restricted_fonts"))
 
 
 def build_screener(settings: Settings) -> CompositeScreener:
