@@ -1,0 +1,147 @@
+"""OCR engines: a rendered word is read back, where it is; lazy loading; thread safety; clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from screening.image.ocr import (
+    OcrUnavailable,
+    RapidOcrEngine,
+    TesseractOcrEngine,
+    _parse_tsv,
+    default_ocr_engine,
+)
+from screening.image.ocr_base import OcrEngine, OcrLine
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    # DejaVu where Debian's fonts-dejavu-core is installed, else Pillow's bundled scalable font.
+    if DEJAVU.exists():
+        return ImageFont.truetype(str(DEJAVU), size)
+    return ImageFont.load_default(size=size)
+
+
+def render(word: str, size: tuple[int, int] = (900, 300), at: tuple[int, int] = (120, 90)) -> Image.Image:
+    img = Image.new("RGB", size, (250, 244, 230))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, size[1] - 40, size[0], size[1]), fill=(40, 90, 160))  # some non-text structure
+    draw.text(at, word, font=font(96), fill=(170, 20, 30))
+    return img
+
+
+def normalise(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+@pytest.fixture(scope="module")
+def rapid() -> RapidOcrEngine:
+    try:
+        return RapidOcrEngine()
+    except OcrUnavailable as exc:  # only when the package is absent; pyproject installs it
+        pytest.skip(f"rapidocr-onnxruntime not installed: {exc}")
+
+
+def test_import_and_construction_load_no_model() -> None:
+    code = (
+        "import sys, screening.image.ocr as o\n"
+        "assert 'rapidocr_onnxruntime' not in sys.modules and 'onnxruntime' not in sys.modules\n"
+        "e = o.RapidOcrEngine()\n"
+        "assert e._engine is None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_rendered_word_is_read_back_with_its_box(rapid: RapidOcrEngine) -> None:
+    lines = rapid.read(render("STARBUCKS"))
+    assert [normalise(line.text) for line in lines] == ["starbucks"]
+    x, y, w, h = lines[0].box
+    # The word was drawn at (120, 90), about 560 x 70 px: the box must cover it, not the whole image.
+    assert 80 <= x <= 140
+    assert 70 <= y <= 120
+    assert 450 <= w <= 700
+    assert 50 <= h <= 140
+    assert 0.5 <= lines[0].confidence <= 1.0
+    assert "STARBUCKS" not in repr(lines[0])  # customer text stays out of reprs
+
+
+def test_large_image_is_read_via_downscaled_detection(rapid: RapidOcrEngine) -> None:
+    img = render("Heineken", size=(2000, 1500), at=(1200, 1100))
+    lines = rapid.read(img)
+    assert [normalise(line.text) for line in lines] == ["heineken"]
+    x, y, _, _ = lines[0].box
+    assert abs(x - 1200) < 60
+    assert abs(y - 1100) < 80
+
+
+def test_blank_and_odd_images_give_no_lines(rapid: RapidOcrEngine) -> None:
+    assert rapid.read(Image.new("RGB", (640, 480), (255, 255, 255))) == []
+    assert rapid.read(Image.new("L", (5, 5), 0)) == []
+    assert isinstance(rapid.read(Image.new("RGBA", (300, 100), (0, 0, 0, 0))), list)
+
+
+def test_concurrent_reads_agree(rapid: RapidOcrEngine) -> None:
+    images = [render(w) for w in ("NETFLIX", "PEPSI")]
+    expected = [[normalise(line.text) for line in rapid.read(img)] for img in images]
+    results: list[list[str] | BaseException] = [[] for _ in range(4)]
+
+    def work(i: int) -> None:
+        try:
+            results[i] = [normalise(line.text) for line in rapid.read(images[i % 2])]
+        except BaseException as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert results == [expected[i % 2] for i in range(4)]
+
+
+def test_missing_package_raises_ocr_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    with pytest.raises(OcrUnavailable, match="rapidocr-onnxruntime"):
+        RapidOcrEngine()
+
+
+def test_missing_tesseract_binary_raises_ocr_unavailable() -> None:
+    with pytest.raises(OcrUnavailable, match="tesseract"):
+        TesseractOcrEngine(binary="tesseract-that-does-not-exist")
+
+
+def test_tesseract_tsv_is_grouped_into_lines() -> None:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        "1\t1\t0\t0\t0\t0\t0\t0\t900\t300\t-1\t",
+        "5\t1\t1\t1\t1\t1\t100\t50\t200\t60\t91.5\tHELLO",
+        "5\t1\t1\t1\t1\t2\t320\t52\t180\t58\t88.0\tKITTY",
+        "5\t1\t2\t1\t1\t1\t10\t200\t50\t20\t10.0\t~",
+        "5\t1\t3\t1\t1\t1\t10\t250\t50\t20\t-1\t ",
+    ]
+    lines = _parse_tsv("\n".join([header, *rows]))
+    assert [line.text for line in lines] == ["HELLO KITTY"]
+    assert lines[0].box == (100, 50, 400, 60)
+    assert lines[0].confidence == pytest.approx(0.8975)
+
+
+def test_tesseract_reads_a_plain_word_where_installed() -> None:
+    try:
+        engine = TesseractOcrEngine()
+    except OcrUnavailable:
+        pytest.skip("Debian tesseract-ocr is not installed (it is the measured alternative, not the default)")
+    lines = engine.read(render("NINTENDO"))
+    assert "nintendo" in normalise(" ".join(line.text for line in lines))
+
+
+def test_engines_satisfy_the_protocol(rapid: RapidOcrEngine) -> None:
+    assert isinstance(rapid, OcrEngine)
+    assert isinstance(default_ocr_engine(), RapidOcrEngine)
+    assert OcrLine("x", (0, 0, 1, 1), 1.0).text == "x"
