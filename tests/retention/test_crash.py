@@ -1,0 +1,169 @@
+"""Crash safety: SIGKILL the purging process after each step (and inside each step's transaction) in
+turn, on local+SQLite and on S3+KMS (moto_server)+PostgreSQL; the next sweep leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from sqlalchemy import func, select
+
+from api.commands.retention import receipt_signer
+from api.settings import Settings
+from api.wiring import build_services
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import (
+    AuditEvent,
+    FindingRow,
+    Item,
+    Order,
+    PurgeReceipt,
+    WrappedDataKey,
+)
+from retention.purge import Purger
+from retention.receipts import verify_receipt
+from retention.worker import PurgeWorker
+from tests.conftest import _fresh_pg_database
+from tests.fixtures_aws import aws_fake_credentials, moto_server_url
+from tests.retention.helpers import seed_order
+
+__all__ = ["aws_fake_credentials", "moto_server_url"]  # fixtures used through the module namespace
+
+ROOT = Path(__file__).resolve().parents[2]
+POINTS = [(1, "committed"), (2, "effect"), (2, "committed"), (3, "effect"), (3, "committed")]
+POINTS += [(4, "effect"), (4, "committed"), (5, "effect")]
+
+
+@pytest.fixture(scope="module")
+def production_env(pg_server_url: str, moto_server_url: str) -> dict[str, str]:
+    """One PostgreSQL database, bucket and KMS alias prefix for every crash point (each has its own order)."""
+    return {
+        "CV_DATABASE__URL": _fresh_pg_database(pg_server_url),
+        "CV_STORAGE__BACKEND": "s3",
+        "CV_STORAGE__S3_BUCKET": f"crash-{os.urandom(4).hex()}",
+        "CV_STORAGE__S3_ENDPOINT_URL": moto_server_url,
+        "CV_KEYS__BACKEND": "kms",
+        "CV_KEYS__KMS_ENDPOINT_URL": moto_server_url,
+        "CV_KEYS__KMS_ALIAS_PREFIX": f"alias/crash-{os.urandom(4).hex()}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@pytest.fixture(
+    params=["local-sqlite", pytest.param("s3-postgres", marks=[pytest.mark.postgres, pytest.mark.s3])]
+)
+def crash_env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    env = {
+        "CV_ENVIRONMENT": "test",
+        "CV_BOOTSTRAP_DEMO": "false",
+        "CV_DATA_DIR": str(tmp_path / "var"),
+        "CV_RETENTION__HANDOFF_GRACE_SECONDS": "0",
+    }
+    if request.param == "s3-postgres":
+        env |= request.getfixturevalue("production_env")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+def _kill_at(env: dict[str, str], order_id: str, step: int, phase: str, marker: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.retention.crash_child", order_id, str(step), phase, str(marker)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists():
+            if child.poll() is not None:
+                stderr = child.stderr.read().decode() if child.stderr else ""
+                pytest.fail(f"child exited early ({child.returncode}): {stderr[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("child never reached the crash point")
+            time.sleep(0.02)
+        assert marker.read_text() == "stopped"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        if child.stderr:
+            child.stderr.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("step", "phase"), POINTS, ids=[f"step{s}-{p}" for s, p in POINTS])
+def test_a_killed_purge_is_finished_by_the_next_sweep(
+    crash_env: dict[str, str], tmp_path: Path, step: int, phase: str
+) -> None:
+    settings = Settings()
+    svc = build_services(settings)
+    try:
+        order, _ = seed_order(svc.vault, f"CRASH-{step}-{phase}")
+        keys = svc.vault.blob_keys(order)
+        assert len(keys) == 3
+
+        _kill_at(crash_env, order.id, step, phase, tmp_path / "marker")
+
+        # The crash left the order exactly at the last committed step.
+        expected = step if phase == "committed" else step - 1
+        with session_scope(svc.sessions) as s:
+            o = s.get(Order, order.id)
+            assert o is not None
+            assert o.purge_step == expected
+            assert o.state == "fulfilled"
+            key_rows = s.execute(
+                select(func.count()).select_from(WrappedDataKey).where(WrappedDataKey.order_id == order.id)
+            ).scalar_one()
+        assert key_rows == (1 if expected < 2 else 0)
+        if step == 3 and phase == "effect":  # the bytes went, the commit did not
+            assert svc.vault.blob_keys(order) == []
+
+        purger = Purger(svc.vault, receipt_signer(settings), config=settings.retention)
+        report = PurgeWorker(purger).run_once(maintenance=True)
+        assert (report.purged, report.failed) == (1, 0)
+
+        assert svc.vault.get_order(order.id).state == "purged"
+        assert svc.vault.blob_keys(order) == []
+        assert not any(svc.vault.blobs.exists(k) for k in keys)
+        if settings.storage.backend == "s3":
+            s3 = boto3.client("s3", endpoint_url=settings.storage.s3_endpoint_url, region_name="us-east-1")
+            listing = s3.list_object_versions(
+                Bucket=str(settings.storage.s3_bucket), Prefix=f"{order.seller_id}/{order.id}/"
+            )
+            assert listing.get("Versions", []) == []
+            assert listing.get("DeleteMarkers", []) == []
+        with session_scope(svc.sessions) as s:
+            assert s.get(WrappedDataKey, order.id) is None
+            items = s.execute(select(Item).where(Item.order_id == order.id)).scalars().all()
+            assert all(i.perceptual_hash is None and i.request_digest is None for i in items)
+            spans = s.execute(
+                select(FindingRow.span_start, FindingRow.region).join(Item).where(Item.order_id == order.id)
+            ).all()
+            assert spans
+            assert all(a is None and b is None for a, b in spans)
+            receipts = s.execute(
+                select(func.count()).select_from(PurgeReceipt).where(PurgeReceipt.order_id == order.id)
+            ).scalar_one()
+            purges = s.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.target_id == order.id, AuditEvent.action == "order.purge")
+            ).scalar_one()
+        assert (receipts, purges) == (1, 1)
+        doc = purger.receipt(order.id)
+        assert doc is not None
+        assert verify_receipt(doc, purger.signer.public_key_pem())
+        assert svc.audit.verify().ok
+    finally:
+        svc.close()
