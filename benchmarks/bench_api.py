@@ -283,6 +283,11 @@ def main() -> int:
         f"# image: 1000x1000 JPEG, {len(images[0][0]) / 1024:.0f} KiB with Exif/GPS, "
         f"{len(images[0][1]) / 1024:.0f} KiB as stored"
     )
+    from api.settings import Settings
+    from api.wiring import build_screener
+
+    # The same factory the server uses; built here only to name the engines that screening-on runs.
+    print(f"# screening engines: {build_screener(Settings(environment='test')).engines()}")
     rates: dict[str, float] = {}
     p50: dict[str, float] = {}
     mismatches = 0

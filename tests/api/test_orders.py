@@ -198,7 +198,7 @@ def test_role_matrix(api: Api) -> None:
             else:
                 assert r.status_code not in (401, 403), (method, path, r.text)
         # Unauthenticated, content-free endpoints answer every caller.
-        for path in ("/healthz", "/readyz", "/metrics", "/v1/receipts/public-key", "/openapi.json"):
+        for path in ("/healthz", "/readyz", "/metrics", "/v1/receipts/public-key", "/openapi.json", "/docs"):
             assert c.get(path, headers=headers).status_code == 200, (who, path)
         if who != "fulfilment":
             assert c.get("/v1/orders/ord-r", headers=api.keys.a).json()["state"] == "open", who

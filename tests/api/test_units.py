@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,28 @@ def test_metrics_render_every_family_with_help_and_type() -> None:
     for family in ("cv_http_requests_total", "cv_uploads_total", "cv_verdicts_total", "cv_purges_total"):
         assert f"# TYPE {family} counter" in text
     assert "# TYPE cv_http_request_duration_seconds histogram" in text
+
+
+def test_openapi_documents_every_endpoint(tmp_path: Path) -> None:
+    from api.app import create_app
+    from tests.conftest import make_settings
+
+    schema = create_app(make_settings(tmp_path / "var")).openapi()
+    assert set(schema["paths"]) == {
+        "/v1/orders/{order_id}",
+        "/v1/orders/{order_id}/items",
+        "/v1/orders/{order_id}/items/{item_id}/content",
+        "/v1/orders/{order_id}/fulfilment",
+        "/v1/orders/{order_id}/cancellation",
+        "/v1/orders/{order_id}/receipt",
+        "/v1/receipts/public-key",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
+    upload = schema["paths"]["/v1/orders/{order_id}/items"]["post"]
+    assert {"multipart/form-data", "application/json"} <= set(upload["requestBody"]["content"])
+    assert {"201", "200", "400", "409", "413", "415", "422"} <= set(upload["responses"])
+    content = schema["paths"]["/v1/orders/{order_id}/items/{item_id}/content"]["get"]["responses"]
+    assert {"200", "409", "410", "451", "404"} <= set(content)
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
