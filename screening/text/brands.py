@@ -155,29 +155,32 @@ class BrandMatcher:
             for vs in variants
         ]
         masked = [any(c in "*#" for c in t.text) for t in toks]
+        nv = max(len(vs) for vs in variants)
         out: list[_Window] = []
         limit = self.index.max_words
         n = len(toks)
         for i in range(n):
             if toks[i].possessive:
                 continue
+            acc = [""] * nv  # the window's key under each leetspeak reading, grown one word at a time
+            any_loose = any_masked = False
             for j in range(i, min(n, i + limit)):
                 if j > i and (toks[j].gap == Gap.HARD or toks[j].possessive):
                     break
-                keys: list[str] = []
-                for v in range(3):
-                    key = "".join(variants[k][min(v, len(variants[k]) - 1)] for k in range(i, j + 1))
-                    key = key.replace("?", "")
-                    if key and key not in keys:
-                        keys.append(key)
-                if not keys or len(keys[0]) > _MAX_KEY:
+                vs = variants[j]
+                last = len(vs) - 1
+                for v in range(nv):
+                    acc[v] += vs[v if v < last else last]
+                if len(acc[0]) > _MAX_KEY:
                     break
-                span = range(i, j + 1)
-                fuzzy = (unknown[i] if i == j else any(loose[k] for k in span)) and not any(
-                    k in explained for k in span
+                keys = tuple(dict.fromkeys(k.replace("?", "") if "?" in k else k for k in acc))
+                any_loose = any_loose or loose[j]
+                any_masked = any_masked or masked[j]
+                fuzzy = (unknown[i] if i == j else any_loose) and not any(
+                    k in explained for k in range(i, j + 1)
                 )
                 compound = j > i and all(toks[k].gap == Gap.SOFT for k in range(i + 1, j + 1))
-                out.append(_Window(i, j, tuple(keys), fuzzy, compound, any(masked[k] for k in span)))
+                out.append(_Window(i, j, tuple(k for k in keys if k), fuzzy, compound, any_masked))
         return out
 
     # -- candidates -----------------------------------------------------------------------------
@@ -232,10 +235,19 @@ class BrandMatcher:
             entry=self.index.mark_id(m.mark),
             score=m.score,
             severity=severity,
-            span=nt.token_span(m.first, m.last),
+            span=_span(nt, m.first, m.last),
             distance=m.distance,
             label=self.index.label(m.mark),
         )
+
+
+def _span(nt: NormalizedText, first: int, last: int) -> tuple[int, int]:
+    """The words' original span, without a trailing "!" ("FRITZ!" keeps it as written in the list)."""
+    tok = nt.tokens[last]
+    end = tok.end
+    if tok.pos is None:
+        end -= len(tok.text) - len(tok.text.rstrip("!"))
+    return nt.span(nt.tokens[first].start, end)
 
 
 def _brand_signal(nt: NormalizedText, toks: tuple[Token, ...], first: int, last: int) -> bool:

@@ -20,6 +20,7 @@ from screening.text.lexicon import Lexicon
 from screening.text.normalize import fold
 
 _WORD_RE = re.compile(r"[^\W_]+")
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
 _MAX_FIELD = 1000
 
 
@@ -57,6 +58,9 @@ _POSSESSIVE_RE = re.compile(r"(?<=[^\W_])['’]s\b")
 def mark_words(mark: str) -> list[str]:
     """The folded alphanumeric words of a mark: "Coca-Cola" -> [coca, cola], "X.Org" -> [x, org].
     A possessive is dropped ("McDonald's" -> [mcdonald]), as it is in the text ("Coco's" is Coco)."""
+    if mark.isascii():  # the common case, ~5x cheaper (matters when indexing millions of marks)
+        low = mark.lower()
+        return _ASCII_WORD_RE.findall(_POSSESSIVE_RE.sub("", low) if "'" in low else low)
     return _WORD_RE.findall(_POSSESSIVE_RE.sub("", fold(mark)[0]))
 
 
@@ -73,7 +77,11 @@ def infer_distinctiveness(mark: str, lexicon: Lexicon) -> Distinctiveness:
     dictionary words, which is why frequency alone is not the test. Very short and numeric marks
     ("X", "42") are treated as dictionary words: as bare tokens they are everywhere.
     """
-    words = mark_words(mark)
+    return distinctiveness_of_words(mark_words(mark), lexicon)
+
+
+def distinctiveness_of_words(words: list[str], lexicon: Lexicon) -> Distinctiveness:
+    """infer_distinctiveness() for a mark already split by mark_words()."""
     key = "".join(words)
     if len(key) <= 2 or key.isdigit():
         return Distinctiveness.DICTIONARY

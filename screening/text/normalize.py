@@ -241,46 +241,62 @@ def _gap(between: str) -> Gap:
     return Gap.SOFT if soft <= 1 and len(between) <= 3 else Gap.HARD
 
 
+_CAMEL_RE = re.compile(r"(?<=[a-z])[A-Z]")
+
+
 def normalize(text: str) -> NormalizedText:
     folded, offsets = fold(text)
-
-    def orig_at(i: int) -> str:
-        return text[i] if offsets is None else text[offsets[i]]
-
     raw: list[Token] = []
     prev_end = 0
     for m in _TOKEN_RE.finditer(folded):
-        s, e = m.start(), m.end()
-        while s < e and folded[s] in _STRIP_LEAD:
-            s += 1
-        while e > s and folded[e - 1] in _STRIP_TRAIL:
-            e -= 1
-        if s >= e or not any(c.isalnum() for c in folded[s:e]):
+        s, e = m.span()
+        word = m.group()
+        if word[0] in _STRIP_LEAD or word[-1] in _STRIP_TRAIL:
+            while s < e and folded[s] in _STRIP_LEAD:
+                s += 1
+            while e > s and folded[e - 1] in _STRIP_TRAIL:
+                e -= 1
+            word = folded[s:e]
+        if not word.isalnum() and not any(c.isalnum() for c in word):
             continue
         between = folded[prev_end:s]
-        gap = Gap.START if not raw else _gap(between)
-        if raw and raw[-1].text.endswith("!"):
+        if not raw:
+            gap = Gap.START
+        elif raw[-1].text[-1] == "!":
             gap = Gap.HARD  # "Hi Bob! Happy ...": the "!" stayed in the token but still ends a phrase
-        possessive = folded[s:e] == "s" and between in ("'", "’")
-        first_alpha = next((i for i in range(s, e) if folded[i].isalpha()), s)
-        letters = [orig_at(i) for i in range(s, e) if folded[i].isalpha()]
-        camel = tuple(i - s for i in range(s + 1, e) if orig_at(i).isupper() and orig_at(i - 1).islower())
+        else:
+            gap = Gap.SPACE if between == " " else _gap(between)
+        # The original characters behind the token decide its case (fullwidth "Ｎ" is upper too).
+        orig = text[s:e] if offsets is None else "".join(text[offsets[i]] for i in range(s, e))
+        if orig.islower() or not any(c.isalpha() for c in orig):
+            upper_first = all_upper = False
+            camel: tuple[int, ...] = ()
+        else:
+            first = next(c for c in orig if c.isalpha())
+            upper_first = first.isupper()
+            all_upper = not any(c.islower() for c in orig)
+            if all_upper or len(orig) != len(word):
+                camel = ()
+            elif orig.isascii():
+                camel = tuple(x.start() for x in _CAMEL_RE.finditer(orig))
+            else:
+                camel = tuple(i for i in range(1, len(orig)) if orig[i].isupper() and orig[i - 1].islower())
         raw.append(
             Token(
-                folded[s:e],
+                word,
                 s,
                 e,
                 gap,
-                upper_first=orig_at(first_alpha).isupper(),
-                all_upper=bool(letters) and all(not c.islower() for c in letters),
+                upper_first=upper_first,
+                all_upper=all_upper,
                 camel=camel,
-                possessive=possessive,
+                possessive=word == "s" and between in ("'", "’"),
             )
         )
         prev_end = e
-    tokens = _join_single_letters(raw, folded)
-    has_lower = any(c.islower() for c in text)
-    has_upper = any(c.isupper() for c in text)
+    tokens = _join_single_letters(raw, folded) if any(len(t.text) == 1 for t in raw) else raw
+    has_lower = not text.isupper() and any(c.islower() for c in text)
+    has_upper = not text.islower() and any(c.isupper() for c in text)
     return NormalizedText(text, folded, offsets, tuple(tokens), has_lower, has_upper)
 
 

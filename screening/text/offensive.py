@@ -12,6 +12,7 @@ non-rhotic phonetic key, but only for words no dictionary knows.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,6 +35,17 @@ _WILDCARD_SYMBOLS = str.maketrans(dict.fromkeys("*#!@$-", "?"))
 # surname but also a common disguise, so the bar is higher than for brands).
 _FUZZY_KNOWN_ZIPF = 3.3
 _MAX_SEGMENT = 24
+_RUNS_RE = re.compile(r"(.)\1+")
+_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+# Anything the quick path cannot judge: leet symbols, digits touching letters, "!" inside a word, or
+# three single characters in a row ("f u c k").
+_SUSPECT_RE = re.compile(
+    r"[@$*#|]|[a-z][0-9]|[0-9][a-z]|![a-z]|(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]"
+)
+_BANG_RE = re.compile(r"([a-z]+)!")
+# Two words joined by one mask-like character ("r-mjob", "tr-nny"); a possessive "'s" is not a word.
+_JOINT_RE = re.compile(r"(?<![a-z])(?=([a-z]+)[-._'’/‐‑](?!s(?![a-z]))([a-z]+))")
+_RUN_RE = re.compile(r"(.)\1*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +70,11 @@ class OffensiveMatcher:
         keys: dict[str, list[int]] = {}
         self._words: list[list[str]] = []
         fuzzy: dict[str, list[int]] = {}
+        self._term_runs: list[tuple[int, ...]] = []
         for idx, entry in enumerate(self._entries):
             words = mark_words(entry.term)
             self._words.append(words)
+            self._term_runs.append(tuple(len(r.group()) for r in _RUN_RE.finditer(" ".join(words))))
             key = " ".join(squeeze(w) for w in words)
             keys.setdefault(key, []).append(idx)
             joined = "".join(words)
@@ -70,6 +84,9 @@ class OffensiveMatcher:
         for key, idxs in self._keys.items():
             self._auto.add_word(key, (len(key), idxs))
         self._single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items() if " " not in k}
+        self._by_len: dict[int, list[str]] = {}
+        for k in self._keys:
+            self._by_len.setdefault(len(k), []).append(k)
         if keys:
             self._auto.make_automaton()
         self._has_terms = bool(keys)
@@ -91,7 +108,7 @@ class OffensiveMatcher:
         """Findings, and the indices of the tokens they cover (a word explained as a disguised term is
         not also read as a disguised brand)."""
         toks = nt.tokens
-        if not toks or not self._has_terms:
+        if not toks or not self._has_terms or self.quick_clear(nt.original):
             return [], set()
         hits: list[_Hit] = []
         forms = [self._forms(t) for t in toks]
@@ -154,21 +171,18 @@ class OffensiveMatcher:
     ) -> Iterator[_Hit]:
         parts: list[str] = []
         starts: list[int] = []  # stream index where each token's squeezed form starts
-        maps: list[list[int]] = []
-        sq_forms: list[str] = []
+        sq_forms = [_RUNS_RE.sub(r"\1", f) for f in forms]
         pos = 0
-        for k, (tok, form) in enumerate(zip(toks, forms, strict=True)):
+        for k, (tok, sq) in enumerate(zip(toks, sq_forms, strict=True)):
             sep = " " if k == 0 or tok.gap in (Gap.SPACE, Gap.SOFT) else " | "
             parts.append(sep)
             pos += len(sep)
-            sq, idx = squeeze_map(form)
             starts.append(pos)
-            maps.append(idx)
-            sq_forms.append(sq)
             parts.append(sq)
             pos += len(sq)
         parts.append(" ")
         stream = "".join(parts)
+        maps: dict[int, list[int]] = {}  # squeezed -> raw index, built only for tokens with a hit
         for end, (length, idxs) in self._auto.iter(stream):
             start = end - length + 1
             first = bisect.bisect_right(starts, start) - 1
@@ -179,6 +193,9 @@ class OffensiveMatcher:
             b = end + 1 - starts[last]
             if b > len(sq_forms[last]) or a < 0:
                 continue
+            for k in (first, last):
+                if k not in maps:
+                    maps[k] = squeeze_map(forms[k])[1]
             # A squeezed boundary letter may stand for a run: "bitchhead" squeezes to "bitchead", and
             # the term may end after the first "h" or after the last; both cuts are tried.
             fm, lm = maps[first], maps[last]
@@ -187,9 +204,25 @@ class OffensiveMatcher:
             at_start = a == 0
             at_end = b == len(sq_forms[last])
             for term in idxs:
+                if first == last and not self._runs_cover(forms[first], fm, a, b, term):
+                    # Fewer repeated letters than the term ("as" for "ass", "Bobs" for "boobs"): only
+                    # a whole word that no lexicon knows may be such a shortening ("pusy", "jiz").
+                    if not (at_start and at_end) or self.lexicon.is_known(forms[first]) or length < 3:
+                        continue
                 hit = self._judge(toks, forms, first, last, a_cuts, b_cuts, at_start, at_end, term)
                 if hit is not None:
                     yield hit
+
+    def _runs_cover(self, word: str, m: list[int], a: int, b: int, term: int) -> bool:
+        """Each letter of the hit repeats in the word at least as often as in the term."""
+        need = self._term_runs[term]
+        if len(need) != b - a:
+            return True
+        for p in range(a, b):
+            have = (m[p + 1] if p + 1 < len(m) else len(word)) - m[p]
+            if have < need[p - a]:
+                return False
+        return True
 
     def _judge(
         self,
@@ -215,8 +248,9 @@ class OffensiveMatcher:
         score = 0.95 if leet else 1.0
         if at_start and (at_end or any(word[b:] in _INFLECTIONS for b in b_cuts)):
             return _Hit(term, first, last, ft.start, ft.end, score, True)
-        # Inside a longer word: that word must not be a word of its own, and the rest must be words.
-        if self.lexicon.is_known(word) or self._single.get(squeeze(word)):
+        # Inside a longer word: that word must not be a word of its own, and the rest must be words;
+        # and the term must be long enough to mean something there ("as" is inside everything).
+        if len(self._term_runs[term]) < 3 or self.lexicon.is_known(word) or self._single.get(squeeze(word)):
             return None
         before_ok = at_start or any(a in ft.camel or self._is_words(word[:a]) for a in set(a_cuts) if a > 0)
         after_ok = at_end or any(
@@ -281,10 +315,62 @@ class OffensiveMatcher:
         if pattern.count("?") > 3 or sum(c.isalpha() for c in pattern) < 2:
             return None
         pat = _squeeze_letters(pattern)
-        for key, idxs in self._keys.items():
-            if abs(len(key) - len(pat)) <= pat.count("?") and _wild_equal(pat, key):
-                return idxs[0]
+        wild = pat.count("?")
+        head = pat[: pat.index("?")] if wild else pat
+        for length in range(len(pat) - wild, len(pat) + 1):
+            for key in self._by_len.get(length, ()):
+                if key.startswith(head) and _wild_equal(pat, key):
+                    return self._keys[key][0]
         return None
+
+    def quick_clear(self, text: str) -> bool:
+        """True when the text surely holds no term, decided without building tokens (token bookkeeping
+        is most of the full path's cost). Plain ASCII only, and every rule of the full path is applied
+        in its permissive form: any whole-word hit, any hit inside an unknown word, any word joined by a
+        mask-like character that spells a term, any unknown word that sounds like a term sends the text
+        down the full path, which decides."""
+        if not text.isascii():
+            return False
+        low = text.lower()
+        if _SUSPECT_RE.search(low):
+            return False
+        words = _NON_ALNUM_RE.sub(" ", low).split()
+        # "pak!": the full path also reads a trailing "!" as i or l.
+        extra = [w + c for w in _BANG_RE.findall(low) for c in "il"]
+        sq = [_RUNS_RE.sub(r"\1", w) for w in words + extra]
+        starts: list[int] = []
+        pos = 1
+        for w in sq:
+            starts.append(pos)
+            pos += len(w) + 1
+        lex = self.lexicon
+        for end, (length, _idxs) in self._auto.iter(" " + " ".join(sq) + " "):
+            start = end - length + 1
+            k = bisect.bisect_right(starts, start) - 1
+            whole = start == starts[k] and end + 1 == starts[k] + len(sq[k])
+            if whole or end + 1 > starts[k] + len(sq[k]):
+                return False
+            if k >= len(words) or (length >= 3 and not lex.is_known(words[k])):
+                return False
+        for a, b in _JOINT_RE.findall(low):
+            if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
+                return False
+        unknown = [
+            len(w) >= 3
+            and w.isalpha()
+            and not lex.is_dictionary(w)
+            and not lex.is_first_name(w)
+            and lex.zipf(w) < _FUZZY_KNOWN_ZIPF
+            for w in words
+        ]
+        fuzzy = self._fuzzy
+        for k, w in enumerate(words):
+            if unknown[k] and phonetic_key(w, non_rhotic=True) in fuzzy:
+                return False
+            if k + 1 < len(words) and (unknown[k] or unknown[k + 1]):
+                if phonetic_key(w + words[k + 1], non_rhotic=True) in fuzzy:
+                    return False
+        return True
 
     # -- deliberate misspellings ----------------------------------------------------------------
 

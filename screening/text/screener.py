@@ -45,7 +45,10 @@ class TextScreener:
         self._offensive = OffensiveMatcher(terms, self.lexicon, allow) if terms is not None else None
 
     def screen_text(self, text: str) -> Verdict:
-        nt = normalize(text[:MAX_TEXT_CHARS])
+        text = text[:MAX_TEXT_CHARS]
+        if self._brands is None and (self._offensive is None or self._offensive.quick_clear(text)):
+            return Verdict.of(())
+        nt = normalize(text)
         findings: list[Finding] = []
         explained: set[int] = set()
         if self._offensive is not None:

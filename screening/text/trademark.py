@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from screening.text.lexicon import Lexicon
-from screening.text.lists import Distinctiveness, MarkList, infer_distinctiveness, mark_words
+from screening.text.lists import Distinctiveness, MarkList, distinctiveness_of_words, mark_words
 from screening.text.phonetic import phonetic_key
 
 INDEX_FORMAT = 3
@@ -129,25 +129,36 @@ class MarkIndex:
     def build(cls, marks: MarkList, lexicon: Lexicon) -> MarkIndex:
         n = len(marks)
         keys: list[str] = []
-        nwords = np.zeros(n, dtype=np.uint8)
-        dist = np.zeros(n, dtype=np.uint8)
+        nwords_l: list[int] = []
+        dist_l: list[int] = []
         phon: list[bytes] = []
         phon_ids: list[int] = []
-        max_words = 1
+        memo: dict[tuple[str, ...], Distinctiveness] = {}  # realistic lists repeat words and phrases
+        dictionary = DIST_CODES[Distinctiveness.DICTIONARY]
         for i, (mark, given) in enumerate(zip(marks.marks, marks.distinctiveness, strict=True)):
             words = mark_words(mark)
             key = "".join(words)
             keys.append(key)
-            nw = min(len(words), 255)
-            nwords[i] = nw
-            max_words = max(max_words, nw)
-            d = given if given is not None else infer_distinctiveness(mark, lexicon)
-            dist[i] = DIST_CODES[d]
-            if d is not Distinctiveness.DICTIONARY and len(key) >= MIN_PHONETIC_LEN:
+            nwords_l.append(min(len(words), 255))
+            if given is None:
+                wt = tuple(words)
+                d = memo.get(wt)
+                if d is None:
+                    d = distinctiveness_of_words(words, lexicon)
+                    if len(words) == 1:
+                        memo[wt] = d
+            else:
+                d = given
+            code = DIST_CODES[d]
+            dist_l.append(code)
+            if code != dictionary and len(key) >= MIN_PHONETIC_LEN:
                 pk = phonetic_key(key)
                 if len(pk) >= 2:
                     phon.append(pk.encode())
                     phon_ids.append(i)
+        nwords = np.asarray(nwords_l, dtype=np.uint8)
+        dist = np.asarray(dist_l, dtype=np.uint8)
+        max_words = int(nwords.max()) if n else 1
         key_bytes = [k.encode("utf-8") for k in keys]
         exact_h, exact_i = _sorted_pairs(hash_keys(key_bytes), np.arange(n, dtype=np.int32))
         del_h, del_i = cls._deletions(key_bytes, dist)

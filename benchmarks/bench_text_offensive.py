@@ -1,0 +1,157 @@
+"""Claim: offensive-term screening runs at >= 100x the throughput of `better-profanity` with higher recall
+and no more false alarms, both given the same term list (the shipped LDNOOBW-derived one).
+
+    .venv/bin/python benchmarks/bench_text_offensive.py           # 10k texts
+    .venv/bin/python benchmarks/bench_text_offensive.py --quick   # 2k texts
+
+Texts are personalisation templates; a fifth carry a listed term, disguised the ways customers do
+(leetspeak, separators, repeated letters, masks, homoglyphs, zero-width characters, joined words), and
+another fifth carry Scunthorpe-type innocent words. Needs the `bench` extra (better-profanity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from screening.text.lexicon import default_lexicon  # noqa: E402
+from screening.text.screener import TextScreener, _default_allow, _default_terms  # noqa: E402
+
+TEMPLATES = [
+    "Happy Birthday {name}, you {x}",
+    "Best {x} ever — love, {name}",
+    "{name} & {name2} — est. {year}",
+    "Property of {name} {surname}",
+    "Our first {word} together {year}",
+    "Keep calm and {word} on, {name}",
+    "{name}'s {x} collection",
+]
+INNOCENT = [
+    "Scunthorpe",
+    "cockpit",
+    "Hancock",
+    "grape",
+    "therapist",
+    "assassin",
+    "Dickinson",
+    "Essex",
+    "classic",
+    "Cockatoo",
+    "Sextet",
+    "analyst",
+    "button",
+    "petition",
+    "cocktail",
+    "shiitake",
+    "Penistone",
+    "Matsushita",
+]
+HOMO = {"a": "а", "e": "е", "o": "о", "c": "с", "p": "р", "i": "і", "x": "х", "y": "у"}
+LEET = {"a": "@", "e": "3", "i": "1", "o": "0", "s": "$", "t": "7"}
+
+
+def disguise(term: str, rng: random.Random) -> str:
+    kind = rng.randrange(8)
+    if kind == 0:
+        return term
+    if kind == 1:
+        return "".join(LEET.get(c, c) if rng.random() < 0.5 else c for c in term)
+    if kind == 2:
+        return rng.choice([" ", ".", "-"]).join(term)
+    if kind == 3:
+        i = rng.randrange(len(term))
+        return term[:i] + term[i] * 3 + term[i:]
+    if kind == 4 and len(term) > 3:
+        i = rng.randrange(1, len(term) - 1)
+        return term[:i] + "*" + term[i + 1 :]
+    if kind == 5:
+        return "".join(HOMO.get(c, c) if rng.random() < 0.5 else c for c in term)
+    if kind == 6:
+        return "\u200b".join(term)
+    return term.capitalize() + rng.choice(["Squad", "King", "Life", "Club"])
+
+
+def make_texts(n: int, rng: random.Random) -> tuple[list[str], list[bool]]:
+    lex = default_lexicon()
+    names = sorted(w for w in lex.entries if lex.is_common_first_name(w))
+    terms = [e.term for e in _default_terms().entries if " " not in e.term and len(e.term) >= 4]
+    listed = {w for e in _default_terms().entries for w in e.term.split()}
+    words = sorted(
+        w for w, c in lex.entries.items() if c >> 4 >= 40 and w.isalpha() and len(w) > 3 and w not in listed
+    )
+    texts, gold = [], []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.2:
+            x, bad = disguise(rng.choice(terms), rng), True
+        elif r < 0.4:
+            x, bad = rng.choice(INNOCENT), False
+        else:
+            x, bad = rng.choice(words), False
+        t = rng.choice(TEMPLATES)
+        if "{x}" not in t:
+            t += " {x}"
+        texts.append(
+            t.format(
+                name=rng.choice(names).capitalize(),
+                name2=rng.choice(names).capitalize(),
+                surname=rng.choice(names).capitalize() + "son",
+                year=rng.randint(1950, 2026),
+                word=rng.choice(words),
+                x=x,
+            )
+        )
+        gold.append(bad)
+    return texts, gold
+
+
+def score(pred: list[bool], gold: list[bool]) -> tuple[float, float]:
+    tp = sum(p and g for p, g in zip(pred, gold, strict=True))
+    fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
+    return tp / max(1, sum(gold)), fp / max(1, len(gold) - sum(gold))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    n = 2_000 if args.quick else 10_000
+    texts, gold = make_texts(n, random.Random(11))
+    terms = _default_terms()
+
+    from better_profanity import profanity  # type: ignore[import-untyped]
+
+    profanity.load_censor_words(custom_words=[e.term for e in terms.entries])
+    t0 = time.perf_counter()
+    base = [profanity.contains_profanity(t) for t in texts]
+    t_base = time.perf_counter() - t0
+
+    screener = TextScreener(None, terms, _default_allow(), default_lexicon())
+    screener.screen_text("warm up")
+    t0 = time.perf_counter()
+    ours = [bool(screener.screen_text(t).findings) for t in texts]
+    t_ours = time.perf_counter() - t0
+
+    print(f"# bench_text_offensive  machine: {platform.platform()} | cores={os.cpu_count()}")
+    print(
+        f"# {n} texts ({sum(gold)} offensive), {len(terms.entries)} terms for both; other jobs share this "
+        "machine, so timings are noisy"
+    )
+    print("| engine | texts/s | recall | false-alarm rate |")
+    print("|---|---:|---:|---:|")
+    for name, pred, secs in (("better-profanity 0.7", base, t_base), ("screening.text", ours, t_ours)):
+        rec, far = score(pred, gold)
+        print(f"| {name} | {n / secs:,.0f} | {rec:.3f} | {far:.3f} |")
+    print(f"# throughput ratio: {t_base / t_ours:.0f}x (goal >= 100x, at higher recall)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Trademark and offensive matching through TextScreener, on small lists written for each test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screening.findings import FindingKind, Severity, Verdict, VerdictKind
+from screening.text import TextScreener, load_allow, load_marks, load_terms
+from screening.text.lexicon import default_lexicon
+
+MARKS = """id,mark
+netflix,Netflix
+tesla,Tesla
+reebok,Reebok
+cocacola,Coca-Cola
+newbalance,New Balance
+apple,Apple
+spotify,Spotify
+playstation,PlayStation
+playstation5,PlayStation 5
+uber,Uber
+mcdonalds,McDonald's
+whatsapp,WhatsApp
+"""
+TERMS = """id,term,category
+fuck,fuck,profanity
+shit,shit,profanity
+cock,cock,sexual
+bitch,bitch,insult
+cunt,cunt,insult
+rape,rape,hate
+rapist,rapist,hate
+dick,dick,insult
+ass,ass,insult
+jizz,jizz,sexual
+pussy,pussy,sexual
+white power,white power,hate
+"""
+
+
+@pytest.fixture(scope="module")
+def screener(tmp_path_factory: pytest.TempPathFactory) -> TextScreener:
+    d = tmp_path_factory.mktemp("lists")
+    (d / "marks.csv").write_text(MARKS, encoding="utf-8")
+    (d / "terms.csv").write_text(TERMS, encoding="utf-8")
+    (d / "allow.txt").write_text("pussy willow\n", encoding="utf-8")
+    return TextScreener(
+        load_marks(d / "marks.csv"),
+        load_terms(d / "terms.csv"),
+        load_allow(d / "allow.txt"),
+        default_lexicon(),
+    )
+
+
+def brands(v: Verdict) -> list[str]:
+    return sorted({f.entry for f in v.findings if f.kind is FindingKind.TRADEMARK})
+
+
+def offensive(v: Verdict) -> bool:
+    return any(f.kind is FindingKind.OFFENSIVE for f in v.findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Keep calm and love Netflix", ["netflix"]),
+        ("Ｎｅｔｆｌｉｘ fan", ["netflix"]),
+        ("Nteflix addict", ["netflix"]),  # transposition
+        ("N e t f l i x", ["netflix"]),  # separators
+        ("Spotiphie forever", ["spotify"]),  # sound-alike
+        ("Reeboc trainers", ["reebok"]),
+        ("7e5la owner", ["tesla"]),  # leetspeak
+        ("Official Coca-Cola merch", ["cocacola"]),
+        ("new balance shoes", []),  # a phrase of ordinary words, not written as a name
+        ("New Balance trainers", ["newbalance"]),
+        ("cocacola", ["cocacola"]),  # joined form is a name in itself
+        ("WhatsApps", ["whatsapp"]),
+        ("Will trade brother for McDonald's", ["mcdonalds"]),
+        ("PlayStation 5 forever", ["playstation5"]),  # the longer match wins
+        ("A new balance of work and play", []),
+        ("apple pie for Grandma", []),  # dictionary-word mark without a brand signal
+        ("Apple® store gift", ["apple"]),
+        ("Official Apple merch", ["apple"]),
+        ("Little Tessla — 2015", []),  # one added letter in a short mark is another word
+        ("Happy Retirement Huber!", []),
+        ("Welcome, Megan", []),
+    ],
+)
+def test_trademarks(screener: TextScreener, text: str, expected: list[str]) -> None:
+    assert brands(screener.screen_text(text)) == expected
+
+
+def test_trademark_finding_shape(screener: TextScreener) -> None:
+    text = "Hi Ｎｅｔｆｌｉｘ!"
+    v = screener.screen_text(text)
+    (f,) = v.findings
+    assert f.span is not None
+    assert text[f.span[0] : f.span[1]] == "Ｎｅｔｆｌｉｘ"
+    assert f.label == "Netflix"
+    assert f.severity is Severity.BLOCK
+    assert f.score == 1.0
+    assert f.list_ref.startswith("marks@")
+    assert v.kind is VerdictKind.BLOCKED
+    fuzzy = screener.screen_text("Netflic").findings[0]
+    assert fuzzy.severity is Severity.REVIEW
+    assert 0 < fuzzy.score < 1
+    assert screener.screen_text("Apple® store").findings[0].severity is Severity.REVIEW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a$$hole",  # not listed
+        "Greetings from Scunthorpe",
+        "Cockpit tour",
+        "Dr Erin Hancock",
+        "Grape harvest",
+        "My therapist rocks",
+        "assassin's creed",
+        "Dick Whittington panto",
+        "Mr & Mrs Dick",
+        "Pussy willow bouquet",
+        "Class of 1995",
+        "Hi Bob!",
+        "Cute as a button",
+    ],
+)
+def test_offensive_hard_negatives(screener: TextScreener, text: str) -> None:
+    assert not offensive(screener.screen_text(text)), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "f u c k this",
+        "sh1t happens",
+        "you b*tch",
+        "c!nt",
+        "Cοck",  # Greek omicron
+        "s\u200bh\u200bi\u200bt",
+        "fuuuuuck",
+        "Team bitchhead",
+        "BitchThis",
+        "squadjizz",
+        "White p\u200dower club",
+        "whit* power club",
+        "Mr & Mrs D i c k",
+        "stop the rapist",
+        "btch please",  # vowels dropped
+        "Puzzy",  # sound-alike
+        "r-pe",
+    ],
+)
+def test_offensive_positives(screener: TextScreener, text: str) -> None:
+    assert offensive(screener.screen_text(text)), text
+
+
+def test_offensive_finding_shape(screener: TextScreener) -> None:
+    text = "you sh1t, stop the r4pe"
+    v = screener.screen_text(text)
+    got = {(f.entry, text[f.span[0] : f.span[1]], f.category, f.severity) for f in v.findings if f.span}
+    assert ("shit", "sh1t", "profanity", Severity.REVIEW) in got
+    assert ("rape", "r4pe", "hate", Severity.BLOCK) in got
+    assert v.kind is VerdictKind.BLOCKED
+
+
+def test_quick_path_never_hides_a_finding(screener: TextScreener) -> None:
+    """The token-free quick path may only clear what the full path clears."""
+    off = screener._offensive
+    assert off is not None
+    samples = [
+        "Happy Birthday Cameron!",
+        "Dorothy's cockatoo",
+        "pak! go home",
+        "Coca-Cola lover",
+        "tr-nny",
+        "Team squadjizz",
+        "what a dick",
+        "Scunthorpe",
+        "Class of 1984 — Linda",
+    ]
+    from screening.text.normalize import normalize
+
+    for text in samples:
+        if off.quick_clear(text):
+            findings, _ = off.match(normalize(text))
+            assert not findings, text
+
+
+def test_no_lists_means_clear(tmp_path: Path) -> None:
+    s = TextScreener(None, None, None, default_lexicon())
+    assert s.screen_text("anything at all").kind is VerdictKind.CLEAR
