@@ -1,12 +1,145 @@
-"""`customization-vault screen images`: batch image screening over JSON lines (owned by the image engine)."""
+"""`customization-vault screen images`: batch image screening over JSON lines (owned by the image engine).
+
+In: one `{"id": ..., "path": ...}` per line on stdin. Out: one line per input, in input order —
+`{"id", "verdict", "findings": [...]}`, or `{"id", "error"}` for an unreadable line or image
+(never a traceback). `--format eval` writes the logo-matching scorer's answer shape instead.
+Images are screened in a process pool (one registry per worker); a progress bar goes to stderr.
+"""
 
 from __future__ import annotations
 
+import enum
+import json
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from screening.image import ImageError, ImageRegistry, ImageScreener
+from screening.image.screener import DEFAULT_RADIUS, DEFAULT_THRESHOLD
+
+
+class OutputFormat(enum.StrEnum):
+    findings = "findings"
+    eval = "eval"
+
+
+_WORKER: ImageScreener | None = None
+
+
+def _init_worker(registry_dir: str | None, threshold: float, radius: int, ocr: bool) -> None:
+    global _WORKER
+    registry = ImageRegistry.default() if registry_dir is None else ImageRegistry.load(Path(registry_dir))
+    ocr_engine = text_screener = None
+    if ocr:
+        from screening.image.ocr import default_ocr_engine
+        from screening.text.screener import default_text_screener
+
+        ocr_engine, text_screener = default_ocr_engine(), default_text_screener()
+    _WORKER = ImageScreener(registry, ocr_engine, text_screener, threshold=threshold, radius=radius)
+
+
+def _parse(line_no: int, raw: str) -> tuple[object, str | None, str | None]:
+    """(id, path, error); the error names the problem, never the content."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None, None, f"line {line_no}: not valid JSON"
+    if not isinstance(obj, dict):
+        return None, None, f"line {line_no}: expected a JSON object"
+    item_id = obj.get("id")
+    path = obj.get("path")
+    if not isinstance(path, str) or not path:
+        return item_id, None, f"line {line_no}: 'path' must be a non-empty string"
+    return item_id, path, None
+
+
+def _screen_one(task: tuple[object, str, str]) -> dict[str, Any]:
+    item_id, path, fmt = task
+    assert _WORKER is not None
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return {"id": item_id, "error": "cannot read the image file"}
+    try:
+        if fmt == OutputFormat.eval.value:
+            report = _WORKER.match(data)
+            best = report.best
+            return {
+                "file": path,
+                "matches": [{"ref_id": m.entry, "score": round(m.score, 4)} for m in report.matches],
+                "best": {
+                    "ref_id": best.entry if best else None,
+                    "score": round(best.score, 4) if best else 0.0,
+                },
+            }
+        verdict = _WORKER.screen_image(data)
+    except ImageError as exc:
+        return {"id": item_id, "error": str(exc)}
+    findings = []
+    for f in verdict.findings:
+        d = f.to_dict()
+        d.setdefault("distance", None)
+        d.setdefault("region", None)
+        findings.append(d)
+    return {"id": item_id, "verdict": verdict.kind.value, "findings": findings}
 
 
 def register(app: typer.Typer) -> None:
     @app.command("images")
-    def screen_images() -> None:
+    def screen_images(
+        registry: Annotated[
+            Path | None,
+            typer.Option(
+                "--registry", help="Registry CSV (id,path[,label,owner]); default: shipped simple-icons."
+            ),
+        ] = None,
+        fmt: Annotated[OutputFormat, typer.Option("--format", help="findings, or eval (scorer shape).")] = (
+            OutputFormat.findings
+        ),
+        jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")] = (
+            os.cpu_count() or 1
+        ),
+        threshold: Annotated[float, typer.Option(help="Shape correlation needed for a finding.")] = (
+            DEFAULT_THRESHOLD
+        ),
+        radius: Annotated[int, typer.Option(help="Hamming radius of the candidate search.")] = DEFAULT_RADIUS,
+        ocr: Annotated[
+            bool, typer.Option("--ocr/--no-ocr", help="Also read and screen text in images.")
+        ] = False,
+    ) -> None:
         """Screen JSON lines {"id","path"} from stdin against a registry of protected images."""
-        raise typer.Exit(code=2)
+        tasks: list[tuple[int, tuple[object, str, str] | dict[str, Any]]] = []
+        for line_no, raw in enumerate(sys.stdin, start=1):
+            if not raw.strip():
+                continue
+            item_id, path, error = _parse(line_no, raw)
+            if error is not None or path is None:
+                tasks.append((line_no, {"id": item_id, "error": error or "bad line"}))
+            else:
+                tasks.append((line_no, (item_id, path, fmt.value)))
+        with tempfile.TemporaryDirectory() as tmp:
+            registry_dir: str | None = None
+            if registry is not None:
+                try:
+                    built = ImageRegistry.from_csv(registry, workers=jobs)
+                except ImageError as exc:
+                    typer.echo(f"error: {exc}", err=True)
+                    raise typer.Exit(code=2) from exc
+                built.save(Path(tmp))
+                registry_dir = tmp
+            work = [t for _, t in tasks if isinstance(t, tuple)]
+            with ProcessPoolExecutor(
+                max_workers=jobs, initializer=_init_worker, initargs=(registry_dir, threshold, radius, ocr)
+            ) as pool:
+                results = pool.map(_screen_one, work, chunksize=4)
+                with typer.progressbar(length=len(tasks), label="screening images", file=sys.stderr) as bar:
+                    for _, t in tasks:
+                        out = t if isinstance(t, dict) else next(results)
+                        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+                        bar.update(1)
+        sys.stdout.flush()

@@ -198,16 +198,16 @@ def design_shape(image: Image.Image) -> tuple[Shape, FloatArray, FloatArray] | N
 
 def reference_grids(image: Image.Image) -> FloatArray | None:
     """(VARIANTS, 32, 32) grids of a reference: itself, rotated, and cropped. None if it has no design."""
-    found = design_shape(image)
+    # Rotations are made at working size: the shapes are computed there anyway, and it is 4x cheaper.
+    small = Image.fromarray(as_array(image).round().astype(np.uint8))
+    found = design_shape(small)
     if found is None:
         return None
     base, a, ground = found
     grids = [base.grid]
     fill = tuple(int(c) for c in ground)
     for angle in ROTATIONS:
-        turned = image.convert("RGB").rotate(
-            angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill
-        )
+        turned = small.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
         turned_found = design_shape(turned)
         grids.append(base.grid if turned_found is None else turned_found[0].grid)
     x0, y0, x1, y1 = base.box

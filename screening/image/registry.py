@@ -14,6 +14,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -23,7 +24,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from screening.image.decode import decode_image, flatten
-from screening.image.errors import ImageDecodeError, RegistryError
+from screening.image.errors import ImageDecodeError, ImageError, RegistryError
 from screening.image.hashing import VARIANTS, phash64, reference_grids, small_grids
 from screening.image.index import MultiIndexHashIndex
 
@@ -41,6 +42,31 @@ class ImageEntry:
     entry_id: str
     label: str | None = None
     owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReference:
+    """What registering one reference stores: its variants' grids and hashes, and a PNG thumbnail.
+
+    Computed by `prepare_reference` (pure, picklable), so bulk builds can run it in worker processes.
+    """
+
+    grids: npt.NDArray[np.uint8]
+    hashes: npt.NDArray[np.uint64]
+    thumbnail: bytes
+
+
+def prepare_reference(image: Image.Image | bytes, thumb_side: int = _THUMB_SIDE) -> PreparedReference:
+    """Raises RegistryError if the image holds no design, ImageDecodeError if it is not an image."""
+    pil = (
+        decode_image(image, target=_REFERENCE_DECODE_SIDE).image
+        if isinstance(image, bytes)
+        else flatten(image)
+    )
+    grids = reference_grids(pil)
+    if grids is None:
+        raise RegistryError("reference has no design distinct from its background")
+    return PreparedReference(small_grids(grids), phash64(grids), _thumbnail_png(pil, thumb_side))
 
 
 def _thumbnail_png(image: Image.Image, side: int) -> bytes:
@@ -97,20 +123,13 @@ class ImageRegistry:
         """Register (or replace) one reference. Raises RegistryError if it holds no visible design."""
         if not entry_id or len(entry_id) > _ID_MAX:
             raise RegistryError("entry id must be 1-200 characters")
-        pil = (
-            decode_image(image, target=_REFERENCE_DECODE_SIDE).image
-            if isinstance(image, bytes)
-            else flatten(image)
-        )
-        grids = reference_grids(pil)
-        if grids is None:
-            raise RegistryError(f"reference {entry_id!r} has no design distinct from its background")
-        self._insert(
-            ImageEntry(entry_id, label, owner),
-            small_grids(grids),
-            phash64(grids),
-            _thumbnail_png(pil, self._thumb_side),
-        )
+        self.add_prepared(ImageEntry(entry_id, label, owner), prepare_reference(image, self._thumb_side))
+
+    def add_prepared(self, entry: ImageEntry, prepared: PreparedReference) -> None:
+        """Register a reference prepared elsewhere (e.g. in a worker process)."""
+        if not entry.entry_id or len(entry.entry_id) > _ID_MAX:
+            raise RegistryError("entry id must be 1-200 characters")
+        self._insert(entry, prepared.grids, prepared.hashes, prepared.thumbnail)
 
     def _insert(
         self, entry: ImageEntry, grids: npt.NDArray[np.uint8], hashes: npt.NDArray[np.uint64], thumb: bytes
@@ -231,14 +250,22 @@ class ImageRegistry:
         return reg
 
     @classmethod
-    def from_csv(cls, path: Path, name: str | None = None, version: str = "1") -> ImageRegistry:
-        """Build from `id,path[,label,owner]` rows (an optional header row `id,path,...` is skipped)."""
+    def from_csv(
+        cls, path: Path, name: str | None = None, version: str = "1", *, workers: int = 1
+    ) -> ImageRegistry:
+        """Build from `id,path[,label,owner]` rows (an optional header row `id,path,...` is skipped).
+
+        Every row is checked before any image is decoded, so a bad row fails fast with its line number;
+        images are then prepared in `workers` processes.
+        """
         reg = cls(name or path.stem, version)
         base = path.resolve().parent
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise RegistryError("registry CSV cannot be read as UTF-8 text") from exc
+        rows: list[tuple[int, ImageEntry, str, bytes]] = []
+        seen: set[str] = set()
         for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
             if not row or all(not c.strip() for c in row):
                 continue
@@ -247,28 +274,50 @@ class ImageRegistry:
             if len(row) < 2 or len(row) > 4:
                 raise RegistryError(f"line {lineno}: expected id,path[,label,owner], got {len(row)} fields")
             entry_id, rel = row[0].strip(), row[1].strip()
-            label = row[2].strip() or None if len(row) > 2 else None
-            owner = row[3].strip() or None if len(row) > 3 else None
+            label = (row[2].strip() or None) if len(row) > 2 else None
+            owner = (row[3].strip() or None) if len(row) > 3 else None
             if not entry_id or not rel:
                 raise RegistryError(f"line {lineno}: empty id or path")
-            if entry_id in reg:
+            if len(entry_id) > _ID_MAX:
+                raise RegistryError(f"line {lineno}: id longer than {_ID_MAX} characters")
+            if entry_id in seen:
                 raise RegistryError(f"line {lineno}: duplicate id {entry_id!r}")
+            seen.add(entry_id)
             try:
                 data = (base / rel).read_bytes()
             except OSError as exc:
                 raise RegistryError(f"line {lineno}: cannot read image file {rel!r}") from exc
-            try:
-                reg.add(entry_id, data, label=label, owner=owner)
-            except ImageDecodeError as exc:
-                raise RegistryError(f"line {lineno}: {rel!r} is not a decodable image ({exc})") from exc
-            except RegistryError as exc:
-                raise RegistryError(f"line {lineno}: {exc}") from exc
+            rows.append((lineno, ImageEntry(entry_id, label, owner), rel, data))
+        prepared: Iterator[PreparedReference | ImageError]
+        if workers > 1 and len(rows) > 1:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            prepared = pool.map(_prepare_or_error, [r[3] for r in rows], chunksize=4)
+        else:
+            pool = None
+            prepared = (_prepare_or_error(r[3]) for r in rows)
+        try:
+            for (lineno, entry, rel, _), result in zip(rows, prepared, strict=True):
+                if isinstance(result, ImageDecodeError):
+                    raise RegistryError(f"line {lineno}: {rel!r} is not a decodable image ({result})")
+                if isinstance(result, ImageError):
+                    raise RegistryError(f"line {lineno}: {rel!r}: {result}")
+                reg.add_prepared(entry, result)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
         return reg
 
     @classmethod
     def default(cls) -> ImageRegistry:
         """The shipped registry (CC0 simple-icons logos), loaded once per process."""
         return _load_default()
+
+
+def _prepare_or_error(data: bytes) -> PreparedReference | ImageError:
+    try:
+        return prepare_reference(data)
+    except ImageError as exc:
+        return exc
 
 
 @functools.lru_cache(maxsize=1)

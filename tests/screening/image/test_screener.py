@@ -1,0 +1,160 @@
+"""ImageScreener end to end on generated logos: altered uploads match, unrelated ones stay clear."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from screening import FindingKind, Screener, Severity, Verdict, VerdictKind
+from screening.findings import Finding
+from screening.image import ImageDecodeError, ImageRegistry, ImageScreener
+from screening.image.ocr_base import OcrLine
+from tests.screening.image.logos import bordered, captioned, encode, glyph, on_white, placed, recolour
+
+SEEDS = range(6)
+
+
+@pytest.fixture(scope="module")
+def registry() -> ImageRegistry:
+    reg = ImageRegistry("test-logos", "1")
+    for seed in SEEDS:
+        reg.add(f"logo{seed}", on_white(glyph(seed)), label=f"Logo {seed}")
+    return reg
+
+
+@pytest.fixture(scope="module")
+def screener(registry: ImageRegistry) -> ImageScreener:
+    return ImageScreener(registry)
+
+
+def _entries(v: Verdict) -> set[str]:
+    return {f.entry for f in v.findings if f.kind is FindingKind.IMAGE}
+
+
+ALTERATIONS = {
+    "jpeg": lambda g: encode(on_white(g), "JPEG", quality=40),
+    "small": lambda g: encode(on_white(g).resize((96, 96), Image.Resampling.LANCZOS)),
+    "grey": lambda g: encode(on_white(g).convert("L")),
+    "recolour": lambda g: encode(on_white(recolour(g, (20, 120, 220)))),
+    "invert": lambda g: encode(ImageOps.invert(on_white(g))),
+    "mirror": lambda g: encode(ImageOps.mirror(on_white(g))),
+    "rotate": lambda g: encode(on_white(g).rotate(7, expand=True, fillcolor=(255, 255, 255))),
+    "transparent": lambda g: encode(g),
+    "caption": lambda g: encode(captioned(on_white(g))),
+    "border": lambda g: encode(bordered(on_white(g))),
+    "placed": lambda g: encode(placed(g, 3)[0], "JPEG", quality=85),
+}
+
+
+@pytest.mark.parametrize("alteration", sorted(ALTERATIONS))
+def test_altered_logo_is_flagged_for_review(screener: ImageScreener, alteration: str) -> None:
+    seed = 2
+    verdict = screener.screen_image(ALTERATIONS[alteration](glyph(seed)))
+    assert verdict.kind is VerdictKind.FLAGGED
+    assert _entries(verdict) == {f"logo{seed}"}
+    (finding,) = verdict.findings
+    assert finding.severity is Severity.REVIEW
+    assert finding.list_ref == "test-logos@1"
+    assert finding.label == f"Logo {seed}"
+    assert 0.0 <= finding.score <= 1.0
+    assert finding.distance is not None
+
+
+def test_region_is_in_original_pixels(screener: ImageScreener) -> None:
+    img, (x, y, w, h) = placed(glyph(4), 9)
+    (finding,) = screener.screen_image(encode(img, "JPEG", quality=90)).findings
+    assert finding.region is not None
+    fx, fy, fw, fh = finding.region
+    # The glyph occupies most of its pasted square; its box lies inside that square (a few px slack).
+    assert x - 12 <= fx
+    assert y - 12 <= fy
+    assert fx + fw <= x + w + 12
+    assert fy + fh <= y + h + 12
+    assert fw > w * 0.5
+    assert fh > h * 0.5
+
+
+def test_unregistered_logos_and_photos_are_clear(screener: ImageScreener) -> None:
+    rng = np.random.default_rng(5)
+    noise = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    gradient = Image.fromarray(np.tile(np.linspace(0, 255, 400, dtype=np.uint8), (300, 1)))
+    for data in (
+        encode(on_white(glyph(101))),
+        encode(on_white(glyph(202, (20, 20, 20)))),
+        encode(noise),
+        encode(gradient),
+        encode(Image.new("RGB", (300, 200), (255, 255, 255))),
+    ):
+        assert screener.screen_image(data).kind is VerdictKind.CLEAR
+
+
+def test_removed_reference_no_longer_matches() -> None:
+    reg = ImageRegistry()
+    reg.add("a", on_white(glyph(1)))
+    reg.add("b", on_white(glyph(3)))
+    scr = ImageScreener(reg)
+    data = encode(on_white(glyph(1)))
+    assert _entries(scr.screen_image(data)) == {"a"}
+    reg.remove("a")
+    assert scr.screen_image(data).kind is VerdictKind.CLEAR
+
+
+def test_screen_seam_and_bad_input(screener: ImageScreener) -> None:
+    assert isinstance(screener, Screener)
+    assert screener.screen(b"some text", "text/plain").kind is VerdictKind.CLEAR
+    assert screener.screen(encode(on_white(glyph(0))), "image/png").kind is VerdictKind.FLAGGED
+    with pytest.raises(ImageDecodeError):
+        screener.screen_image(b"\x00\x01 definitely not an image")
+
+
+def test_match_report_keeps_best_candidate_below_threshold(registry: ImageRegistry) -> None:
+    strict = ImageScreener(registry, threshold=1.01)
+    report = strict.match(encode(on_white(glyph(5))))
+    assert report.matches == ()
+    assert report.best is not None
+    assert report.best.entry == "logo5"
+
+
+def test_thread_safe_screening(screener: ImageScreener) -> None:
+    uploads = [ALTERATIONS[name](glyph(seed)) for seed in SEEDS for name in ("jpeg", "mirror", "caption")]
+    serial = [screener.screen_image(u) for u in uploads]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(screener.screen_image, uploads))
+    assert threaded == serial
+
+
+class _FakeOcr:
+    name = "fake"
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        w, h = image.size
+        return [
+            OcrLine("ACME rocks", (w // 4, h // 2, w // 2, h // 10), 0.9),
+            OcrLine("fine", (0, 0, 5, 5), 0.9),
+        ]
+
+
+class _FakeText:
+    def screen_text(self, text: str) -> Verdict:
+        if "ACME" not in text:
+            return Verdict.of(())
+        f = Finding(
+            FindingKind.TRADEMARK, "marks@2", "acme", 0.97, Severity.REVIEW, span=(0, 4), category="tm"
+        )
+        return Verdict.of([f])
+
+
+def test_ocr_text_findings_carry_the_line_region(registry: ImageRegistry) -> None:
+    scr = ImageScreener(registry, ocr=_FakeOcr(), text_screener=_FakeText())
+    big = Image.new("RGB", (2560, 1280), (255, 255, 255))
+    verdict = scr.screen_image(encode(big))
+    (finding,) = verdict.findings
+    assert finding.kind is FindingKind.OCR_TEXT
+    assert finding.entry == "acme"
+    assert finding.list_ref == "marks@2"
+    assert finding.span is None
+    assert finding.region == (640, 640, 1280, 128)
+    assert verdict.kind is VerdictKind.FLAGGED
