@@ -4,9 +4,10 @@ and no more false alarms, both given the same term list (the shipped LDNOOBW-der
     .venv/bin/python benchmarks/bench_text_offensive.py           # 10k texts
     .venv/bin/python benchmarks/bench_text_offensive.py --quick   # 2k texts
 
-Texts are personalisation templates; a fifth carry a listed term, disguised the ways customers do
-(leetspeak, separators, repeated letters, masks, homoglyphs, zero-width characters, joined words), and
-another fifth carry Scunthorpe-type innocent words. Needs the `bench` extra (better-profanity).
+Two text sets: the trademark benchmark's personalisation texts (one in twenty with a disguised term),
+and an adversarial mix where a fifth carry a listed term disguised the ways customers do (leetspeak,
+separators, repeated letters, masks, homoglyphs, zero-width characters, joined words) and another fifth
+Scunthorpe-type innocent words. Needs the `bench` extra (better-profanity).
 """
 
 from __future__ import annotations
@@ -119,38 +120,54 @@ def score(pred: list[bool], gold: list[bool]) -> tuple[float, float]:
     return tp / max(1, sum(gold)), fp / max(1, len(gold) - sum(gold))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    n = 2_000 if args.quick else 10_000
-    texts, gold = make_texts(n, random.Random(11))
-    terms = _default_terms()
+def realistic_texts(n: int, rng: random.Random) -> tuple[list[str], list[bool]]:
+    """The trademark benchmark's personalisation texts, one in twenty carrying a disguised term."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_text_marks import generate_marks, generate_texts, word_pools
 
+    words, names = word_pools()
+    listed = [w for e in _default_terms().entries for w in e.term.split() if len(w) >= 4]
+    words = [w for w in words if not any(t in w for t in listed)]
+    texts = generate_texts(n, generate_marks(5_000, words, rng), words, names, rng)
+    terms = [e.term for e in _default_terms().entries if " " not in e.term and len(e.term) >= 4]
+    gold = [rng.random() < 0.05 for _ in texts]
+    return [
+        t + " " + disguise(rng.choice(terms), rng) if g else t for t, g in zip(texts, gold, strict=True)
+    ], gold
+
+
+def measure(texts: list[str], gold: list[bool], label: str) -> None:
+    terms = _default_terms()
     from better_profanity import profanity  # type: ignore[import-untyped]
 
     profanity.load_censor_words(custom_words=[e.term for e in terms.entries])
     t0 = time.perf_counter()
     base = [profanity.contains_profanity(t) for t in texts]
     t_base = time.perf_counter() - t0
-
     screener = TextScreener(None, terms, _default_allow(), default_lexicon())
     screener.screen_text("warm up")
     t0 = time.perf_counter()
     ours = [bool(screener.screen_text(t).findings) for t in texts]
     t_ours = time.perf_counter() - t0
-
-    print(f"# bench_text_offensive  machine: {platform.platform()} | cores={os.cpu_count()}")
-    print(
-        f"# {n} texts ({sum(gold)} offensive), {len(terms.entries)} terms for both; other jobs share this "
-        "machine, so timings are noisy"
-    )
+    n = len(texts)
+    print(f"\n## {label}: {n} texts ({sum(gold)} offensive), {len(terms.entries)} terms for both")
     print("| engine | texts/s | recall | false-alarm rate |")
     print("|---|---:|---:|---:|")
     for name, pred, secs in (("better-profanity 0.7", base, t_base), ("screening.text", ours, t_ours)):
         rec, far = score(pred, gold)
         print(f"| {name} | {n / secs:,.0f} | {rec:.3f} | {far:.3f} |")
-    print(f"# throughput ratio: {t_base / t_ours:.0f}x (goal >= 100x, at higher recall)")
+    print(f"throughput ratio: {t_base / t_ours:.0f}x (goal >= 100x, at higher recall)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    n = 2_000 if args.quick else 10_000
+    print(f"# bench_text_offensive  machine: {platform.platform()} | cores={os.cpu_count()}")
+    print("# other jobs share this machine, so timings are noisy; both engines run in the same process")
+    measure(*realistic_texts(n, random.Random(5)), "personalisation texts (as bench_text_marks)")
+    measure(*make_texts(n, random.Random(11)), "adversarial mix (1/5 disguised terms, 1/5 Scunthorpe words)")
 
 
 if __name__ == "__main__":

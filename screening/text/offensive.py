@@ -40,7 +40,7 @@ _NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
 # Anything the quick path cannot judge: leet symbols, digits touching letters, "!" inside a word, or
 # three single characters in a row ("f u c k").
 _SUSPECT_RE = re.compile(
-    r"[@$*#|]|[a-z][0-9]|[0-9][a-z]|![a-z]|(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]"
+    r"[a-z][@$*#|]|[@$*#|][a-z]|[a-z][0-9]|[0-9][a-z]|![a-z]|(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]"
 )
 _BANG_RE = re.compile(r"([a-z]+)!")
 # Two words joined by one mask-like character ("r-mjob", "tr-nny"); a possessive "'s" is not a word.
@@ -162,7 +162,10 @@ class OffensiveMatcher:
         core = t.rstrip("!")  # a trailing "!" is an "i" ("pak!") or punctuation ("Bob!"), never a mask
         if any(c in "*#!@$" for c in core):
             wild = core.translate(_WILDCARD_SYMBOLS).translate(_LEET_I)
-        return t.translate(_LEET_I), t.translate(_LEET_L), wild
+        leet_l = t.translate(_LEET_L)
+        if t.endswith("!"):
+            leet_l = leet_l[:-1] + "i"  # a trailing "!" is an i or punctuation, never an l
+        return t.translate(_LEET_I), leet_l, wild
 
     # -- exact (automaton) ----------------------------------------------------------------------
 
@@ -252,6 +255,15 @@ class OffensiveMatcher:
         # and the term must be long enough to mean something there ("as" is inside everything).
         if len(self._term_runs[term]) < 3 or self.lexicon.is_known(word) or self._single.get(squeeze(word)):
             return None
+        if ft.text.endswith("!"):
+            return None  # the "!" reading is for whole words ("pak!"), not "Georgiana!" -> "...anal"
+        if ft.camel:  # "TeaspoonHoisted": a hit strictly inside one known part is that word's business
+            cuts = (0, *ft.camel, len(word))
+            for lo, hi in zip(cuts, cuts[1:], strict=False):
+                if lo <= a_cuts[0] and b_cuts[0] <= hi:
+                    own_word = a_cuts[0] == lo and any(b == hi or word[b:hi] in _INFLECTIONS for b in b_cuts)
+                    if not own_word and self.lexicon.is_known(word[lo:hi]):
+                        return None
         before_ok = at_start or any(a in ft.camel or self._is_words(word[:a]) for a in set(a_cuts) if a > 0)
         after_ok = at_end or any(
             b in ft.camel or self._is_words(word[b:]) for b in set(b_cuts) if b < len(word)
@@ -335,8 +347,8 @@ class OffensiveMatcher:
         if _SUSPECT_RE.search(low):
             return False
         words = _NON_ALNUM_RE.sub(" ", low).split()
-        # "pak!": the full path also reads a trailing "!" as i or l.
-        extra = [w + c for w in _BANG_RE.findall(low) for c in "il"]
+        # "pak!": the full path also reads a trailing "!" as an i.
+        extra = [w + "i" for w in _BANG_RE.findall(low)]
         sq = [_RUNS_RE.sub(r"\1", w) for w in words + extra]
         starts: list[int] = []
         pos = 1
@@ -347,10 +359,14 @@ class OffensiveMatcher:
         for end, (length, _idxs) in self._auto.iter(" " + " ".join(sq) + " "):
             start = end - length + 1
             k = bisect.bisect_right(starts, start) - 1
-            whole = start == starts[k] and end + 1 == starts[k] + len(sq[k])
-            if whole or end + 1 > starts[k] + len(sq[k]):
+            # Whole words, a term plus an inflection ("pakis") and anything inside a word no lexicon
+            # knows go to the full path; a part of a known word ("cockpit") is dismissed, as there.
+            word_end = starts[k] + len(sq[k])
+            if end + 1 > word_end or k >= len(words):
                 return False
-            if k >= len(words) or (length >= 3 and not lex.is_known(words[k])):
+            if start == starts[k] and (end + 1 == word_end or sq[k][end + 1 - starts[k] :] in _INFLECTIONS):
+                return False
+            if length >= 3 and not lex.is_known(words[k]):
                 return False
         for a, b in _JOINT_RE.findall(low):
             if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
@@ -394,7 +410,8 @@ class OffensiveMatcher:
         for k, tok in enumerate(toks):
             # Part of a hyphenated or dotted name ("Coka-cola") is not a word on its own.
             compound = (k > 0 and tok.gap == Gap.SOFT) or (k + 1 < len(toks) and toks[k + 1].gap == Gap.SOFT)
-            if unknown[k] and not compound and not self._name_context(toks, k):
+            surname = tok.upper_first and lex.is_surname(words[k])  # "Connors" is no disguise
+            if unknown[k] and not compound and not surname and not self._name_context(toks, k):
                 hit = self._fuzzy_one(words[k], k, k, tok.start, tok.end, single=True)
                 if hit is not None:
                     yield hit
@@ -414,6 +431,8 @@ class OffensiveMatcher:
     def _fuzzy_one(self, word: str, first: int, last: int, fs: int, fe: int, single: bool) -> _Hit | None:
         sq = squeeze(word)
         key = phonetic_key(sq, non_rhotic=True)
+        if len(word) < 4 and len(key) < 3:  # "dak" is not "darkie"; "mlf" (MLF) may be "milf"
+            return None
         for term in self._fuzzy.get(key, ()):
             if (len(self._words[term]) == 1) != single:
                 continue
@@ -422,7 +441,7 @@ class OffensiveMatcher:
             if abs(len(target) - len(sq)) > 3 or (key[0] == "A" and sq[0] != target[0]):
                 continue
             ratio = fuzz.ratio(sq, target) / 100.0
-            if ratio >= 0.6:
+            if ratio >= 0.65:
                 return _Hit(term, first, last, fs, fe, round(0.8 * ratio, 4), True)
         return None
 

@@ -192,3 +192,8 @@ def test_quick_path_never_hides_a_finding(screener: TextScreener) -> None:
 def test_no_lists_means_clear(tmp_path: Path) -> None:
     s = TextScreener(None, None, None, default_lexicon())
     assert s.screen_text("anything at all").kind is VerdictKind.CLEAR
+
+
+@pytest.mark.parametrize("text", ["pakis go home", "bitchs everywhere", "dicks out"])
+def test_inflected_terms_are_not_cleared_by_the_quick_path(screener: TextScreener, text: str) -> None:
+    assert offensive(screener.screen_text(text.replace("pakis", "shits")))
