@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from dataclasses import dataclass
 
 import ahocorasick
@@ -259,7 +260,7 @@ class OffensiveMatcher:
             return None  # the "!" reading is for whole words ("pak!"), not "Georgiana!" -> "...anal"
         if ft.camel:  # "TeaspoonHoisted": a hit strictly inside one known part is that word's business
             cuts = (0, *ft.camel, len(word))
-            for lo, hi in zip(cuts, cuts[1:], strict=False):
+            for lo, hi in pairwise(cuts):
                 if lo <= a_cuts[0] and b_cuts[0] <= hi:
                     own_word = a_cuts[0] == lo and any(b == hi or word[b:hi] in _INFLECTIONS for b in b_cuts)
                     if not own_word and self.lexicon.is_known(word[lo:hi]):
