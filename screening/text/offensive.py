@@ -14,8 +14,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 
 import ahocorasick
 from rapidfuzz import fuzz
