@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -198,7 +199,15 @@ class ProblemMiddleware:
             await response(scope, receive, send)
 
 
+async def _on_database_unavailable(_request: Request, exc: Exception) -> Response:
+    # The catalog could not be reached (connection refused, pool exhausted, database locked for too
+    # long): a retryable outage, not a bug. SQL text and parameters stay out of the log.
+    log.warning("database unavailable (%s)", type(exc).__name__)
+    return problem(503, "Backend unavailable", "the catalog database is unavailable", "backend_error")
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VaultError, _on_vault_error)
+    app.add_exception_handler(OperationalError, _on_database_unavailable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)

@@ -364,3 +364,15 @@ def test_a_font_the_engine_cannot_parse_is_a_422_with_no_leftovers(small: Api) -
     assert_problem(r, 422, "corrupt_font")
     assert CANARY not in r.content
     assert leftovers(small.services) == before
+
+
+def test_a_database_outage_is_a_503_not_a_500(small: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def down(token: str) -> Any:
+        raise OperationalError("SELECT secret FROM api_keys", {"p": CANARY.decode()}, Exception("refused"))
+
+    monkeypatch.setattr(small.services.api_keys, "authenticate", down)
+    r = small.client.get("/v1/orders/o", headers=small.keys.a)
+    assert_problem(r, 503, "backend_error")
+    assert CANARY not in r.content
