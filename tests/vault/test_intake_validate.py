@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import struct
+import warnings
 import zlib
 from collections.abc import Callable
 
 import pytest
+from PIL import Image
 
 from customization_vault.errors import InvalidInput, TooLarge, UnsupportedType
 from customization_vault.intake import (
@@ -31,6 +34,7 @@ from customization_vault.intake import (
     validate_image,
     validate_text,
 )
+from customization_vault.intake._headers import peek_size
 from customization_vault.intake.sniff import GIF, JPEG, OTF, PNG, TTF, WEBP, WOFF, WOFF2
 from tests.vault.intake_samples import (
     CANARY,
@@ -43,6 +47,7 @@ from tests.vault.intake_samples import (
     jpeg_segment,
     png_chunk,
     png_full,
+    riff_chunks,
     webp_full,
 )
 
@@ -278,3 +283,22 @@ def test_accept_file_rejections_are_typed(
 def test_accept_file_checks_size_before_anything_else() -> None:
     with pytest.raises(UploadTooLarge):
         accept_file(b"%PDF" + b"\x00" * 100, Limits(max_upload_bytes=50))
+
+
+@pytest.mark.parametrize("name", sorted(_SAMPLES))
+def test_header_peek_agrees_with_pillow(name: str) -> None:
+    # The pre-Pillow size check must never refuse an image Pillow would size differently.
+    data = _SAMPLES[name]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the samples' deliberately bogus MPF segment
+        im = Image.open(io.BytesIO(data))
+    with im:
+        assert peek_size(data, sniff(data)) == im.size
+
+
+def test_header_peek_of_lossy_and_lossless_webp() -> None:
+    for data in (webp_full(lossless=True), webp_full(lossless=False)):
+        body = riff_chunks(data)
+        image_chunk = next(c for f, c in body if f in (b"VP8 ", b"VP8L"))
+        simple = b"RIFF" + struct.pack("<I", len(image_chunk) + 4) + b"WEBP" + image_chunk
+        assert peek_size(simple, WEBP) == (96, 64)
