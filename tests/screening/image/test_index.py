@@ -246,3 +246,43 @@ def test_large_radius_falls_back_to_exact_scan() -> None:
     q = hashes[3]
     assert index.search(q, 40) == oracle(ids, hashes, q, 40)
     assert len(index.search(q, 64)) == 2000
+
+
+def test_mih_save_keeps_pending_adds_and_tombstones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    hashes = clustered(rng, 1200, 1, max_flip=8)
+    index = MultiIndexHashIndex.build(np.arange(1000), hashes[:1000], 64, min_table_rows=256)
+    for i in range(1000, 1010):
+        index.add(np.array([i]), hashes[i : i + 1])
+    assert index.remove(np.array([1, 2, 1005])) == 3
+    index.save(tmp_path / "i")
+    loaded = MultiIndexHashIndex.load(tmp_path / "i")
+    assert len(loaded) == len(index) == 1007
+    ids = np.arange(1010)
+    keep = ~np.isin(ids, [1, 2, 1005])
+    for q in hashes[:1010:50]:
+        assert loaded.search(q, 10) == oracle(ids[keep], hashes[:1010][keep], q, 10)
+    loaded.compact()
+    assert len(loaded) == 1007
+    assert loaded.search(hashes[1009], 0) == [(1009, 0)]
+
+
+@pytest.mark.parametrize("field", ["perm_1", "offsets_0", "blocks", "ids"])
+def test_load_rejects_tables_that_would_break_queries(tmp_path: Path, field: str) -> None:
+    rng = np.random.default_rng(10)
+    hashes = clustered(rng, 2000, 1, max_flip=8)
+    MultiIndexHashIndex.build(np.arange(2000), hashes, 64, min_table_rows=256).save(tmp_path / "i")
+    with np.load(tmp_path / "i") as data:
+        arrays = {k: data[k] for k in data.files}
+    bad = arrays[field].copy()
+    if field == "blocks":
+        bad[0, 2] = 40  # a 2^40-entry table
+    elif field == "ids":
+        bad = bad[:-1]
+    else:
+        bad[len(bad) // 2] = bad.max() + 10_000
+    arrays[field] = bad
+    with (tmp_path / "bad").open("wb") as fh:
+        np.savez(fh, **arrays)
+    with pytest.raises(IndexFormatError):
+        MultiIndexHashIndex.load(tmp_path / "bad")
