@@ -7,10 +7,11 @@ and closes its own.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI
 
 from api import errors
@@ -51,11 +52,13 @@ def build_purge_gateway(services: Services) -> PurgeGateway:
 
 
 def build_context(services: Services, metrics: Metrics | None = None) -> ApiContext:
+    """Called inside the running event loop (the lifespan): the upload limiter belongs to it."""
     purge = build_purge_gateway(services)
     fulfilment = FulfilmentService(
         services.vault, services.screener, limits_of(services.settings), receipts=purge.receipt
     )
-    return ApiContext(services, fulfilment, purge, metrics or Metrics())
+    slots = CapacityLimiter(max(4, 2 * (os.cpu_count() or 1)))
+    return ApiContext(services, fulfilment, purge, metrics or Metrics(), slots)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

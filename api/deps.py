@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -29,6 +30,10 @@ class ApiContext:
     fulfilment: FulfilmentService
     purge: PurgeGateway
     metrics: Metrics
+    # Uploads held in memory at once. Each may hold up to the upload limit several times over (body,
+    # sanitised copy, ciphertext segments); waiting requests have not read their bodies yet, so TCP
+    # flow control, not our heap, holds the rest.
+    upload_slots: CapacityLimiter
 
 
 def get_context(request: Request) -> ApiContext:

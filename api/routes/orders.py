@@ -23,7 +23,7 @@ from api.bodies import (
     read_multipart_file,
     require_supported_body,
 )
-from api.deps import Context, FulfilmentPrincipal
+from api.deps import ApiContext, Context, FulfilmentPrincipal, SellerPrincipal
 from api.purging import run_purge_quietly
 from api.schemas import ItemRead, OrderDetailRead, OrderRead, PurgeRead, TextItemCreate
 from customization_vault.errors import InvalidInput, NotFound
@@ -71,6 +71,44 @@ def get_order(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> Orde
     return OrderDetailRead.of_summary(ctx.fulfilment.summary(who.seller_id, order_id))
 
 
+async def _receive_and_store(
+    request: Request,
+    essence: str,
+    order_id: str,
+    idempotency_key: str | None,
+    who: SellerPrincipal,
+    ctx: ApiContext,
+) -> UploadResult:
+    """Read the body (bounded, in memory) and hand it to the domain in a worker thread."""
+    limits = ctx.fulfilment.limits
+    if essence == "application/json":
+        limit = limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
+        check_content_length(request.headers.get("content-length"), limit)
+        body = await read_bounded(request.stream(), limit)
+        try:
+            text_item = TextItemCreate.model_validate(parse_json(body))
+        except ValidationError as exc:
+            raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
+        return await to_thread.run_sync(
+            lambda: ctx.fulfilment.upload_text(
+                who.seller_id, order_id, text_item.text, idempotency_key=idempotency_key, actor=who.actor
+            )
+        )
+    content_type = request.headers.get("content-type") or ""
+    check_content_length(request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE)
+    part = await read_multipart_file(request.stream(), content_type, limits.max_upload_bytes)
+    return await to_thread.run_sync(
+        lambda: ctx.fulfilment.upload_file(
+            who.seller_id,
+            order_id,
+            part.data,
+            declared_type=part.declared_type,
+            idempotency_key=idempotency_key,
+            actor=who.actor,
+        )
+    )
+
+
 @router.post(
     "/{order_id}/items",
     response_model=ItemRead,
@@ -115,40 +153,10 @@ async def post_item(
         ),
     ] = None,
 ) -> JSONResponse:
-    limits = ctx.fulfilment.limits
-    content_type = request.headers.get("content-type")
-    essence = require_supported_body(content_type)
-    result: UploadResult
     try:
-        if essence == "application/json":
-            limit = limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
-            check_content_length(request.headers.get("content-length"), limit)
-            body = await read_bounded(request.stream(), limit)
-            try:
-                text_item = TextItemCreate.model_validate(parse_json(body))
-            except ValidationError as exc:
-                raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
-            result = await to_thread.run_sync(
-                lambda: ctx.fulfilment.upload_text(
-                    who.seller_id, order_id, text_item.text, idempotency_key=idempotency_key, actor=who.actor
-                )
-            )
-        else:
-            assert content_type is not None
-            check_content_length(
-                request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE
-            )
-            part = await read_multipart_file(request.stream(), content_type, limits.max_upload_bytes)
-            result = await to_thread.run_sync(
-                lambda: ctx.fulfilment.upload_file(
-                    who.seller_id,
-                    order_id,
-                    part.data,
-                    declared_type=part.declared_type,
-                    idempotency_key=idempotency_key,
-                    actor=who.actor,
-                )
-            )
+        essence = require_supported_body(request.headers.get("content-type"))
+        async with ctx.upload_slots:
+            result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
     except InvalidInput as exc:
         ctx.metrics.upload_rejections.inc(exc.code)
         raise
