@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from customization_vault.blobs.base import blob_key, order_prefix
@@ -61,6 +61,18 @@ class PurgeReport:
     @property
     def ok(self) -> bool:
         return self.outcome in ("purged", "already_purged")
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    seller_id: str
+    order_id: str
+    keys: tuple[str, ...]
+
+
+def _item_keys(s: Session, o: Order) -> tuple[str, ...]:
+    ids = s.execute(select(Item.id).where(Item.order_id == o.id).order_by(Item.id)).scalars()
+    return tuple(blob_key(o.seller_id, o.id, i) for i in ids)
 
 
 class _Held(Exception):
@@ -138,6 +150,9 @@ class Purger:
                 raise OrderNotFound("no such order")
             state, step = o.state, o.purge_step
             held = has_active_hold(s, order_id, self.clock())
+            # No item can join after the mark (uploads need an open order, checked under the row lock),
+            # so the blob keys read once here are every key the catalog will ever know for this order.
+            target = _Target(o.seller_id, o.id, _item_keys(s, o))
         if state == OrderState.OPEN:
             return PurgeReport(order_id, "open")
         if step >= Step.PURGED:
@@ -146,35 +161,31 @@ class Purger:
             return PurgeReport(order_id, "held")
         done: list[str] = []
         versions = 0
+        doc: dict[str, Any] | None = None
         try:
-            while True:
-                step = self._current_step(order_id)
-                if step >= Step.PURGED:
-                    break
+            while step < Step.PURGED:
                 if step < Step.KEY_SHREDDED:
-                    self._shred(order_id, actor)
-                    done.append("key_shredded")
+                    step, did = self._shred(order_id, actor)
+                    name = "key_shredded"
                 elif step < Step.BLOBS_DELETED:
-                    versions += self._delete_blobs(order_id)
-                    done.append("blobs_deleted")
+                    step, did, n = self._delete_blobs(target)
+                    versions += n
+                    name = "blobs_deleted"
                 elif step < Step.DERIVED_DELETED:
-                    self._delete_derived(order_id)
-                    done.append("derived_deleted")
+                    step, did = self._delete_derived(order_id)
+                    name = "derived_deleted"
                 else:
-                    self._finish(order_id, actor)
-                    done.append("purged")
+                    step, doc = self._finish(target, actor)
+                    did, name = doc is not None, "purged"
+                if did:
+                    done.append(name)
         except _Held:
             return PurgeReport(order_id, "held", tuple(done), versions)
         except Exception as exc:  # recorded for the sweep; a failing step is retried, never skipped
             self._record_failure(order_id, exc)
             return PurgeReport(order_id, "failed", tuple(done), versions, error=type(exc).__name__)
         self.metrics.inc("purged")
-        return PurgeReport(order_id, "purged", tuple(done), versions, receipt=self.receipt(order_id))
-
-    def _current_step(self, order_id: str) -> int:
-        with session_scope(self.vault.sessions) as s:
-            step = s.execute(select(Order.purge_step).where(Order.id == order_id)).scalar_one()
-            return int(step)
+        return PurgeReport(order_id, "purged", tuple(done), versions, receipt=doc or self.receipt(order_id))
 
     def _lock(self, s: Session, order_id: str, *, check_hold: bool = True) -> Order:
         """The order row, locked: concurrent runners of one order serialise here (SQLite: BEGIN IMMEDIATE)."""
@@ -185,12 +196,12 @@ class Purger:
             raise _Held
         return o
 
-    def _shred(self, order_id: str, actor: str) -> None:
+    def _shred(self, order_id: str, actor: str) -> tuple[int, bool]:
         """Step 2: delete the wrapped DEK; every copy of every blob of the order is noise from here on."""
         with session_scope(self.vault.sessions) as s:
             o = self._lock(s, order_id)
             if o.purge_step >= Step.KEY_SHREDDED:
-                return
+                return o.purge_step, False
             result = s.execute(delete(WrappedDataKey).where(WrappedDataKey.order_id == order_id))
             rows = cast("CursorResult[Any]", result).rowcount
             if o.key_destroyed_at is None:
@@ -206,127 +217,134 @@ class Purger:
             )
             self._hook(Step.KEY_SHREDDED, "effect")
         self._hook(Step.KEY_SHREDDED, "committed")
+        return int(Step.KEY_SHREDDED), True
 
-    def _keys_of(self, order_id: str) -> tuple[str, str, list[str]]:
-        with session_scope(self.vault.sessions) as s:
-            o = s.get(Order, order_id)
-            if o is None:
-                raise OrderNotFound("no such order")
-            items = s.execute(select(Item.id).where(Item.order_id == order_id).order_by(Item.id)).scalars()
-            return o.seller_id, o.id, [blob_key(o.seller_id, o.id, i) for i in items]
-
-    def _delete_blobs(self, order_id: str) -> int:
+    def _delete_blobs(self, target: _Target) -> tuple[int, bool, int]:
         """Step 3: every version of every blob: the catalog's items plus whatever the store lists (strays).
 
         The deletes run outside any transaction (no lock held across network calls); they are idempotent,
         so a concurrent runner deleting the same keys does no harm. Only the step advance is locked.
         """
-        seller_id, oid, keys = self._keys_of(order_id)
-        listed = set(self.vault.blobs.list(order_prefix(seller_id, oid)))
-        versions = self.vault.blobs.delete_many(sorted(set(keys) | listed))
+        listed = set(self.vault.blobs.list(order_prefix(target.seller_id, target.order_id)))
+        versions = self.vault.blobs.delete_many(sorted(set(target.keys) | listed))
         self._hook(Step.BLOBS_DELETED, "effect")
         with session_scope(self.vault.sessions) as s:
-            o = self._lock(s, order_id, check_hold=False)
+            o = self._lock(s, target.order_id, check_hold=False)
             if o.purge_step >= Step.BLOBS_DELETED:
-                return versions
+                return o.purge_step, False, versions
             now = self.clock()
             s.execute(
                 update(Item)
-                .where(Item.order_id == order_id, Item.deleted_at.is_(None))
+                .where(Item.order_id == target.order_id, Item.deleted_at.is_(None))
                 .values(deleted_at=now)
             )
             o.blobs_deleted_at = now
             o.purge_step = int(Step.BLOBS_DELETED)
         self._hook(Step.BLOBS_DELETED, "committed")
-        return versions
+        return int(Step.BLOBS_DELETED), True, versions
 
-    def _delete_derived(self, order_id: str) -> None:
+    def _delete_derived(self, order_id: str) -> tuple[int, bool]:
         """Step 4: what was computed from content: perceptual hashes, matched spans/regions, digests."""
         with session_scope(self.vault.sessions) as s:
             o = self._lock(s, order_id, check_hold=False)
             if o.purge_step >= Step.DERIVED_DELETED:
-                return
+                return o.purge_step, False
             _null_derived(s, select(Item.id).where(Item.order_id == order_id))
             o.purge_step = int(Step.DERIVED_DELETED)
             self._hook(Step.DERIVED_DELETED, "effect")
         self._hook(Step.DERIVED_DELETED, "committed")
+        return int(Step.DERIVED_DELETED), True
 
-    def _verify(self, order_id: str) -> dict[str, Any]:
-        """Ask the store about every blob and the catalog about the key, after the fact, for the receipt."""
-        seller_id, oid, keys = self._keys_of(order_id)
+    def _verify_blobs(self, target: _Target) -> dict[str, Any]:
+        """Ask the store about every blob after the fact; anything found sends the order back to step 3."""
         checked_at = self.clock()
-        found = {k: self.vault.blobs.exists(k) for k in keys}
-        listed = sorted(self.vault.blobs.list(order_prefix(seller_id, oid)))
-        with session_scope(self.vault.sessions) as s:
-            key_rows = s.execute(
-                select(func.count()).select_from(WrappedDataKey).where(WrappedDataKey.order_id == order_id)
-            ).scalar_one()
-        if any(found.values()) or listed or key_rows:
-            # Something came back (a racing upload, a replica lag, a restore): redo from the shred.
-            with session_scope(self.vault.sessions) as s:
-                o = self._lock(s, order_id, check_hold=False)
-                if o.purge_step < Step.PURGED:
-                    o.purge_step = int(Step.MARKED)
-            raise VerificationFailed("data of the order was still present after deletion")
+        found = {k: self.vault.blobs.exists(k) for k in target.keys}
+        listed = list(self.vault.blobs.list(order_prefix(target.seller_id, target.order_id)))
+        if any(found.values()) or listed:
+            # Something came back (a racing upload, replica lag, a restore): redo from the shred on.
+            self._rewind(target.order_id)
+            raise VerificationFailed("blobs of the order were still present after deletion")
         return {
             "checked_at": _iso(checked_at),
             "store": self.vault.blobs.name,
-            "blobs": [{"key": k, "found": False} for k in keys],
+            "blobs": [{"key": k, "found": False} for k in target.keys],
             "order_prefix_empty": True,
             "key_row_absent": True,
         }
 
-    def _finish(self, order_id: str, actor: str) -> None:
+    def _rewind(self, order_id: str) -> None:
+        with session_scope(self.vault.sessions) as s:
+            o = self._lock(s, order_id, check_hold=False)
+            if o.purge_step < Step.PURGED:
+                o.purge_step = int(Step.MARKED)
+
+    def _finish(self, target: _Target, actor: str) -> tuple[int, dict[str, Any] | None]:
         """Step 5: verify, then mark purged and store the signed receipt in one commit."""
-        verification = self._verify(order_id)
+        verification = self._verify_blobs(target)
+        order_id = target.order_id
+        key_back = False
         with session_scope(self.vault.sessions) as s:
             o = self._lock(s, order_id, check_hold=False)
             if o.purge_step >= Step.PURGED:
-                return
-            now = self.clock()
-            seller = s.get(Seller, o.seller_id)
-            items = s.execute(select(Item).where(Item.order_id == order_id).order_by(Item.id)).scalars().all()
-            body: dict[str, Any] = {
-                "type": RECEIPT_TYPE,
-                "version": RECEIPT_VERSION,
-                "order": {"id": o.id, "external_id": o.external_id, "epoch": o.epoch},
-                "seller": {"id": o.seller_id, "external_id": seller.external_id if seller else None},
-                "items": [
-                    {
-                        "id": i.id,
-                        "kind": i.kind,
-                        "content_type": i.content_type,
-                        "size": int(i.size),
-                        "stored_size": int(i.stored_size),
-                        "every_version_deleted_at": _iso(i.deleted_at),
-                    }
-                    for i in items
-                ],
-                "trigger": {"kind": o.trigger, "at": _iso(o.triggered_at)},
-                "key_destroyed_at": _iso(o.key_destroyed_at),
-                "blobs_deleted_at": _iso(o.blobs_deleted_at),
-                "derived_content_deleted": True,
-                "verification": verification,
-                "purged_at": _iso(now),
-            }
-            doc = self.signer.sign(body)
-            signature = doc.pop("signature")
-            s.add(PurgeReceipt(order_id=order_id, body=doc, signature=signature, created_at=now))
-            o.state = OrderState.PURGED
-            o.purged_at = now
-            o.purge_step = int(Step.PURGED)
-            o.purge_next_attempt_at = None
-            o.purge_last_error = None
-            self.vault.audit.record(
-                s,
-                actor=actor,
-                action="order.purge",
-                target_type="order",
-                target_id=order_id,
-                details={"trigger": o.trigger, "items": len(items)},
-            )
-            self._hook(Step.PURGED, "effect")
+                return o.purge_step, None
+            key_back = s.get(WrappedDataKey, order_id) is not None
+            if key_back:  # a restored row: shred again before any receipt claims it is gone
+                o.purge_step = int(Step.MARKED)
+            else:
+                doc = self._write_receipt(s, o, verification, actor)
+        if key_back:
+            raise VerificationFailed("the order's key row was present after the shred")
         self._hook(Step.PURGED, "committed")
+        return int(Step.PURGED), doc
+
+    def _write_receipt(
+        self, s: Session, o: Order, verification: dict[str, Any], actor: str
+    ) -> dict[str, Any]:
+        now = self.clock()
+        seller = s.get(Seller, o.seller_id)
+        items = s.execute(select(Item).where(Item.order_id == o.id).order_by(Item.id)).scalars().all()
+        body: dict[str, Any] = {
+            "type": RECEIPT_TYPE,
+            "version": RECEIPT_VERSION,
+            "order": {"id": o.id, "external_id": o.external_id, "epoch": o.epoch},
+            "seller": {"id": o.seller_id, "external_id": seller.external_id if seller else None},
+            "items": [
+                {
+                    "id": i.id,
+                    "kind": i.kind,
+                    "content_type": i.content_type,
+                    "size": int(i.size),
+                    "stored_size": int(i.stored_size),
+                    "every_version_deleted_at": _iso(i.deleted_at),
+                }
+                for i in items
+            ],
+            "trigger": {"kind": o.trigger, "at": _iso(o.triggered_at)},
+            "key_destroyed_at": _iso(o.key_destroyed_at),
+            "blobs_deleted_at": _iso(o.blobs_deleted_at),
+            "derived_content_deleted": True,
+            "verification": verification,
+            "purged_at": _iso(now),
+        }
+        doc = self.signer.sign(body)
+        stored = dict(doc)
+        signature = stored.pop("signature")
+        s.add(PurgeReceipt(order_id=o.id, body=stored, signature=signature, created_at=now))
+        o.state = OrderState.PURGED
+        o.purged_at = now
+        o.purge_step = int(Step.PURGED)
+        o.purge_next_attempt_at = None
+        o.purge_last_error = None
+        self.vault.audit.record(
+            s,
+            actor=actor,
+            action="order.purge",
+            target_type="order",
+            target_id=o.id,
+            details={"trigger": o.trigger, "items": len(items)},
+        )
+        self._hook(Step.PURGED, "effect")
+        return doc
 
     def _record_failure(self, order_id: str, exc: Exception) -> None:
         self.metrics.inc("purge_failures")

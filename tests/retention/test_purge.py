@@ -208,25 +208,26 @@ def test_a_failing_step_is_recorded_with_backoff_and_resumed(
     assert vault.blob_keys(order) == []
 
 
-def test_verification_failure_redoes_the_deletion(services: Any, purger: Purger) -> None:
+def test_verification_failure_redoes_the_deletion(
+    services: Any, signer: ReceiptSigner, clock: FrozenClock, retention_config: Any
+) -> None:
     """A blob that reappears after step 3 (a racing upload, a restore) is caught before the receipt."""
     vault: Vault = services.vault
     order, _ = seed_order(vault, "F-1")
-    saved = raw_blobs(vault, order)
+    key, data = next(iter(raw_blobs(vault, order).items()))
+
+    def put_back(step: int, phase: str) -> None:
+        if (step, phase) == (Step.DERIVED_DELETED, "committed"):
+            vault.blobs.put(key, [data])
+
+    purger = Purger(vault, signer, clock=clock, config=retention_config, on_step=put_back)
     purger.mark(order, "fulfilled", actor="t")
-    purger._shred(order.id, "t")
-    purger._delete_blobs(order.id)
-    purger._delete_derived(order.id)
-    key, data = next(iter(saved.items()))
-    vault.blobs.put(key, [data])
     report = purger.run(order.id, actor="t")
     assert (report.outcome, report.error) == ("failed", "VerificationFailed")
     assert purger.receipt(order.id) is None
-    with session_scope(services.sessions) as s:
-        o = s.get(Order, order.id)
-        assert o is not None
-        o.purge_next_attempt_at = None
-    assert purger.run(order.id, actor="t").outcome == "purged"
+    assert vault.get_order(order.id).purge_step == Step.MARKED
+    plain = Purger(vault, signer, clock=clock, config=retention_config)
+    assert plain.run(order.id, actor="t").outcome == "purged"
     assert not vault.blobs.exists(key)
 
 
