@@ -45,6 +45,8 @@ _NEXT_SIGNALS = frozenset(
         "trademark",
     }
 )
+_FAMILY_WORDS = frozenset({"family", "house", "household", "clan", "residence", "reunion"})
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lady", "lord", "aunt", "uncle"})
 _PREV_SIGNALS = frozenset({"official", "genuine", "authentic", "licensed", "licenced"})
 _MAX_KEY = 48
 
@@ -212,7 +214,7 @@ class BrandMatcher:
     def _policy(self, nt: NormalizedText, toks: tuple[Token, ...], w: _Window, m: int, distance: int) -> bool:
         d = self.index.distinctiveness(m)
         if d is Distinctiveness.COINED:
-            return True
+            return not (w.first == w.last and distance == 0 and self._name_use(nt, toks, w.first))
         multiword_mark = int(self.index.nwords[m]) > 1
         if d is Distinctiveness.ARBITRARY and multiword_mark:
             if w.first == w.last:  # "newbalance", "FontAwesome": the joined form is itself a name
@@ -221,6 +223,34 @@ class BrandMatcher:
             return written_as_name or _brand_signal(nt, toks, w.first, w.last)
         # Dictionary word (or a one-word arbitrary mark): exactly, and only when used as a brand.
         return distance == 0 and _brand_signal(nt, toks, w.first, w.last)
+
+    def _name_use(self, nt: NormalizedText, toks: tuple[Token, ...], k: int) -> bool:
+        """A mark that is also a person's name, used as one: "Carolyn Chrysler", "the Bose family",
+        "Erasmo & Zola"."""
+        tok = toks[k]
+        word = tok.text
+        lex = self.lexicon
+        if not tok.upper_first or tok.all_upper or not word.isalpha() or not lex.is_name(word):
+            return False
+        for j in (k - 1, k + 1):  # "A & B", "A and B" with another first name
+            if 0 <= j < len(toks) and toks[j].upper_first and lex.is_first_name(toks[j].text):
+                lo, hi = (toks[j].end, tok.start) if j < k else (tok.end, toks[j].start)
+                if nt.folded[lo:hi].strip() in ("&", "and", "+"):
+                    return True
+        if not lex.is_surname(word):
+            return False
+        if k + 1 < len(toks) and toks[k + 1].text in _FAMILY_WORDS:
+            return True
+        if k > 0 and toks[k - 1].text in _HONORIFICS:
+            return True
+        prev = toks[k - 1] if k > 0 else None
+        return (
+            prev is not None
+            and tok.gap == Gap.SPACE
+            and prev.upper_first
+            and not prev.all_upper
+            and self.lexicon.is_first_name(prev.text)
+        )
 
     def _finding(self, nt: NormalizedText, m: _Match) -> Finding:
         d = self.index.distinctiveness(m.mark)

@@ -28,6 +28,7 @@ from screening.text.phonetic import phonetic_key
 
 # Endings that keep a term the same word: "bitchs", "sluts", "fucked", "fuckers", "wanking".
 _INFLECTIONS = frozenset({"s", "es", "ed", "er", "ers", "in", "ing", "z"})
+_FAMILY_WORDS = frozenset({"family", "house", "household", "clan", "residence", "reunion", "and"})
 _HONORIFICS = frozenset(
     {"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "uncle", "aunt", "auntie"}
 )
@@ -250,7 +251,11 @@ class OffensiveMatcher:
         word = forms[first]
         leet = word != ft.text
         score = 0.95 if leet else 1.0
-        if at_start and (at_end or any(word[b:] in _INFLECTIONS for b in b_cuts)):
+        if at_start and at_end:
+            return _Hit(term, first, last, ft.start, ft.end, score, True)
+        if at_start and any(word[b:] in _INFLECTIONS for b in b_cuts):
+            if ft.upper_first and not ft.disguised and self.lexicon.is_name(word):
+                return None  # "Spicer" is a surname, not "spic" + "er"
             return _Hit(term, first, last, ft.start, ft.end, score, True)
         # Inside a longer word: that word must not be a word of its own, and the rest must be words;
         # and the term must be long enough to mean something there ("as" is inside everything).
@@ -473,6 +478,12 @@ class OffensiveMatcher:
             return False
         if k > 0 and toks[k - 1].text in _HONORIFICS:
             return True
+        if k + 1 < len(toks) and toks[k + 1].text in _FAMILY_WORDS and self.lexicon.is_surname(tok.text):
+            return True  # "the Hooker family", "the Boner house"
+        if k + 1 < len(toks) and toks[k + 1].gap == Gap.SPACE and toks[k + 1].upper_first:
+            after = toks[k + 1].text  # "Dick Moody": a first name followed by a surname
+            if after.isalpha() and self.lexicon.is_surname(after):
+                return True
         return self._name_context(toks, k)
 
     def _name_context(self, toks: tuple[Token, ...], k: int) -> bool:

@@ -35,6 +35,7 @@ rapist,rapist,hate
 dick,dick,insult
 ass,ass,insult
 jizz,jizz,sexual
+spic,spic,slur
 pussy,pussy,sexual
 white power,white power,hate
 """
@@ -197,3 +198,27 @@ def test_no_lists_means_clear(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["pakis go home", "bitchs everywhere", "dicks out"])
 def test_inflected_terms_are_not_cleared_by_the_quick_path(screener: TextScreener, text: str) -> None:
     assert offensive(screener.screen_text(text.replace("pakis", "shits")))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("In loving memory of Carolyn Chrysler, 1978", []),  # a surname after a first name
+        ("Welcome to the Chrysler family", []),
+        ("Chrysler lover", ["chrysler"]),
+    ],
+)
+def test_marks_used_as_names(tmp_path: Path, text: str, expected: list[str]) -> None:
+    from screening.text import MarkList
+
+    lex = default_lexicon()
+    assert lex.is_surname("chrysler")  # the rule needs the lexicon to know the name
+    s = TextScreener(MarkList("m", "1", ["chrysler"], ["Chrysler"], [None]), None, None, lex)
+    assert brands(s.screen_text(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Property of Corinne Spicer", "Welcome to the Boner house", "Property of Dick Moody"]
+)
+def test_terms_used_as_surnames(screener: TextScreener, text: str) -> None:
+    assert not offensive(screener.screen_text(text.replace("Boner", "Dick")))
