@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from screening.text.lexicon import Lexicon
+from screening.text.lexicon import Lexicon, default_lexicon
 from screening.text.lists import Distinctiveness, MarkList, distinctiveness_of_words, mark_words
 from screening.text.phonetic import phonetic_key
 
@@ -29,6 +30,7 @@ INDEX_FORMAT = 3
 HASH_WIDTH = 32  # bytes of a key that are hashed; longer keys share a bucket and are verified in full
 MIN_DELETE_LEN = 5  # shorter marks match exactly or by sound only: one edit turns "uber" into "huber"
 MIN_PHONETIC_LEN = 4
+PARALLEL_MIN_MARKS = 200_000
 _SEED = np.uint64(0x9E3779B97F4A7C15)
 _MUL = np.uint64(0xBF58476D1CE4E5B9)
 _S31 = np.uint64(31)
@@ -126,36 +128,28 @@ class MarkIndex:
     # -- building -------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, marks: MarkList, lexicon: Lexicon) -> MarkIndex:
+    def build(cls, marks: MarkList, lexicon: Lexicon, workers: int | None = None) -> MarkIndex:
+        """Per-mark work (folding, distinctiveness, phonetic key) is plain Python, ~10 µs a mark: lists
+        of PARALLEL_MIN_MARKS or more are split over worker processes when the shipped lexicon is used
+        (workers load it themselves; a custom lexicon keeps the build in this process)."""
         n = len(marks)
-        keys: list[str] = []
-        nwords_l: list[int] = []
-        dist_l: list[int] = []
-        phon: list[bytes] = []
-        phon_ids: list[int] = []
-        memo: dict[tuple[str, ...], Distinctiveness] = {}  # realistic lists repeat words and phrases
-        dictionary = DIST_CODES[Distinctiveness.DICTIONARY]
-        for i, (mark, given) in enumerate(zip(marks.marks, marks.distinctiveness, strict=True)):
-            words = mark_words(mark)
-            key = "".join(words)
-            keys.append(key)
-            nwords_l.append(min(len(words), 255))
-            if given is None:
-                wt = tuple(words)
-                d = memo.get(wt)
-                if d is None:
-                    d = distinctiveness_of_words(words, lexicon)
-                    if len(words) == 1:
-                        memo[wt] = d
-            else:
-                d = given
-            code = DIST_CODES[d]
-            dist_l.append(code)
-            if code != dictionary and len(key) >= MIN_PHONETIC_LEN:
-                pk = phonetic_key(key)
-                if len(pk) >= 2:
-                    phon.append(pk.encode())
-                    phon_ids.append(i)
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4)
+        if n >= PARALLEL_MIN_MARKS and workers > 1 and lexicon is default_lexicon():
+            ctx = multiprocessing.get_context("spawn")  # no fork: the caller may hold threads and locks
+            step = -(-n // (workers * 4))
+            chunks = [
+                (i, marks.marks[i : i + step], marks.distinctiveness[i : i + step]) for i in range(0, n, step)
+            ]
+            with ctx.Pool(workers) as pool:
+                parts = pool.map(_prepare_chunk, chunks)
+        else:
+            parts = [_prepare(0, marks.marks, marks.distinctiveness, lexicon)]
+        keys = [k for p in parts for k in p[0]]
+        nwords_l = [x for p in parts for x in p[1]]
+        dist_l = [x for p in parts for x in p[2]]
+        phon = [x for p in parts for x in p[3]]
+        phon_ids = [x for p in parts for x in p[4]]
         nwords = np.asarray(nwords_l, dtype=np.uint8)
         dist = np.asarray(dist_l, dtype=np.uint8)
         max_words = int(nwords.max()) if n else 1
@@ -271,6 +265,48 @@ class MarkIndex:
         for k in np.nonzero(hi > lo)[0]:
             out[int(k)] = ids[lo[k] : hi[k]].tolist()
         return out
+
+
+_Prepared = tuple[list[str], list[int], list[int], list[bytes], list[int]]
+
+
+def _prepare(
+    offset: int, marks: Sequence[str], given: Sequence[Distinctiveness | None], lexicon: Lexicon
+) -> _Prepared:
+    """Keys, word counts, distinctiveness codes and phonetic keys of marks[offset:]."""
+    keys: list[str] = []
+    nwords: list[int] = []
+    dist: list[int] = []
+    phon: list[bytes] = []
+    phon_ids: list[int] = []
+    memo: dict[str, Distinctiveness] = {}  # realistic lists repeat single words a lot
+    dictionary = DIST_CODES[Distinctiveness.DICTIONARY]
+    for i, (mark, g) in enumerate(zip(marks, given, strict=True)):
+        words = mark_words(mark)
+        key = "".join(words)
+        keys.append(key)
+        nwords.append(min(len(words), 255))
+        d = g
+        if d is None:
+            if len(words) == 1:
+                d = memo.get(key)
+                if d is None:
+                    d = memo[key] = distinctiveness_of_words(words, lexicon)
+            else:
+                d = distinctiveness_of_words(words, lexicon)
+        code = DIST_CODES[d]
+        dist.append(code)
+        if code != dictionary and len(key) >= MIN_PHONETIC_LEN:
+            pk = phonetic_key(key)
+            if len(pk) >= 2:
+                phon.append(pk.encode())
+                phon_ids.append(offset + i)
+    return keys, nwords, dist, phon, phon_ids
+
+
+def _prepare_chunk(args: tuple[int, list[str], list[Distinctiveness | None]]) -> _Prepared:
+    offset, marks, given = args
+    return _prepare(offset, marks, given, default_lexicon())
 
 
 def cache_path_for(list_path: Path, digest: str) -> Path:
