@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from screening.findings import FindingKind, Severity, Verdict, VerdictKind
 from screening.text import TextScreener, load_allow, load_marks, load_terms
@@ -222,3 +224,66 @@ def test_marks_used_as_names(tmp_path: Path, text: str, expected: list[str]) -> 
 )
 def test_terms_used_as_surnames(screener: TextScreener, text: str) -> None:
     assert not offensive(screener.screen_text(text.replace("Boner", "Dick")))
+
+
+_VOCAB = [
+    "happy",
+    "birthday",
+    "Bob!",
+    "pak!",
+    "sh1t",
+    "cockpit",
+    "Scunthorpe",
+    "shits",
+    "bitchhead",
+    "Bitch",
+    "squad",
+    "tr-nny",
+    "r-pe",
+    "f",
+    "u",
+    "c",
+    "k",
+    "Dick",
+    "Moody",
+    "asses",
+    "as",
+    "class",
+    "Ass",
+    "pussy",
+    "willow",
+    "jizz",
+    "jiz",
+    "white",
+    "power",
+    "whit*",
+    "Coca-Cola",
+    "Cameron's",
+    "1995",
+    "40th",
+    "btch",
+    "Puzzy",
+    "kock",
+    "—",
+    ",",
+    "&",
+    "cocks",
+    "Hancock",
+    "therapist",
+    "rapist",
+    "DickKing",
+]
+
+
+@given(st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_quick_path_agrees_with_full_path(screener: TextScreener, words: list[str]) -> None:
+    from screening.text.normalize import normalize
+
+    off = screener._offensive
+    assert off is not None
+    text = " ".join(words)
+    if off.quick_clear(text):
+        # the full path, bypassing the quick check
+        findings = [f for f in off.match(normalize(text + " \u00e9"))[0] if f.span and f.span[1] <= len(text)]
+        assert not findings, text
