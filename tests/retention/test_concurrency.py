@@ -40,7 +40,7 @@ def test_four_workers_purge_every_order_exactly_once(
     settings = Settings()
     svc = build_services(settings)
     try:
-        ids = seed_fulfilled(svc.engine, svc.clock(), ORDERS, items_per_order=2, blob_root=settings.blob_dir)
+        ids = seed_fulfilled(svc.engine, svc.clock(), ORDERS, items_per_order=1, blob_root=settings.blob_dir)
         go = tmp_path / "go"
         children = [
             subprocess.Popen(
