@@ -109,7 +109,11 @@ def generate_texts(
             word2=rng.choice(words),
             mark=mark,
         )
-        texts.append(text[:200])
+        # Lengths spread over 5-200 characters like real customisation texts: pad with more words, cut.
+        target = rng.choice((rng.randint(5, 40), rng.randint(20, 90), rng.randint(5, 200)))
+        while len(text) < target:
+            text += " " + rng.choice(words)
+        texts.append(text[:target].rstrip() or text[:5])
     return texts
 
 
