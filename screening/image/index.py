@@ -13,7 +13,7 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -388,6 +388,15 @@ class _Tables:
         )
 
 
+class _State(NamedTuple):
+    """Everything a search reads, swapped as one reference: a search that took the tables before a
+    merge must also take the pending rows from before it, or rows merged in between would vanish."""
+
+    tables: _Tables
+    pending_hashes: HashArray
+    pending_ids: IdArray
+
+
 def _build_tables(bits: int, hashes: HashArray, ids: IdArray, min_rows: int) -> _Tables:
     n = hashes.shape[0]
     if n < min_rows:
@@ -461,9 +470,7 @@ class MultiIndexHashIndex:
         self._min_table_rows = int(min_table_rows)
         empty_h = np.zeros((0, self._words), dtype=np.uint64)
         empty_i = np.zeros(0, dtype=np.int64)
-        self._tables = _Tables((), empty_h, empty_i, (), ())
-        self._pending_hashes: HashArray = empty_h
-        self._pending_ids: IdArray = empty_i
+        self._state = _State(_Tables((), empty_h, empty_i, (), ()), empty_h, empty_i)
         self._dead = 0
         self._lock = threading.Lock()
 
@@ -472,57 +479,62 @@ class MultiIndexHashIndex:
         """Bulk build: one sort per block rather than a merge per `merge_threshold` adds."""
         index = cls(bits, **kwargs)
         h = _as_hashes(hashes, bits)
-        index._tables = _build_tables(bits, h.copy(), _as_ids(ids, h.shape[0]).copy(), index._min_table_rows)
+        tables = _build_tables(bits, h.copy(), _as_ids(ids, h.shape[0]).copy(), index._min_table_rows)
+        index._state = _State(tables, h[:0], index._state.pending_ids)
         return index
 
     def __len__(self) -> int:
-        return self._tables.n + int(self._pending_ids.shape[0]) - self._dead
+        st = self._state
+        return st.tables.n + int(st.pending_ids.shape[0]) - self._dead
 
     def __repr__(self) -> str:
-        return f"MultiIndexHashIndex(bits={self.bits}, n={len(self)}, blocks={len(self._tables.blocks)})"
+        return (
+            f"MultiIndexHashIndex(bits={self.bits}, n={len(self)}, blocks={len(self._state.tables.blocks)})"
+        )
 
     @property
     def block_widths(self) -> tuple[int, ...]:
-        return tuple(b.width for b in self._tables.blocks)
+        return tuple(b.width for b in self._state.tables.blocks)
 
     def add(self, ids: IdArray, hashes: HashArray) -> None:
         h = _as_hashes(hashes, self.bits)
         i = _as_ids(ids, h.shape[0])
         with self._lock:
             # New arrays, never appended in place: a search holding the old pair stays consistent.
-            self._pending_hashes = np.concatenate([self._pending_hashes, h])
-            self._pending_ids = np.concatenate([self._pending_ids, i])
+            st = self._state
+            self._state = _State(
+                st.tables, np.concatenate([st.pending_hashes, h]), np.concatenate([st.pending_ids, i])
+            )
             # Fixed, not proportional to n: every query scans the pending rows linearly.
-            if self._pending_ids.shape[0] > self._merge_threshold:
+            if self._state.pending_ids.shape[0] > self._merge_threshold:
                 self._rebuild()
 
     def remove(self, ids: IdArray) -> int:
         gone = _as_ids(ids)
         with self._lock:
-            pend_hit = _rows_with_ids(self._pending_ids, gone)
+            st = self._state
+            pend_hit = _rows_with_ids(st.pending_ids, gone)
             count = int(pend_hit.sum())
             if count:
-                self._pending_hashes = self._pending_hashes[~pend_hit]
-                self._pending_ids = self._pending_ids[~pend_hit]
-            main = self._tables.ids
+                self._state = _State(st.tables, st.pending_hashes[~pend_hit], st.pending_ids[~pend_hit])
+            main = st.tables.ids
             # O(n) vectorised scan (a few ms at 10^7): cheaper in memory than an id -> rows map.
             hit = _rows_with_ids(main, gone)
             dead = int(hit.sum())
             if dead:
                 main[hit] = _TOMBSTONE
                 self._dead += dead
-                if self._dead > 1024 and self._dead * 4 > self._tables.n:
+                if self._dead > 1024 and self._dead * 4 > st.tables.n:
                     self._rebuild()
             return count + dead
 
     def _rebuild(self) -> None:
-        t = self._tables
-        keep = t.ids >= 0
-        hashes = np.concatenate([t.hashes[keep], self._pending_hashes])
-        ids = np.concatenate([t.ids[keep], self._pending_ids])
-        self._tables = _build_tables(self.bits, hashes, ids, self._min_table_rows)
-        self._pending_hashes = np.zeros((0, self._words), dtype=np.uint64)
-        self._pending_ids = np.zeros(0, dtype=np.int64)
+        st = self._state
+        keep = st.tables.ids >= 0
+        hashes = np.concatenate([st.tables.hashes[keep], st.pending_hashes])
+        ids = np.concatenate([st.tables.ids[keep], st.pending_ids])
+        tables = _build_tables(self.bits, hashes, ids, self._min_table_rows)
+        self._state = _State(tables, hashes[:0], ids[:0])
         self._dead = 0
 
     def compact(self) -> None:
@@ -550,8 +562,7 @@ class MultiIndexHashIndex:
     def search(self, query: HashArray, radius: int) -> list[tuple[int, int]]:
         q = _as_query(query, self.bits)
         r = _check_radius(radius, self.bits)
-        t = self._tables
-        pend_h, pend_i = self._pending_hashes, self._pending_ids
+        t, pend_h, pend_i = self._state  # one snapshot: a concurrent merge never hides rows
         found_ids: list[IdArray] = []
         found_dist: list[npt.NDArray[np.int64]] = []
 
@@ -583,14 +594,14 @@ class MultiIndexHashIndex:
         return _best_per_id(np.concatenate(found_ids), np.concatenate(found_dist))
 
     def memory_bytes(self) -> int:
-        return self._tables.nbytes() + int(self._pending_hashes.nbytes + self._pending_ids.nbytes)
+        st = self._state
+        return st.tables.nbytes() + int(st.pending_hashes.nbytes + st.pending_ids.nbytes)
 
     def save(self, path: Path) -> None:
         """Saves the built tables, pending adds and tombstones as they are: a save never re-sorts,
         and a load is a read, not a rebuild."""
         with self._lock:
-            t = self._tables
-            pend_h, pend_i = self._pending_hashes, self._pending_ids
+            t, pend_h, pend_i = self._state
         arrays: dict[str, npt.NDArray[Any]] = {
             "kind": np.array(self.kind),
             "version": np.array(_FORMAT_VERSION),
@@ -646,8 +657,7 @@ class MultiIndexHashIndex:
         for perm in perms:
             if perm.shape != (n,) or (n and int(perm.max()) >= n):
                 raise IndexFormatError("saved multi-index has inconsistent tables")
-        index._tables = _Tables(blocks, hashes, ids, offsets, perms)
-        index._pending_hashes, index._pending_ids = pend_h, pend_i
+        index._state = _State(_Tables(blocks, hashes, ids, offsets, perms), pend_h, pend_i)
         index._dead = int(np.count_nonzero(ids < 0))
         return index
 

@@ -3,6 +3,7 @@ add/remove/save/load, and clear errors for bad input and bad files."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -286,3 +287,29 @@ def test_load_rejects_tables_that_would_break_queries(tmp_path: Path, field: str
         np.savez(fh, **arrays)
     with pytest.raises(IndexFormatError):
         MultiIndexHashIndex.load(tmp_path / "bad")
+
+
+def test_searches_during_adds_and_merges_never_lose_rows() -> None:
+    rng = np.random.default_rng(11)
+    hashes = clustered(rng, 1500, 1, max_flip=8)
+    index = MultiIndexHashIndex(64, merge_threshold=32, min_table_rows=128)
+    index.add(np.arange(300), hashes[:300])
+    stop = threading.Event()
+    misses: list[int] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            for probe in (0, 150, 299):
+                if (probe, 0) not in index.search(hashes[probe], 0):
+                    misses.append(probe)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for i in range(300, 1500):  # ~37 merges while the reader runs
+            index.add(np.array([i]), hashes[i : i + 1])
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    assert misses == []
+    assert len(index) == 1500
