@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -23,7 +24,16 @@ from rapidfuzz import fuzz
 from screening.findings import Finding, FindingKind, Severity
 from screening.text.lexicon import Lexicon
 from screening.text.lists import AllowList, TermEntry, TermList, mark_words
-from screening.text.normalize import _LEET_I, _LEET_L, Gap, NormalizedText, Token, squeeze, squeeze_map
+from screening.text.normalize import (
+    _LEET_I,
+    _LEET_L,
+    Gap,
+    NormalizedText,
+    Token,
+    fold_char,
+    squeeze,
+    squeeze_map,
+)
 from screening.text.phonetic import phonetic_key
 
 # Endings that keep a term the same word: "bitchs", "sluts", "fucked", "fuckers", "wanking".
@@ -347,32 +357,47 @@ class OffensiveMatcher:
         in its permissive form: any whole-word hit, any hit inside an unknown word, any word joined by a
         mask-like character that spells a term, any unknown word that sounds like a term sends the text
         down the full path, which decides."""
-        if not text.isascii():
+        plain = text if text.isascii() else _ascii_separators(text)
+        if plain is None:
             return False
-        low = text.lower()
+        low = plain.lower()
         if _SUSPECT_RE.search(low):
             return False
         words = _NON_ALNUM_RE.sub(" ", low).split()
         # "pak!": the full path also reads a trailing "!" as an i.
         extra = [w + "i" for w in _BANG_RE.findall(low)]
-        sq = [_RUNS_RE.sub(r"\1", w) for w in words + extra]
+        raw = words + extra
+        sq = [_RUNS_RE.sub(r"\1", w) for w in raw]
         starts: list[int] = []
+        ends: set[int] = set()
         pos = 1
         for w in sq:
             starts.append(pos)
-            pos += len(w) + 1
+            pos += len(w)
+            ends.add(pos)
+            pos += 1
         lex = self.lexicon
-        for end, (length, _idxs) in self._auto.iter(" " + " ".join(sq) + " "):
+        for end, (length, idxs) in self._auto.iter(" " + " ".join(sq) + " "):
             start = end - length + 1
             k = bisect.bisect_right(starts, start) - 1
-            # Whole words, a term plus an inflection ("pakis") and anything inside a word no lexicon
-            # knows go to the full path; a part of a known word ("cockpit") is dismissed, as there.
             word_end = starts[k] + len(sq[k])
-            if end + 1 > word_end or k >= len(words):
-                return False
-            if start == starts[k] and (end + 1 == word_end or sq[k][end + 1 - starts[k] :] in _INFLECTIONS):
-                return False
-            if length >= 3 and not lex.is_known(words[k]):
+            at_start = start == starts[k]
+            if end + 1 > word_end:  # a multi-word term counts only on whole words
+                if at_start and end + 1 in ends:
+                    return False
+                continue
+            if at_start and (end + 1 == word_end or sq[k][end + 1 - starts[k] :] in _INFLECTIONS):
+                # A whole word or a term plus an inflection ("pakis"): the full path decides, unless it
+                # would refuse the shortening anyway ("as" for "ass", "Bobs" for "boobs").
+                m = squeeze_map(raw[k])[1]
+                a, b = start - starts[k], end + 1 - starts[k]
+                if any(self._runs_cover(raw[k], m, a, b, t) for t in idxs):
+                    return False
+                if length >= 3 and not lex.is_known(raw[k]):
+                    return False
+                continue
+            # Inside a longer word: only a word no lexicon knows can hide a term ("cockpit" cannot).
+            if k < len(words) and length >= 3 and not lex.is_known(words[k]):
                 return False
         for a, b in _JOINT_RE.findall(low):
             if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
@@ -501,6 +526,32 @@ class OffensiveMatcher:
         if k + 1 < len(toks) and toks[k + 1].gap == Gap.SPACE and name_like(toks[k + 1]):
             return True
         return k > 0 and tok.gap == Gap.SPACE and name_like(toks[k - 1])
+
+
+_SEPARATOR_CACHE: dict[str, bool] = {}
+
+
+def _ascii_separators(text: str) -> str | None:
+    """The text with non-ASCII punctuation and symbols that fold to nothing but a separator ("—",
+    "♥", "·") replaced by spaces; None if any other non-ASCII character is present (a letter, a
+    zero-width character, a fullwidth "!"), which the full path must see."""
+    out = []
+    for c in text:
+        if c.isascii():
+            out.append(c)
+            continue
+        ok = _SEPARATOR_CACHE.get(c)
+        if ok is None:
+            folded = fold_char(c)
+            ok = unicodedata.category(c)[0] in "PSZ" and all(
+                not ch.isalnum() and ch not in "@$!*#|" for ch in folded
+            )
+            if len(_SEPARATOR_CACHE) < 10_000:
+                _SEPARATOR_CACHE[c] = ok
+        if not ok:
+            return None
+        out.append(" ")
+    return "".join(out)
 
 
 def _squeeze_letters(s: str) -> str:
