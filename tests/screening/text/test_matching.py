@@ -227,6 +227,14 @@ def test_terms_used_as_surnames(screener: TextScreener, text: str) -> None:
 
 
 _VOCAB = [
+    "♥",
+    "·",
+    "bitсh",
+    "ｆｕｃｋ",
+    "s\u200bhit",
+    "dîck",
+    "！",
+    "™",
     "happy",
     "birthday",
     "Bob!",
