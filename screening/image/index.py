@@ -80,6 +80,14 @@ def _distances(rows: HashArray, query: HashArray) -> npt.NDArray[np.int64]:
     return summed
 
 
+def _gather_distances(hashes: HashArray, rows: npt.NDArray[Any], query: HashArray) -> npt.NDArray[np.int64]:
+    """Distances of hashes[rows] to the query; 64-bit rows are gathered from a 1-d view, which numpy
+    indexes about a third faster than the (n, 1) array (this gather is most of a query's time)."""
+    if hashes.shape[1] == 1:
+        return _popcount(hashes[:, 0][rows] ^ query[0]).astype(np.int64)
+    return _distances(hashes[rows], query)
+
+
 def _check_bits(bits: int) -> int:
     if bits not in _SUPPORTED_BITS:
         raise HashIndexError(f"unsupported hash width {bits}; expected one of {_SUPPORTED_BITS}")
@@ -429,12 +437,10 @@ def _runs(
     """Positions of every table entry in the buckets `probes`, without a Python loop over buckets."""
     starts = offsets[probes].astype(np.int64)
     lens = offsets[probes + 1].astype(np.int64) - starts
-    nz = lens > 0
-    starts, lens = starts[nz], lens[nz]
-    if starts.size == 0:
-        return np.zeros(0, dtype=np.int64)
     ends = np.cumsum(lens)
-    total = int(ends[-1])
+    total = int(ends[-1]) if ends.size else 0
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
     # Position k of the output lies in run i = the one whose [ends[i]-lens[i], ends[i]) holds k;
     # shifting arange by a per-run constant maps it into that run's bucket.
     shift = np.repeat(starts - (ends - lens), lens)
@@ -580,7 +586,7 @@ class MultiIndexHashIndex:
                 rows_parts.append(pos if j == 0 else t.perms[j - 1][pos])
             rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, dtype=np.int64)
             if rows.size:
-                d = _distances(t.hashes[rows], q)
+                d = _gather_distances(t.hashes, rows, q)
                 close = d <= r
                 found_ids.append(t.ids[rows[close]])
                 found_dist.append(d[close])
