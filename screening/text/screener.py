@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from screening.text.trademark import MarkIndex, cache_path_for, file_digest
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 20_000  # customisation texts are short; beyond this only the first part is screened
+MAX_TEXT_CHARS = 5_000  # longer texts are screened in overlapping parts, bounding per-call memory
+_OVERLAP = 200
 SAVE_INDEX_MIN_MARKS = 50_000  # smaller lists build in well under a second: no file left beside them
 
 DEFAULT_MARKS = DATA_DIR / "marks_simple_icons.csv"
@@ -45,9 +47,23 @@ class TextScreener:
         self._offensive = OffensiveMatcher(terms, self.lexicon, allow) if terms is not None else None
 
     def screen_text(self, text: str) -> Verdict:
-        text = text[:MAX_TEXT_CHARS]
+        if len(text) <= MAX_TEXT_CHARS:
+            return Verdict.of(self._screen_part(text))
+        # Long texts are screened in overlapping windows (every character is screened; the overlap
+        # keeps a match that straddles a boundary whole), spans shifted back, duplicates dropped.
+        seen: dict[tuple[str, str, tuple[int, int] | None], Finding] = {}
+        step = MAX_TEXT_CHARS - _OVERLAP
+        for start in range(0, len(text), step):
+            for f in self._screen_part(text[start : start + MAX_TEXT_CHARS]):
+                span = (f.span[0] + start, f.span[1] + start) if f.span else None
+                seen.setdefault((f.kind.value, f.entry, span), replace(f, span=span))
+            if start + MAX_TEXT_CHARS >= len(text):
+                break
+        return Verdict.of(sorted(seen.values(), key=lambda f: f.span or (0, 0)))
+
+    def _screen_part(self, text: str) -> list[Finding]:
         if self._brands is None and (self._offensive is None or self._offensive.quick_clear(text)):
-            return Verdict.of(())
+            return []
         nt = normalize(text)
         findings: list[Finding] = []
         explained: set[int] = set()
@@ -56,7 +72,7 @@ class TextScreener:
             findings.extend(offensive)
         if self._brands is not None:
             findings[:0] = self._brands.find(nt, explained)
-        return Verdict.of(findings)
+        return findings
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
         """Strict UTF-8: undecodable bytes are refused, not guessed at (a guess could hide a word)."""

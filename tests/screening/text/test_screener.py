@@ -150,3 +150,15 @@ def test_cli_rejects_a_bad_list_without_traceback(tmp_path: Path) -> None:
     )
     assert ok.exit_code == 0
     assert json.loads(ok.stdout.splitlines()[0]) == {"id": 1, "trademark": ["spotify"], "offensive": False}
+
+
+def test_long_texts_are_screened_everywhere() -> None:
+    s = default_text_screener()
+    filler = "lorem ipsum dolor " * 700  # ~12,600 characters, past one part
+    text = "Netflix " + filler + "Spotify " + filler + "sh1t"
+    v = s.screen_text(text)
+    found = {(f.entry, text[f.span[0] : f.span[1]]) for f in v.findings if f.span}
+    assert ("netflix", "Netflix") in found
+    assert ("spotify", "Spotify") in found
+    assert any(e.endswith("shit") for e, _ in found)
+    assert len([f for f in v.findings if f.entry == "netflix"]) == 1
