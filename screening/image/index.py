@@ -122,6 +122,8 @@ def _as_ids(ids: IdArray, n: int | None = None) -> IdArray:
 
 def _as_query(query: HashArray, bits: int) -> HashArray:
     q = np.asarray(query)
+    if q.ndim == 2 and q.shape[0] == 1:
+        q = q[0]
     if q.dtype != np.uint64 or q.shape != (bits // 64,):
         raise HashIndexError(f"a query is one row of {bits // 64} uint64 words")
     return q
@@ -229,6 +231,7 @@ class FlatHashIndex:
         self._ids: IdArray = np.zeros(0, dtype=np.int64)
         self._n = 0
         self._dead = 0
+        self._view: tuple[HashArray, IdArray, int] = (self._hashes, self._ids, 0)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -248,8 +251,8 @@ class FlatHashIndex:
                 ids_new = np.full(cap, _TOMBSTONE, dtype=np.int64)
                 hashes_new[: self._n] = self._hashes[: self._n]
                 ids_new[: self._n] = self._ids[: self._n]
-                # Rows are written before the count is published: a concurrent search sees either
-                # the old arrays or the new ones, both consistent up to their own count.
+                # Rows are written before the view is published: a concurrent search sees either
+                # the old (arrays, count) or the new one, each consistent.
                 hashes_new[self._n : need] = h
                 ids_new[self._n : need] = i
                 self._hashes, self._ids = hashes_new, ids_new
@@ -257,6 +260,7 @@ class FlatHashIndex:
                 self._hashes[self._n : need] = h
                 self._ids[self._n : need] = i
             self._n = need
+            self._view = (self._hashes, self._ids, self._n)
 
     def remove(self, ids: IdArray) -> int:
         gone = _as_ids(ids)
@@ -276,12 +280,13 @@ class FlatHashIndex:
         self._ids = np.ascontiguousarray(self._ids[: self._n][keep])
         self._n = self._ids.shape[0]
         self._dead = 0
+        self._view = (self._hashes, self._ids, self._n)
 
     def search(self, query: HashArray, radius: int) -> list[tuple[int, int]]:
         q = _as_query(query, self.bits)
         r = _check_radius(radius, self.bits)
-        n = self._n
-        found_ids, found_dist = _scan(self._hashes[:n], self._ids[:n], q, r)
+        hashes, ids, n = self._view  # one snapshot: a compaction moves rows between arrays
+        found_ids, found_dist = _scan(hashes[:n], ids[:n], q, r)
         return _best_per_id(found_ids, found_dist)
 
     def memory_bytes(self) -> int:
@@ -460,9 +465,9 @@ class MultiIndexHashIndex:
     Adds go to a small pending buffer that is scanned flat and merged into the tables when it grows
     past `merge_threshold` (a rebuild re-sorts every block: seconds at 10^7 rows, so amortised over
     65,536 adds; searches meanwhile keep using the old tables). Removes write tombstones after an
-    O(n) vectorised id scan; tables are rebuilt when a quarter of the rows are dead. When a radius is so large
-    that probing would touch a large share of the rows, the query is a flat scan instead: results are
-    exact either way.
+    O(n) vectorised id scan; tables are rebuilt when a quarter of the rows are dead. When a radius
+    is so large that probing would touch a large share of the rows, the query is a flat scan
+    instead: results are exact either way.
     """
 
     kind: ClassVar[str] = "mih"
