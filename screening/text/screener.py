@@ -65,14 +65,23 @@ class TextScreener:
         if self._brands is None and (self._offensive is None or self._offensive.quick_clear(text)):
             return []
         nt = normalize(text)
-        findings: list[Finding] = []
+        offensive: list[Finding] = []
         explained: set[int] = set()
         if self._offensive is not None:
             offensive, explained = self._offensive.match(nt)
-            findings.extend(offensive)
-        if self._brands is not None:
-            findings[:0] = self._brands.find(nt, explained)
-        return findings
+        brands = self._brands.find(nt, explained) if self._brands is not None else []
+        # Each matcher's loose readings yield to the other's exact ones: a word that is exactly a
+        # listed brand ("Boosty") is not also a sound-alike of a term ("busty"), and vice versa above.
+        exact_spans = [f.span for f in brands if f.distance == 0 and f.span is not None]
+        if exact_spans:
+            offensive = [
+                f
+                for f in offensive
+                if f.score >= 0.9
+                or f.span is None
+                or not any(a <= f.span[0] and f.span[1] <= b for a, b in exact_spans)
+            ]
+        return brands + offensive
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
         """Strict UTF-8: undecodable bytes are refused, not guessed at (a guess could hide a word)."""
