@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import io
 import re
 import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -110,17 +112,87 @@ def _clean(value: Any) -> str | None:
     return text[:_MAX_NAME_CHARS] or None
 
 
+def _guard_woff(data: bytes) -> None:
+    """Refuse a WOFF whose zlib tables inflate past their declared sizes (or past the limit).
+
+    fontTools inflates each table completely before comparing it with its declared length, so a
+    few kilobytes of crafted zlib could allocate gigabytes; here every table is inflated with an
+    output cap first.
+    """
+    if len(data) < 44:
+        raise FontParseError("truncated font/woff header")
+    (num_tables,) = struct.unpack(">H", data[12:14])
+    (sfnt_size,) = struct.unpack(">I", data[16:20])
+    if sfnt_size > _MAX_SFNT_BYTES:
+        raise FontParseError("font/woff declares a decompressed size over the limit")
+    end = 44 + 20 * num_tables
+    if len(data) < end:
+        raise FontParseError("truncated font/woff table directory")
+    total = 0
+    for k in range(num_tables):
+        offset, comp_len, orig_len = struct.unpack(">III", data[44 + 20 * k + 4 : 44 + 20 * k + 16])
+        total += orig_len
+        if total > _MAX_SFNT_BYTES:
+            raise FontParseError("font/woff tables are over the size limit")
+        if comp_len > orig_len:
+            raise FontParseError("malformed font/woff table sizes")
+        if comp_len < orig_len:
+            inflater = zlib.decompressobj()
+            try:
+                out = inflater.decompress(data[offset : offset + comp_len], orig_len + 1)
+            except zlib.error:
+                raise FontParseError("malformed font/woff table compression") from None
+            if len(out) > orig_len or inflater.unconsumed_tail:
+                raise FontParseError("font/woff table inflates past its declared size")
+
+
+def _guard_woff2(data: bytes) -> None:
+    """Refuse a WOFF2 whose Brotli stream inflates past the table sizes its directory declares.
+
+    Same reason as `_guard_woff`: fontTools would inflate the whole stream before checking it.
+    """
+    if len(data) < 48:
+        raise FontParseError("truncated font/woff2 header")
+    (sfnt_size,) = struct.unpack(">I", data[16:20])
+    if sfnt_size > _MAX_SFNT_BYTES:
+        raise FontParseError("font/woff2 declares a decompressed size over the limit")
+    try:
+        brotli: Any = importlib.import_module("brotli")  # untyped; fontTools' own WOFF2 dependency
+        from fontTools.misc import sstruct
+        from fontTools.ttLib.woff2 import WOFF2DirectoryEntry, woff2DirectoryFormat, woff2DirectorySize
+
+        header: dict[str, int] = {}
+        sstruct.unpack(woff2DirectoryFormat, data[:woff2DirectorySize], header)
+        stream = io.BytesIO(data)
+        stream.seek(woff2DirectorySize)
+        expected = 0
+        for _ in range(header["numTables"]):
+            entry = WOFF2DirectoryEntry()
+            entry.fromFile(stream)
+            expected += int(entry.length)
+        if expected > _MAX_SFNT_BYTES:
+            raise FontParseError("font/woff2 tables are over the size limit")
+        compressed = stream.read(header["totalCompressedSize"])
+        out = brotli.Decompressor().process(compressed, output_buffer_limit=expected + 1)
+    except FontParseError:
+        raise
+    except ImportError as exc:
+        raise RuntimeError(f"font parsing dependency missing: {exc.name}") from None
+    except Exception as exc:  # a directory or stream fontTools/brotli cannot read
+        raise FontParseError(f"malformed font/woff2 font ({type(exc).__name__})") from None
+    if len(out) > expected:
+        raise FontParseError("font/woff2 data inflates past its declared size")
+
+
 def read_font_info(data: bytes) -> FontInfo:
     """Parse `data` (any of the four formats) and read its names; FontParseError for anything else."""
     media_type = sniff_font(data)
     if media_type is None:
         raise FontParseError("not a TTF, OTF, WOFF or WOFF2 font")
-    if media_type in ("font/woff", "font/woff2"):
-        if len(data) < 20:
-            raise FontParseError(f"truncated {media_type} header")
-        (sfnt_size,) = struct.unpack(">I", data[16:20])
-        if sfnt_size > _MAX_SFNT_BYTES:
-            raise FontParseError(f"{media_type} declares a decompressed size over the limit")
+    if media_type == "font/woff":
+        _guard_woff(data)
+    elif media_type == "font/woff2":
+        _guard_woff2(data)
     try:
         from fontTools.ttLib import TTFont
 

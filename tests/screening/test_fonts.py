@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -320,3 +322,27 @@ def test_mutated_fonts_never_escape_as_other_errors(
     except FontParseError:
         return
     assert isinstance(info, FontInfo)
+
+
+def test_woff_zlib_bomb_is_refused_before_fonttools_inflates_it() -> None:
+    bomb = zlib.compress(b"\0" * 20_000_000, 9)  # ~20 KB that inflates to 20 MB
+    declared = len(bomb) + 1000  # compressed < declared, as a real compressed table; inflates far past it
+    directory = struct.pack(">4sIIII", b"name", 64, len(bomb), declared, 0)
+    header = struct.pack(
+        ">4s4sIHHIHHIIIII", b"wOFF", b"\0\1\0\0", 64 + len(bomb), 1, 0, 112, 1, 0, 0, 0, 0, 0, 0
+    )
+    data = header + directory + bomb
+    with pytest.raises(FontParseError, match="inflates past"):
+        read_font_info(data)
+
+
+def test_woff2_brotli_bomb_is_refused_before_fonttools_inflates_it() -> None:
+    brotli = pytest.importorskip("brotli")
+    bomb = brotli.compress(b"\0" * 20_000_000)
+    directory = bytes([5, 100])  # known tag 5 = "name", null transform; origLength 100 (UIntBase128)
+    length = 48 + len(directory) + len(bomb)
+    header = struct.pack(
+        ">4s4sIHHIIHHIIIII", b"wOF2", b"\0\1\0\0", length, 1, 0, 112, len(bomb), 1, 0, 0, 0, 0, 0, 0
+    )
+    with pytest.raises(FontParseError, match="inflates past"):
+        read_font_info(header + directory + bomb)
