@@ -169,14 +169,14 @@ def maintenance(mih: MultiIndexHashIndex, flat: FlatHashIndex, bits: int, rng: n
         )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mih.npz"
-        t_save = timed(lambda: mih.save(path))  # includes the merge of the 200 pending adds
+        t_save = timed(lambda: mih.save(path))
         size = path.stat().st_size
         t0 = time.perf_counter()
         loaded = MultiIndexHashIndex.load(path)
         t_load = time.perf_counter() - t0
         assert len(loaded) == len(mih)
     print(
-        f"MIH save (merges pending adds first): {t_save:.1f} s, load: {t_load:.1f} s,"
+        f"MIH save (tables + pending adds + tombstones, no re-sort): {t_save:.1f} s, load: {t_load:.1f} s,"
         f" file {size / 2**20:.0f} MiB"
     )
 
