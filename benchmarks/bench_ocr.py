@@ -78,7 +78,9 @@ def render(
 ) -> Image.Image:
     w, h = size
     bg = background(rng, w, h)
-    font = ImageFont.truetype(str(FONT_DIR / font_file), px)
+    path = FONT_DIR / font_file
+    # Debian's fonts-dejavu-core; without it, Pillow's bundled font (one style only).
+    font = ImageFont.truetype(str(path), px) if path.exists() else ImageFont.load_default(size=px)
     left, top, right, bottom = (int(v) for v in font.getbbox(word))
     layer = Image.new("RGBA", (right - left + 20, bottom - top + 20), (0, 0, 0, 0))
     ImageDraw.Draw(layer).text((10 - left, 10 - top), word, font=font, fill=(*contrasting(rng, bg), 255))
@@ -141,6 +143,8 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(f"machine: {platform.platform()} | {cpu} | cores {os.cpu_count()}")
     print("note: other CPU-heavy jobs may share this machine; timings are indicative")
+    if not FONT_DIR.exists():
+        print(f"note: {FONT_DIR} missing (Debian fonts-dejavu-core): every style falls back to Pillow's font")
 
     banners = []
     for i in range(n_banner):
