@@ -305,7 +305,7 @@ def build_confusables() -> None:
         )
         if folded != t:
             table[c] = t
-    with (OUT / "confusables.tsv").open("w", encoding="utf-8") as f:
+    with (OUT / "confusables.txt").open("w", encoding="utf-8") as f:
         f.write("# codepoint\tascii  (derived from Unicode TR39 confusables via confusable-homoglyphs)\n")
         for c in sorted(table):
             f.write(f"{ord(c):04X}\t{table[c]}\n")

@@ -147,7 +147,7 @@ class NormalizedText:
 def confusables() -> dict[str, str]:
     """Non-ASCII look-alike -> ASCII letter (Cyrillic, Greek, Cherokee, ...), derived from TR39."""
     table: dict[str, str] = {}
-    for line in (DATA_DIR / "confusables.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (DATA_DIR / "confusables.txt").read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             cp, target = line.split("\t")
             table[chr(int(cp, 16))] = target
