@@ -268,11 +268,12 @@ def build_lexicon() -> None:
     # 4 surname, 8 common first name): loads with one split and no per-line parsing, as it is read at
     # every start.
     bits = {"d": 1, "f": 2, "s": 4, "F": 8}
-    with gzip.open(OUT / "lexicon_en.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:
-        for word in sorted(entries):
-            z, flags = entries[word]
-            code = (z << 4) | sum(bits[c] for c in flags)
-            f.write(f"{word} {code}\n")
+    lines = []
+    for word in sorted(entries):
+        z, flags = entries[word]
+        lines.append(f"{word} {(z << 4) | sum(bits[c] for c in flags)}\n")
+    with (OUT / "lexicon_en.txt.gz").open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write("".join(lines).encode("utf-8"))  # mtime=0: rebuilding gives the same bytes
     print(f"lexicon: {len(entries)} words", file=sys.stderr)
 
 
