@@ -30,7 +30,7 @@ class ApiContext:
     fulfilment: FulfilmentService
     purge: PurgeGateway
     metrics: Metrics
-    # Uploads held in memory at once. Each may hold up to the upload limit several times over (body,
+    # File uploads held in memory at once. Each may hold the upload limit several times over (body,
     # sanitised copy, ciphertext segments); waiting requests have not read their bodies yet, so TCP
     # flow control, not our heap, holds the rest.
     upload_slots: CapacityLimiter

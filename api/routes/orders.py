@@ -155,8 +155,11 @@ async def post_item(
 ) -> JSONResponse:
     try:
         essence = require_supported_body(request.headers.get("content-type"))
-        async with ctx.upload_slots:
+        if essence == "application/json":  # a few KiB at most: never queued behind image screening
             result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
+        else:
+            async with ctx.upload_slots:
+                result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
     except InvalidInput as exc:
         ctx.metrics.upload_rejections.inc(exc.code)
         raise
