@@ -1,0 +1,51 @@
+"""`serve`'s first-start bootstrap: demo keys once, in development only, in a 0600 file."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from api.commands.serve import DEMO_KEYS_FILE, DEMO_SELLER, bootstrap_demo_keys
+from api.wiring import build_services
+from customization_vault.apikeys import Role
+from tests.conftest import make_settings
+
+
+def test_first_start_in_development_mints_two_working_keys_once(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "var", environment="development", bootstrap_demo=True)
+    svc = build_services(settings)
+    try:
+        keys = bootstrap_demo_keys(settings, svc)
+        assert keys is not None
+        path = settings.data_dir / DEMO_KEYS_FILE
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert f"export CV_KEY={keys['CV_KEY']}" in path.read_text()
+        admin = svc.api_keys.authenticate(keys["CV_ADMIN_KEY"])
+        fulfilment = svc.api_keys.authenticate(keys["CV_KEY"])
+        assert admin.role == Role.ADMIN
+        assert fulfilment.role == Role.FULFILMENT
+        assert fulfilment.seller_external_id == DEMO_SELLER
+        # A restart never mints more, even if the file was deleted: keys exist.
+        assert bootstrap_demo_keys(settings, svc) is None
+        path.unlink()
+        assert bootstrap_demo_keys(settings, svc) is None
+        assert len(svc.api_keys.list()) == 2
+    finally:
+        svc.close()
+
+
+def test_no_demo_keys_outside_development_or_when_disabled(tmp_path: Path) -> None:
+    for i, overrides in enumerate(
+        (
+            {"environment": "test", "bootstrap_demo": True},
+            {"environment": "development", "bootstrap_demo": False},
+        )
+    ):
+        settings = make_settings(tmp_path / f"var{i}", **overrides)
+        svc = build_services(settings)
+        try:
+            assert bootstrap_demo_keys(settings, svc) is None
+            assert svc.api_keys.list() == []
+            assert not (settings.data_dir / DEMO_KEYS_FILE).exists()
+        finally:
+            svc.close()
