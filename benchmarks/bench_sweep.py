@@ -1,0 +1,275 @@
+"""Claim: the reconciliation sweep scales out with workers and linearly with the backlog.
+
+A backlog of N due orders (fulfilled, purge not yet run; 3 items each, every blob a real versioned object
+in S3 on moto_server) on PostgreSQL (pgserver) is swept by 1 and by 4 worker processes; printed: wall
+time and orders/s side by side, the 4-vs-1 speedup, and how time grows from the smallest to the largest
+backlog (linear means the ratio equals the size ratio). moto_server is one Python process: it, not the
+workers, bounds S3 throughput here, so the speedup is a floor for real S3.
+
+    .venv/bin/python benchmarks/bench_sweep.py                    # 10,000 and 100,000 orders (hours here)
+    .venv/bin/python benchmarks/bench_sweep.py --quick            # 300 and 1,500 orders
+    .venv/bin/python benchmarks/bench_sweep.py --sizes 1000,5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from api.settings import Settings  # noqa: E402
+from api.wiring import build_services  # noqa: E402
+from customization_vault.catalog.models import Order  # noqa: E402
+from tests.retention.seed import seed_fulfilled  # noqa: E402
+
+AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def patched_moto_server(port: str) -> None:
+    """moto_server whose ListObjectVersions filters by prefix before it deep-copies.
+
+    Stock moto (5.x) deep-copies every version of every key in the bucket on each ListObjectVersions,
+    so each call costs O(bucket) and a sweep over N orders costs O(N^2) inside moto — it would measure
+    moto, not the sweep (real S3 lists a prefix by index). The patch only narrows which keys moto copies;
+    the answer is the same.
+    """
+    import threading
+
+    from moto.s3 import models, utils
+    from moto.server import main as moto_main
+
+    local = threading.local()
+
+    def iterlists(self: Any) -> Any:
+        prefix = getattr(local, "prefix", None)
+        for key in list(dict.keys(self)):
+            if prefix is None or key.startswith(prefix):
+                yield key, self.getlist(key)
+
+    original = models.S3Backend.list_object_versions
+
+    def list_object_versions(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        local.prefix = kwargs.get("prefix") or None
+        try:
+            return original(self, bucket_name, *args, **kwargs)
+        finally:
+            local.prefix = None
+
+    utils._VersionedKeyStore.iterlists = utils._VersionedKeyStore.lists = iterlists
+    models.S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
+    moto_main(["-H", "127.0.0.1", "-p", port])
+
+
+def start_moto(log: Path, *, stock: bool) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = (
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        if stock
+        else [sys.executable, __file__, "--moto", str(port)]
+    )
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=fh)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("moto_server did not start")
+
+
+def fresh_db(server_url: str) -> str:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def child(name: str, go: Path) -> None:
+    """One worker process: build, wait for the barrier, sweep until nothing is due, report JSON."""
+    from api.commands.retention import receipt_signer
+    from retention.purge import Purger
+    from retention.worker import PurgeWorker
+
+    settings = Settings()
+    svc = build_services(settings, migrate_db=False)
+    worker = PurgeWorker(Purger(svc.vault, receipt_signer(settings), config=settings.retention), name=name)
+    Path(f"{go}.{name}").write_text("ready")
+    while not go.exists():
+        time.sleep(0.005)
+    report = worker.run_once(maintenance=False)
+    print(json.dumps(asdict(report)))
+    svc.close()
+
+
+def run_case(n: int, workers: int, pg_server: str, moto: str, tmp: Path) -> dict[str, Any]:
+    env = {
+        **AWS,
+        "CV_ENVIRONMENT": "test",
+        "CV_BOOTSTRAP_DEMO": "false",
+        "CV_DATA_DIR": str(tmp / f"var-{n}-{workers}"),
+        "CV_DATABASE__URL": fresh_db(pg_server),
+        "CV_STORAGE__BACKEND": "s3",
+        "CV_STORAGE__S3_BUCKET": f"bench-{uuid.uuid4().hex[:10]}",
+        "CV_STORAGE__S3_ENDPOINT_URL": moto,
+        "CV_RETENTION__SWEEP_BATCH_SIZE": "100",
+    }
+    os.environ.update(env)
+    settings = Settings()
+    svc = build_services(settings)  # migrates, creates the versioned bucket
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    bucket = str(settings.storage.s3_bucket)
+    t0 = time.perf_counter()
+    pending: list[Any] = []
+    with ThreadPoolExecutor(8) as pool:
+
+        def put(key: str, data: bytes) -> None:
+            pending.append(pool.submit(s3.put_object, Bucket=bucket, Key=key, Body=data))
+
+        seed_fulfilled(svc.engine, svc.clock(), n, items_per_order=3, put_blob=put)
+        for f in pending:
+            f.result()
+    seeded = time.perf_counter() - t0
+
+    go = tmp / f"go-{n}-{workers}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", f"w{i}", str(go)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+        )
+        for i in range(workers)
+    ]
+    while not all(Path(f"{go}.w{i}").exists() for i in range(workers)):
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a worker died while starting")
+        time.sleep(0.02)
+    t0 = time.perf_counter()
+    go.write_text("go")
+    reports = []
+    for p in procs:
+        out, _ = p.communicate()
+        reports.append(json.loads(out.decode().strip().splitlines()[-1]))
+    wall = time.perf_counter() - t0
+
+    with svc.engine.connect() as conn:
+        left = conn.execute(
+            select(func.count()).select_from(Order).where(Order.state != "purged")
+        ).scalar_one()
+    versions = s3.list_object_versions(Bucket=bucket, MaxKeys=10)
+    leftover = len(versions.get("Versions", [])) + len(versions.get("DeleteMarkers", []))
+    svc.close()
+    return {
+        "orders": n,
+        "workers": workers,
+        "seed_s": seeded,
+        "wall_s": wall,
+        "orders_per_s": n / wall,
+        "purged": sum(r["purged"] for r in reports),
+        "failed": sum(r["failed"] for r in reports),
+        "left_unpurged": left,
+        "left_blob_versions": leftover,
+    }
+
+
+def main() -> None:
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]))
+        return
+    if len(sys.argv) >= 2 and sys.argv[1] == "--moto":
+        patched_moto_server(sys.argv[2])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="300 and 1,500 orders")
+    ap.add_argument("--sizes", default=None, help="comma-separated backlog sizes (default 10000,100000)")
+    ap.add_argument("--workers", default="1,4")
+    ap.add_argument("--stock-moto", action="store_true", help="unpatched moto (O(bucket) version listing)")
+    args = ap.parse_args()
+    sizes = [int(x) for x in (args.sizes or ("300,1500" if args.quick else "10000,100000")).split(",")]
+    worker_counts = [int(x) for x in args.workers.split(",")]
+
+    import pgserver
+
+    os.environ.update(AWS)
+    with tempfile.TemporaryDirectory(prefix="cv-bench-sweep-") as tmpdir:
+        tmp = Path(tmpdir)
+        pg = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+        pg_url = (
+            make_url(pg.get_uri()).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        )
+        moto, moto_url = start_moto(tmp / "moto.log", stock=args.stock_moto)
+        results = []
+        try:
+            for n in sizes:
+                for w in worker_counts:
+                    r = run_case(n, w, pg_url, moto_url, tmp)
+                    results.append(r)
+                    print(
+                        f"  {n:>7} orders, {w} worker(s): {r['wall_s']:8.1f} s"
+                        f"  {r['orders_per_s']:7.1f} orders/s  (seeded in {r['seed_s']:.0f} s;"
+                        f" failed {r['failed']}, left {r['left_unpurged']} orders /"
+                        f" {r['left_blob_versions']} blob versions)",
+                        flush=True,
+                    )
+        finally:
+            moto.terminate()
+            moto.wait()
+            pg.cleanup()
+
+    print()
+    print(f"machine: {platform.platform()} / {platform.python_implementation()} {platform.python_version()}")
+    print(f"cores: {os.cpu_count()} (workers, PostgreSQL and moto_server share them with other jobs: noisy)")
+    moto_kind = "stock" if args.stock_moto else "prefix-filtered ListObjectVersions, see patched_moto_server"
+    print(
+        f"backend: PostgreSQL (pgserver) + S3 on moto_server ({moto_kind}), versioned bucket, 3 blobs/order"
+    )
+    print()
+    print(f"{'orders':>8} {'workers':>8} {'wall s':>9} {'orders/s':>9}")
+    for r in results:
+        print(f"{r['orders']:>8} {r['workers']:>8} {r['wall_s']:>9.1f} {r['orders_per_s']:>9.1f}")
+    by = {(r["orders"], r["workers"]): r for r in results}
+    print()
+    for n in sizes:
+        if (n, 1) in by and (n, 4) in by:
+            speedup = by[(n, 1)]["wall_s"] / by[(n, 4)]["wall_s"]
+            print(f"{n} orders: 4 workers vs 1 (baseline): {speedup:.2f}x faster")
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        for w in worker_counts:
+            if (small, w) in by and (large, w) in by:
+                growth = by[(large, w)]["wall_s"] / by[(small, w)]["wall_s"]
+                linear = large / small
+                print(f"{w} worker(s): {small} → {large} orders: time x{growth:.2f} (linear: x{linear:.2f})")
+
+
+if __name__ == "__main__":
+    main()
