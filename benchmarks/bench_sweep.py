@@ -7,7 +7,7 @@ backlog (linear means the ratio equals the size ratio). moto_server is one Pytho
 workers, bounds S3 throughput here, so the speedup is a floor for real S3.
 
     .venv/bin/python benchmarks/bench_sweep.py                    # 10,000 and 100,000 orders (hours here)
-    .venv/bin/python benchmarks/bench_sweep.py --quick            # 300 and 1,500 orders
+    .venv/bin/python benchmarks/bench_sweep.py --quick            # 200 and 1,000 orders
     .venv/bin/python benchmarks/bench_sweep.py --sizes 1000,5000
 """
 
@@ -209,12 +209,12 @@ def main() -> None:
         patched_moto_server(sys.argv[2])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="300 and 1,500 orders")
+    ap.add_argument("--quick", action="store_true", help="200 and 1,000 orders")
     ap.add_argument("--sizes", default=None, help="comma-separated backlog sizes (default 10000,100000)")
     ap.add_argument("--workers", default="1,4")
     ap.add_argument("--stock-moto", action="store_true", help="unpatched moto (O(bucket) version listing)")
     args = ap.parse_args()
-    sizes = [int(x) for x in (args.sizes or ("300,1500" if args.quick else "10000,100000")).split(",")]
+    sizes = [int(x) for x in (args.sizes or ("200,1000" if args.quick else "10000,100000")).split(",")]
     worker_counts = [int(x) for x in args.workers.split(",")]
 
     import pgserver
@@ -222,7 +222,7 @@ def main() -> None:
     os.environ.update(AWS)
     with tempfile.TemporaryDirectory(prefix="cv-bench-sweep-") as tmpdir:
         tmp = Path(tmpdir)
-        pg = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+        pg = pgserver.get_server(tmp / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
         pg_url = (
             make_url(pg.get_uri()).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         )
