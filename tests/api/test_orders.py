@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.conftest import (
     BLOCK_WORD,
     FLAG_WORD,
@@ -257,4 +259,30 @@ def test_a_legal_hold_makes_fulfilment_answer_202_until_released(api: Api) -> No
     assert r.status_code == 200
     assert r.json()["order"]["state"] == "purged"
     assert c.get("/v1/orders/ord-h/receipt", headers=a).status_code == 200
+    assert leftovers(api.services).blobs == 0
+
+
+def test_a_blob_store_outage_during_the_purge_answers_202_and_a_retry_finishes(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customization_vault.errors import BackendError
+
+    c, a = api.client, api.keys.a
+    c.put("/v1/orders/ord-x", headers=a)
+    item = _upload_text(api, "ord-x", "outage")
+
+    def down(keys: object) -> int:
+        raise BackendError("blob store unreachable")
+
+    monkeypatch.setattr(api.services.blobs, "delete_many", down)
+    r = c.post("/v1/orders/ord-x/fulfilment", headers=a)
+    assert r.status_code == 202
+    assert r.json()["order"]["state"] == "fulfilled"
+    assert r.json()["order"]["key_destroyed_at"] is not None  # crypto-shredded before the outage
+    assert_problem(c.get(str(item["content_url"]), headers=a), 410)
+
+    monkeypatch.undo()
+    r = c.post("/v1/orders/ord-x/fulfilment", headers=a)
+    assert r.status_code == 200
+    assert r.json()["order"]["state"] == "purged"
     assert leftovers(api.services).blobs == 0
