@@ -16,6 +16,7 @@ from screening.image.errors import ImageDecodeError, ImageTooLarge
 # 64 MP covers every phone camera; a larger declared size is far more likely a decompression bomb
 # (a few KB of PNG that inflates to gigabytes) than a customer photo.
 DEFAULT_MAX_PIXELS = 64_000_000
+_SLACK = 1.25
 _ROTATING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _TRANSPOSES = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -57,7 +58,7 @@ def flatten(image: Image.Image) -> Image.Image:
 
 
 def decode_image(data: bytes, target: int = 512, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
-    """Decode `data` so that its longer side is about `target` pixels (never upscaled).
+    """Decode `data` so that its longer side is about `target` pixels (at most 1.25x; never upscaled).
 
     Raises ImageTooLarge above `max_pixels` (checked on the header) and ImageDecodeError for
     anything Pillow cannot decode.
@@ -83,15 +84,20 @@ def decode_image(data: bytes, target: int = 512, max_pixels: int = DEFAULT_MAX_P
             # DCT scaling: decodes at 1/2, 1/4 or 1/8 directly, keeping at least `target` pixels.
             im.draft("RGB", (target, target))
         im.load()
-        factor = max(im.size) // target
+        # Integer box reduction to within 1.25x of target, then no resampling at all: the shapes are
+        # resampled to a small grid later anyway, and a resize would cost as much as the matching.
+        factor = round(max(im.size) / target)
         if factor >= 2:
             im = im.reduce(factor)
         # Applied by hand: `reduce` returns an image without the Exif block exif_transpose would read.
         if orientation in _TRANSPOSES:
             im = im.transpose(_TRANSPOSES[orientation])
         rgb = flatten(im)
-        if max(rgb.size) > target:
-            rgb.thumbnail((target, target), Image.Resampling.BOX)
+        if max(rgb.size) > target * _SLACK:
+            # resize, not thumbnail: thumbnail on a JPEG file object re-runs draft and decodes again.
+            scale = target / max(rgb.size)
+            size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+            rgb = rgb.resize(size, Image.Resampling.BOX)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge("image declares more pixels than Pillow's bomb limit") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -20,6 +20,8 @@ from scipy import fft, ndimage
 FloatArray = npt.NDArray[np.float32]
 
 WORK_SIDE: Final = 256  # longer side of the working image: logos keep their shape, noise averages out
+# Shapes of proposals are computed at this size: a logo printed small on a photo keeps its thin strokes.
+FINE_SIDE: Final = 512
 SHAPE_SIDE: Final = 32
 SIGNATURE_SIDE: Final = 16
 # Colour distance (Euclidean RGB, 0..441) above which a pixel is not ground. JPEG noise stays well below;
@@ -42,10 +44,10 @@ class Shape:
 
 
 def as_array(image: Image.Image, side: int = WORK_SIDE) -> FloatArray:
-    """RGB float pixels, the longer side scaled to `side` (BOX down, bilinear up)."""
+    """RGB float pixels, the longer side scaled to about `side` (within 1.25x: BOX down, bilinear up)."""
     im = image if image.mode == "RGB" else image.convert("RGB")
     scale = side / max(im.size)
-    if abs(scale - 1.0) > 1e-3:
+    if scale < 1 / 1.25 or scale > 1.25:
         size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
         im = im.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
     return np.asarray(im, dtype=np.float32)
@@ -115,18 +117,27 @@ def shape_of(a: FloatArray, ground: FloatArray, box: Box | None = None) -> Shape
         return None
     # Scaled by the design's own contrast: a pale recolour or a grey version gives the same grid.
     soft = np.clip(d / (0.6 * contrast), 0.0, 1.0)
-    mask = soft > 0.5
+    return shape_of_mask(soft, (bx0, by0, bx0 + sub.shape[1], by0 + sub.shape[0]), offset_only=True)
+
+
+def shape_of_mask(soft: FloatArray, box: Box, *, offset_only: bool = False) -> Shape | None:
+    """Trim a soft foreground map (values in [0, 1]) inside `box` and resample it to the grid.
+
+    With `offset_only`, `soft` is already the box's own map and `box` only places it in the image.
+    """
+    sub = soft if offset_only else soft[box[1] : box[3], box[0] : box[2]]
+    mask = sub > 0.5
     ys = np.flatnonzero(mask.any(axis=1))
     xs = np.flatnonzero(mask.any(axis=0))
     if ys.size < 3 or xs.size < 3:
         return None
     ty0, ty1, tx0, tx1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
-    trimmed = (soft[ty0:ty1, tx0:tx1] * 255.0).astype(np.uint8)
+    trimmed = (sub[ty0:ty1, tx0:tx1] * 255.0).astype(np.uint8)
     grid_im = Image.fromarray(trimmed).resize((SHAPE_SIDE, SHAPE_SIDE), Image.Resampling.BOX)
     grid = np.asarray(grid_im, dtype=np.float32) / 255.0
     if float(grid.std()) < _MIN_SHAPE_STD:
         return None
-    return Shape(grid, (bx0 + tx0, by0 + ty0, bx0 + tx1, by0 + ty1))
+    return Shape(grid, (box[0] + tx0, box[1] + ty0, box[0] + tx1, box[1] + ty1))
 
 
 def dihedral(grid: FloatArray) -> list[FloatArray]:
@@ -217,3 +228,16 @@ def reference_grids(image: Image.Image) -> FloatArray | None:
         cut = shape_of(a, ground, box)
         grids.append(base.grid if cut is None else cut.grid)
     return np.stack(grids).astype(np.float32)
+
+
+def image_hashes(data: bytes) -> npt.NDArray[np.uint64]:
+    """pHashes of an upload's main design in its 8 orientations: decode at working size, peel, trim, hash.
+
+    The whole-image path alone (no region proposals); empty when the image shows no design.
+    """
+    from screening.image.decode import decode_image  # decode is the lower layer; imported late by design
+
+    found = design_shape(decode_image(data, target=WORK_SIDE).image)
+    if found is None:
+        return np.zeros(0, dtype=np.uint64)
+    return phash64(np.stack(dihedral(found[0].grid)).astype(np.float32))

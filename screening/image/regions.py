@@ -25,9 +25,10 @@ from screening.image.hashing import (
     colour_distance,
     peel,
     shape_of,
+    shape_of_mask,
 )
 
-MAX_PROPOSALS: Final = 12
+MAX_PROPOSALS: Final = 16
 _XY_DEPTH: Final = 2
 _XY_MIN_GAP: Final = 3  # working pixels: letters of a word are closer, a caption is further
 _XY_MIN_AREA: Final = 0.10  # share of the design's box
@@ -35,6 +36,12 @@ _EDGE_STEP: Final = 10.0  # per-pixel colour step that separates two smooth regi
 _REGION_MIN_AREA: Final = 0.03  # share of the image a smooth region needs to hold a logo
 _HOLES_MIN_AREA: Final = 0.002
 _MAX_REGIONS: Final = 6
+_INK_MIN_AREA: Final = 0.0005  # a flat patch smaller than this is noise or an anti-aliased edge
+_INK_MAX_AREA: Final = 0.35  # a flat patch larger than this is a ground, not ink
+_INK_MIN_GROUP: Final = 0.004
+_INK_GAP: Final = 3  # working pixels bridged between parts of one logo
+_MAX_INKS: Final = 6
+_HOLE_GROUPS: Final = 3
 
 
 def _xy_cut(mask: npt.NDArray[np.bool_], origin: tuple[int, int], depth: int, out: list[Box]) -> None:
@@ -68,22 +75,70 @@ def _xy_cut(mask: npt.NDArray[np.bool_], origin: tuple[int, int], depth: int, ou
         return
 
 
-def _smooth_regions(a: FloatArray) -> list[tuple[npt.NDArray[np.bool_], FloatArray]]:
-    """Large connected regions without colour steps (a shirt, a sky, a sheet) and their median colour."""
+def _smooth_labels(a: FloatArray) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Connected regions without colour steps (a shirt, a sky, a flat logo part); label 0 = edges."""
     blurred = ndimage.uniform_filter(a, size=(3, 3, 1))
     gx = np.abs(np.diff(blurred, axis=1, append=blurred[:, -1:])).max(axis=-1)
     gy = np.abs(np.diff(blurred, axis=0, append=blurred[-1:])).max(axis=-1)
     labels, n = ndimage.label(np.maximum(gx, gy) <= _EDGE_STEP)
-    if n == 0:
-        return []
-    sizes = np.bincount(labels.ravel())[1:]
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    sizes[0] = 0
+    return labels.astype(np.int32), sizes
+
+
+def _smooth_regions(
+    labels: npt.NDArray[np.int32], sizes: npt.NDArray[np.int64]
+) -> list[npt.NDArray[np.bool_]]:
+    """The large smooth regions: grounds a logo may sit on."""
     out = []
     for k in np.argsort(-sizes)[:_MAX_REGIONS]:
         if sizes[k] < _REGION_MIN_AREA * labels.size:
             break
-        region = labels == k + 1
-        out.append((region, np.median(a[region], axis=0).astype(np.float32)))
+        out.append(labels == k)
     return out
+
+
+def _colour_proposals(
+    a: FloatArray, labels: npt.NDArray[np.int32], sizes: npt.NDArray[np.int64]
+) -> list[tuple[Box, FloatArray]]:
+    """Boxes of pixels that share one flat colour ("ink") and lie together, with that colour.
+
+    Catches a logo that is not enclosed by one ground: placed across a shirt's edge, or on a busy
+    photo. Its shape is the ink membership itself, so it equals the reference's glyph-vs-ground shape
+    whatever the ground is.
+    """
+    total = labels.size
+    keep = np.flatnonzero((sizes >= _INK_MIN_AREA * total) & (sizes <= _INK_MAX_AREA * total))
+    if keep.size == 0:
+        return []
+    colours = np.stack([ndimage.mean(a[..., c], labels, keep) for c in range(3)], axis=1).astype(np.float32)
+    used = np.zeros(len(keep), dtype=bool)
+    out: list[tuple[Box, FloatArray]] = []
+    inks = 0
+    for i in np.argsort(-sizes[keep]):
+        if used[i] or inks >= _MAX_INKS:
+            continue
+        same = (colour_distance(colours, colours[i]) < FOREGROUND_TOLERANCE) & ~used
+        used |= same
+        if sizes[keep[same]].sum() < _INK_MIN_GROUP * total:
+            continue
+        inks += 1
+        members = np.isin(labels, keep[same])
+        # One proposal per blob of this colour (parts closer than _INK_GAP are one logo).
+        blobs, _ = ndimage.label(ndimage.maximum_filter(members, size=2 * _INK_GAP + 1))
+        for b, found in enumerate(ndimage.find_objects(blobs)[:3], start=1):
+            if found is None or (members[found] & (blobs[found] == b)).sum() < _INK_MIN_GROUP * total:
+                continue
+            ys, xs = found
+            out.append(((int(xs.start), int(ys.start), int(xs.stop), int(ys.stop)), colours[i]))
+    return out
+
+
+def _ink_shape(a: FloatArray, colour: FloatArray, box: Box) -> Shape | None:
+    sub = a[box[1] : box[3], box[0] : box[2]]
+    d = colour_distance(sub, colour)
+    ink = np.clip((1.5 * FOREGROUND_TOLERANCE - d) / FOREGROUND_TOLERANCE, 0.0, 1.0).astype(np.float32)
+    return shape_of_mask(ink, box, offset_only=True)
 
 
 def _overlap(a: Box, b: Box) -> float:
@@ -94,29 +149,66 @@ def _overlap(a: Box, b: Box) -> float:
     return inter / union if union else 0.0
 
 
-def propose(a: FloatArray) -> list[Shape]:
-    """Up to MAX_PROPOSALS distinct shapes from the working image `a`, most general first."""
+class _Realiser:
+    """Computes a small proposal's shape on the finer image when there is one (thin strokes of a logo
+    printed small), and reports its box in the working image's pixels either way."""
+
+    def __init__(self, a: FloatArray, fine: FloatArray | None) -> None:
+        self.a = a
+        self.fine = a if fine is None else fine
+        self.fx = self.fine.shape[1] / a.shape[1]
+        self.fy = self.fine.shape[0] / a.shape[0]
+
+    def _up(self, box: Box | None) -> Box:
+        if box is None:
+            return (0, 0, self.fine.shape[1], self.fine.shape[0])
+        return (
+            int(box[0] * self.fx),
+            int(box[1] * self.fy),
+            min(self.fine.shape[1], int(np.ceil(box[2] * self.fx))),
+            min(self.fine.shape[0], int(np.ceil(box[3] * self.fy))),
+        )
+
+    def _down(self, shape: Shape | None) -> Shape | None:
+        if shape is None:
+            return None
+        x0, y0, x1, y1 = shape.box
+        box = (int(x0 / self.fx), int(y0 / self.fy), int(np.ceil(x1 / self.fx)), int(np.ceil(y1 / self.fy)))
+        return Shape(shape.grid, box)
+
+    def ground(self, colour: FloatArray, box: Box | None = None, *, fine: bool = False) -> Shape | None:
+        if not fine or self.fine is self.a:
+            return shape_of(self.a, colour, box)
+        return self._down(shape_of(self.fine, colour, self._up(box)))
+
+    def ink(self, colour: FloatArray, box: Box) -> Shape | None:
+        return self._down(_ink_shape(self.fine, colour, self._up(box)))
+
+
+def propose(a: FloatArray, fine: FloatArray | None = None) -> list[Shape]:
+    """Up to MAX_PROPOSALS distinct shapes of the working image `a`, most general first.
+
+    Regions are found on `a`; shapes are computed on `fine` (the same image at a higher resolution)
+    when given. Boxes are in `a`'s pixels.
+    """
+    real = _Realiser(a, fine)
     shapes: list[Shape | None] = []
     ground, _ = border_ground(a)
-    shapes.append(shape_of(a, ground))
+    shapes.append(real.ground(ground))
     peeled = peel(a)
     if peeled is not None:
         box, ground = peeled
-        shapes.append(shape_of(a, ground, box))
+        shapes.append(real.ground(ground, box))
         sub = a[box[1] : box[3], box[0] : box[2]]
         parts: list[Box] = []
         _xy_cut(colour_distance(sub, ground) >= FOREGROUND_TOLERANCE, (0, 0), 0, parts)
         area = sub.shape[0] * sub.shape[1]
         for px0, py0, px1, py1 in parts[1:]:
             if (px1 - px0) * (py1 - py0) >= _XY_MIN_AREA * area:
-                shapes.append(shape_of(sub, ground, (px0, py0, px1, py1)))
-                if shapes[-1] is not None:
-                    s = shapes[-1]
-                    shapes[-1] = Shape(
-                        s.grid, (s.box[0] + box[0], s.box[1] + box[1], s.box[2] + box[0], s.box[3] + box[1])
-                    )
+                shapes.append(real.ground(ground, (px0 + box[0], py0 + box[1], px1 + box[0], py1 + box[1])))
     h, w = a.shape[:2]
-    for region, colour in _smooth_regions(a):
+    labels, sizes = _smooth_labels(a)
+    for region in _smooth_regions(labels, sizes):
         holes = ndimage.binary_fill_holes(region) & ~region
         if holes.sum() < _HOLES_MIN_AREA * h * w:
             continue
@@ -128,11 +220,28 @@ def propose(a: FloatArray) -> list[Shape]:
             min(w, int(xs[-1]) + 2),
             min(h, int(ys[-1]) + 2),
         )
-        shapes.append(shape_of(a, colour, hb))  # the holes' box as a whole
-        inner = peel(a[hb[1] : hb[3], hb[0] : hb[2]])
-        if inner is not None:
-            (ix0, iy0, ix1, iy1), inner_ground = inner
-            shapes.append(shape_of(a, inner_ground, (hb[0] + ix0, hb[1] + iy0, hb[0] + ix1, hb[1] + iy1)))
+        boxes = [hb]  # the holes' box as a whole, then each group of nearby holes on its own
+        groups, _ = ndimage.label(ndimage.binary_dilation(holes, iterations=_INK_GAP))
+        found = ndimage.find_objects(groups)
+        areas = ndimage.sum(holes, groups, range(1, len(found) + 1))
+        for k in np.argsort(-np.asarray(areas))[:_HOLE_GROUPS]:
+            ys_, xs_ = found[k]
+            if areas[k] >= _HOLES_MIN_AREA * h * w:
+                boxes.append(
+                    (max(0, xs_.start - 1), max(0, ys_.start - 1), min(w, xs_.stop + 1), min(h, ys_.stop + 1))
+                )
+        for bx in boxes:
+            # The ground right around the holes, not the whole region's median: shading and merged
+            # regions make the latter a colour that is nowhere next to the logo.
+            local, _ = border_ground(a[bx[1] : bx[3], bx[0] : bx[2]])
+            shapes.append(real.ground(local, bx, fine=True))
+            inner = peel(a[bx[1] : bx[3], bx[0] : bx[2]])
+            if inner is not None:
+                (ix0, iy0, ix1, iy1), inner_ground = inner
+                inner_box = (bx[0] + ix0, bx[1] + iy0, bx[0] + ix1, bx[1] + iy1)
+                shapes.append(real.ground(inner_ground, inner_box, fine=True))
+    for box, colour in _colour_proposals(a, labels, sizes):
+        shapes.append(real.ink(colour, box))
     out: list[Shape] = []
     for cand in shapes:
         if cand is None or any(_overlap(cand.box, o.box) > 0.95 for o in out):

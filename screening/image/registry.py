@@ -169,7 +169,7 @@ class ImageRegistry:
     def search(self, hashes: npt.NDArray[np.uint64], radius: int) -> dict[int, int]:
         """Every variant row within `radius` of any of `hashes`, with its smallest distance."""
         found: dict[int, int] = {}
-        for h in hashes:
+        for h in np.unique(hashes):
             for row, dist in self._index.search(np.array([h], dtype=np.uint64), radius):
                 if dist < found.get(row, 65):
                     found[row] = dist

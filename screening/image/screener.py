@@ -20,7 +20,16 @@ from PIL import Image
 
 from screening.findings import Finding, FindingKind, Severity, Verdict
 from screening.image.decode import DecodedImage, decode_image
-from screening.image.hashing import WORK_SIDE, Shape, as_array, dihedral, phash64, signatures, small_grids
+from screening.image.hashing import (
+    FINE_SIDE,
+    WORK_SIDE,
+    Shape,
+    as_array,
+    dihedral,
+    phash64,
+    signatures,
+    small_grids,
+)
 from screening.image.ocr_base import OcrEngine
 from screening.image.regions import propose
 from screening.image.registry import ImageRegistry
@@ -34,6 +43,7 @@ DEFAULT_THRESHOLD: Final = 0.93
 # the correlation decides. Rotated and cropped logos land 10-18 bits from their variant.
 DEFAULT_RADIUS: Final = 18
 _OCR_SIDE: Final = 1280
+_MAX_VERIFIED: Final = 2048
 
 
 class TextScreener(Protocol):
@@ -94,12 +104,13 @@ class ImageScreener:
     # ------------------------------------------------------------------ matching
     def match(self, data: bytes) -> MatchReport:
         """Decode and match; raises ImageDecodeError / ImageTooLarge for bad input."""
-        decoded = decode_image(data, target=WORK_SIDE)
+        decoded = decode_image(data, target=FINE_SIDE)
         return self.match_decoded(decoded)
 
     def match_decoded(self, decoded: DecodedImage) -> MatchReport:
+        fine = as_array(decoded.image, FINE_SIDE) if max(decoded.image.size) > WORK_SIDE else None
         a = as_array(decoded.image)
-        proposals = propose(a)
+        proposals = propose(a, fine)
         return self._match_proposals(proposals, (a.shape[1], a.shape[0]), decoded.original_size)
 
     def _match_proposals(
@@ -111,6 +122,9 @@ class ImageScreener:
         hashes = phash64(grids)
         query = signatures(small_grids(grids))
         found = self.registry.search(hashes, self.radius)
+        if len(found) > _MAX_VERIFIED:
+            # Bounded verification cost on huge registries: the nearest rows are the likely matches.
+            found = dict(sorted(found.items(), key=lambda kv: kv[1])[:_MAX_VERIFIED])
         rows: list[int] = []
         ids: list[str] = []
         ref_grids = []
@@ -142,7 +156,7 @@ class ImageScreener:
     # ------------------------------------------------------------------ screening
     def screen_image(self, data: bytes) -> Verdict:
         """Findings for every protected image found, and for OCR text the text screener flags."""
-        decoded = decode_image(data, target=WORK_SIDE)
+        decoded = decode_image(data, target=FINE_SIDE)
         report = self.match_decoded(decoded)
         findings = [
             Finding(
