@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.commands._common import DataDirOption, load_settings, services
 from api.settings import Settings
-from api.wiring import Services
+from api.wiring import Services, build_receipt_signer
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import Seller
 from customization_vault.errors import OrderNotFound
@@ -40,10 +40,7 @@ def register(app: typer.Typer) -> None:
 
 def receipt_signer(settings: Settings) -> ReceiptSigner:
     """The service's receipt key: from CV_SIGNING__RECEIPT_KEY_PEM, else the 0600 file (made on first use)."""
-    pem = settings.signing.receipt_key_pem
-    if pem is not None:
-        return ReceiptSigner.from_pem(pem.get_secret_value())
-    return ReceiptSigner.load_or_create(settings.receipt_key_path)
+    return build_receipt_signer(settings)
 
 
 def purger_for(svc: Services) -> Purger:
