@@ -149,11 +149,13 @@ class PurgeWorker:
                         select(Order.id)
                         .where(
                             Order.state.in_(_DUE_STATES),
-                            Order.purge_due_at <= now,
+                            # NULL too: the state alone says "must be purged" (e.g. a row marked by an
+                            # older release that did not set a due time); never let such a row hide.
+                            or_(Order.purge_due_at.is_(None), Order.purge_due_at <= now),
                             or_(Order.purge_next_attempt_at.is_(None), Order.purge_next_attempt_at <= now),
                             ~active_hold_clause(Order.id, now),
                         )
-                        .order_by(Order.purge_due_at)
+                        .order_by(Order.purge_due_at.asc().nulls_first())
                         .limit(self.config.sweep_batch_size)
                         .with_for_update(skip_locked=True, of=Order)
                     ).scalars()

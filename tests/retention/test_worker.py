@@ -163,3 +163,15 @@ def test_the_background_thread_purges_by_itself(services: Any, signer: ReceiptSi
         o = s.get(Order, order.id)
         assert o is not None
         assert o.purge_attempts == 0
+
+
+def test_an_order_whose_state_says_purge_is_swept_even_without_a_due_time(
+    services: Any, purger: Purger, worker: PurgeWorker
+) -> None:
+    order, _ = seed_order(services.vault, "N-1")
+    with session_scope(services.sessions) as s:
+        o = s.get(Order, order.id)
+        assert o is not None
+        o.state, o.trigger, o.purge_step, o.purge_due_at = "cancelled", "cancelled", 1, None
+    assert worker.run_once(maintenance=False).purged == 1
+    assert services.vault.get_order(order.id).state == "purged"
