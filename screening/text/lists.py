@@ -21,6 +21,7 @@ from screening.text.normalize import fold
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
+_HAS_ALNUM_RE = re.compile(r"[^\W_]")
 _MAX_FIELD = 1000
 
 
@@ -193,28 +194,57 @@ def _csv_rows(text: str, source: str, required: str) -> tuple[list[str], list[tu
 
 
 def parse_marks(data: bytes, name: str, source: str = "<marks>") -> MarkList:
+    """Column-indexed rather than a dict per row: a 3M-mark list parses in seconds, not tens."""
     text = _decode(data, source)
-    _, rows = _csv_rows(text, source, "mark")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ListFormatError(source, 1, "empty file: a header row is required") from None
+    except csv.Error as e:
+        raise ListFormatError(source, 1, f"bad CSV header ({e})") from None
+    cols = [h.strip().lower() for h in header]
+    if "mark" not in cols:
+        raise ListFormatError(source, 1, "header must name a 'mark' column")
+    if len(set(cols)) != len(cols):
+        raise ListFormatError(source, 1, "duplicate column names in header")
+    width = len(cols)
+    i_mark = cols.index("mark")
+    i_id = cols.index("id") if "id" in cols else -1
+    i_dist = cols.index("distinctiveness") if "distinctiveness" in cols else -1
     ids: list[str] = []
     marks: list[str] = []
     dist: list[Distinctiveness | None] = []
-    for line, row in rows:
-        mark = row["mark"]
-        if not mark:
-            raise ListFormatError(source, line, "empty 'mark'")
-        if not mark_key(mark):
-            raise ListFormatError(source, line, "'mark' has no letters or digits")
-        raw_d = row.get("distinctiveness", "").lower()
-        d: Distinctiveness | None = None
-        if raw_d:
-            if raw_d not in _DISTINCTIVENESS_ALIASES:
-                raise ListFormatError(
-                    source, line, "'distinctiveness' must be coined, arbitrary or dictionary"
-                )
-            d = _DISTINCTIVENESS_ALIASES[raw_d]
-        ids.append(row.get("id") or mark_key(mark))
-        marks.append(mark)
-        dist.append(d)
+    try:
+        for row in reader:
+            n = len(row)
+            if n > width:
+                raise ListFormatError(source, reader.line_num, f"{n} fields, header has {width}")
+            mark = row[i_mark].strip() if i_mark < n else ""
+            if not mark:
+                if not any(c.strip() for c in row):
+                    continue  # blank line
+                raise ListFormatError(source, reader.line_num, "empty 'mark'")
+            if len(mark) > _MAX_FIELD:
+                raise ListFormatError(source, reader.line_num, f"field longer than {_MAX_FIELD} characters")
+            if not _HAS_ALNUM_RE.search(mark):
+                raise ListFormatError(source, reader.line_num, "'mark' has no letters or digits")
+            d: Distinctiveness | None = None
+            if 0 <= i_dist < n and row[i_dist].strip():
+                raw_d = row[i_dist].strip().lower()
+                if raw_d not in _DISTINCTIVENESS_ALIASES:
+                    raise ListFormatError(
+                        source, reader.line_num, "'distinctiveness' must be coined, arbitrary or dictionary"
+                    )
+                d = _DISTINCTIVENESS_ALIASES[raw_d]
+            mark_id = row[i_id].strip() if 0 <= i_id < n else ""
+            if len(mark_id) > _MAX_FIELD:
+                raise ListFormatError(source, reader.line_num, f"field longer than {_MAX_FIELD} characters")
+            ids.append(mark_id or mark_key(mark))
+            marks.append(mark)
+            dist.append(d)
+    except csv.Error as e:
+        raise ListFormatError(source, reader.line_num, f"bad CSV ({e})") from None
     return MarkList(name, content_version(data), ids, marks, dist)
 
 

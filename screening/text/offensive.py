@@ -219,6 +219,14 @@ class OffensiveMatcher:
             at_start = a == 0
             at_end = b == len(sq_forms[last])
             for term in idxs:
+                if (
+                    first == last
+                    and at_start
+                    and at_end
+                    and self._more_repeats(forms[first], fm, a, b, term)
+                    and self.lexicon.is_known(forms[first])
+                ):
+                    continue  # "rapping" is a word of its own, not a drawn-out "raping"
                 if first == last and not self._runs_cover(forms[first], fm, a, b, term):
                     # Fewer repeated letters than the term ("as" for "ass", "Bobs" for "boobs"): only
                     # a whole word that no lexicon knows may be such a shortening ("pusy", "jiz").
@@ -227,6 +235,13 @@ class OffensiveMatcher:
                 hit = self._judge(toks, forms, first, last, a_cuts, b_cuts, at_start, at_end, term)
                 if hit is not None:
                     yield hit
+
+    def _more_repeats(self, word: str, m: list[int], a: int, b: int, term: int) -> bool:
+        """Some letter of the hit repeats in the word more often than in the term ("rapping")."""
+        need = self._term_runs[term]
+        if len(need) != b - a:
+            return False
+        return any((m[p + 1] if p + 1 < len(m) else len(word)) - m[p] > need[p - a] for p in range(a, b))
 
     def _runs_cover(self, word: str, m: list[int], a: int, b: int, term: int) -> bool:
         """Each letter of the hit repeats in the word at least as often as in the term."""
@@ -472,7 +487,9 @@ class OffensiveMatcher:
             if abs(len(target) - len(sq)) > 3 or (key[0] == "A" and sq[0] != target[0]):
                 continue
             ratio = fuzz.ratio(sq, target) / 100.0
-            if ratio >= 0.65:
+            # A loose resemblance is enough only for a word no corpus has seen ("tossa"); a rare
+            # real word ("beanie", "Conley") must be a close one.
+            if ratio >= 0.75 or (ratio >= 0.65 and self.lexicon.zipf(word) < 1.5):
                 return _Hit(term, first, last, fs, fe, round(0.8 * ratio, 4), True)
         return None
 
