@@ -38,6 +38,7 @@ dick,dick,insult
 ass,ass,insult
 jizz,jizz,sexual
 spic,spic,slur
+raping,raping,hate
 pussy,pussy,sexual
 white power,white power,hate
 """
@@ -128,6 +129,7 @@ def test_trademark_finding_shape(screener: TextScreener) -> None:
         "Class of 1995",
         "Hi Bob!",
         "Cute as a button",
+        "rapping all night",  # more repeated letters than the term, and a word of its own
     ],
 )
 def test_offensive_hard_negatives(screener: TextScreener, text: str) -> None:
