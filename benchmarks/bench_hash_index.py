@@ -187,6 +187,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=None, help="number of hashes (overrides --quick)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--no-256", action="store_true", help="skip the 256-bit (PDQ) run")
+    ap.add_argument("--only-256", action="store_true", help="only the 256-bit (PDQ) run")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument(
         "--faiss-threads",
@@ -207,7 +208,8 @@ def main() -> None:
     print(f"machine: {platform.platform()} | {cpu} | cores {os.cpu_count()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     print("note: other CPU-heavy jobs may share this machine; numbers are indicative")
-    run(64, n, [8, 10, 12], args.queries, args.seed)
+    if not args.only_256:
+        run(64, n, [8, 10, 12], args.queries, args.seed)
     if not args.no_256:
         run(256, n, [31], args.queries, args.seed + 1)
 

@@ -73,19 +73,30 @@ def _popcount(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
 
 
 def _distances(rows: HashArray, query: HashArray) -> npt.NDArray[np.int64]:
-    """Hamming distance of every row (k, w) to one query (w,)."""
-    if rows.shape[1] == 1:
-        return _popcount(rows[:, 0] ^ query[0]).astype(np.int64)
-    summed: npt.NDArray[np.int64] = _popcount(rows ^ query[None, :]).sum(axis=1, dtype=np.int64)
-    return summed
+    """Hamming distance of every row (k, w) to one query (w,).
+
+    Word by word rather than `popcount(rows ^ query).sum(axis=1)`: about 3x faster for 256-bit rows,
+    since the axis-1 sum over 4 tiny uint8 columns is a slow strided reduction in numpy.
+    """
+    d = _popcount(rows[:, 0] ^ query[0]).astype(np.int64)
+    for w in range(1, rows.shape[1]):
+        d += _popcount(rows[:, w] ^ query[w])
+    return d
+
+
+def _take_rows(hashes: HashArray, rows: npt.NDArray[Any]) -> HashArray:
+    """hashes[rows] for a 2-d array. `np.take(axis=0)` copies whole rows; numpy's fancy indexing
+    of a 2-d array goes element by element and measured 50x slower (3.3 ms vs 67 us for 7,600
+    rows of 256 bits), which was most of a PDQ query."""
+    out: HashArray = np.take(hashes, rows, axis=0)
+    return out
 
 
 def _gather_distances(hashes: HashArray, rows: npt.NDArray[Any], query: HashArray) -> npt.NDArray[np.int64]:
-    """Distances of hashes[rows] to the query; 64-bit rows are gathered from a 1-d view, which numpy
-    indexes about a third faster than the (n, 1) array (this gather is most of a query's time)."""
+    """Distances of hashes[rows] to the query: the random-access part of a query."""
     if hashes.shape[1] == 1:
         return _popcount(hashes[:, 0][rows] ^ query[0]).astype(np.int64)
-    return _distances(hashes[rows], query)
+    return _distances(_take_rows(hashes, rows), query)
 
 
 def _check_bits(bits: int) -> int:
@@ -276,7 +287,7 @@ class FlatHashIndex:
 
     def _compact(self) -> None:
         keep = self._ids[: self._n] >= 0
-        self._hashes = np.ascontiguousarray(self._hashes[: self._n][keep])
+        self._hashes = np.compress(keep, self._hashes[: self._n], axis=0)
         self._ids = np.ascontiguousarray(self._ids[: self._n][keep])
         self._n = self._ids.shape[0]
         self._dead = 0
@@ -299,7 +310,7 @@ class FlatHashIndex:
                 "kind": np.array(self.kind),
                 "version": np.array(_FORMAT_VERSION),
                 "bits": np.array(self.bits),
-                "hashes": self._hashes[: self._n][keep],
+                "hashes": np.compress(keep, self._hashes[: self._n], axis=0),
                 "ids": self._ids[: self._n][keep],
             }
         _write_npz(Path(path), arrays)
@@ -418,7 +429,7 @@ def _build_tables(bits: int, hashes: HashArray, ids: IdArray, min_rows: int) -> 
     index_dtype = np.uint32 if n < 2**32 else np.int64
     keys0 = blocks[0].keys(hashes)
     order = np.argsort(keys0, kind="stable")
-    hashes = np.ascontiguousarray(hashes[order])
+    hashes = _take_rows(hashes, order)
     ids = np.ascontiguousarray(ids[order])
     keys0 = keys0[order]
     del order
@@ -527,7 +538,9 @@ class MultiIndexHashIndex:
             pend_hit = _rows_with_ids(st.pending_ids, gone)
             count = int(pend_hit.sum())
             if count:
-                self._state = _State(st.tables, st.pending_hashes[~pend_hit], st.pending_ids[~pend_hit])
+                self._state = _State(
+                    st.tables, np.compress(~pend_hit, st.pending_hashes, axis=0), st.pending_ids[~pend_hit]
+                )
             main = st.tables.ids
             # O(n) vectorised scan (a few ms at 10^7): cheaper in memory than an id -> rows map.
             hit = _rows_with_ids(main, gone)
@@ -542,7 +555,7 @@ class MultiIndexHashIndex:
     def _rebuild(self) -> None:
         st = self._state
         keep = st.tables.ids >= 0
-        hashes = np.concatenate([st.tables.hashes[keep], st.pending_hashes])
+        hashes = np.concatenate([np.compress(keep, st.tables.hashes, axis=0), st.pending_hashes])
         ids = np.concatenate([st.tables.ids[keep], st.pending_ids])
         tables = _build_tables(self.bits, hashes, ids, self._min_table_rows)
         self._state = _State(tables, hashes[:0], ids[:0])
