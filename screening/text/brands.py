@@ -158,6 +158,8 @@ class BrandMatcher:
         ]
         masked = [any(c in "*#" for c in t.text) for t in toks]
         nv = max(len(vs) for vs in variants)
+        soft = [t.gap == Gap.SOFT for t in toks]
+        stop = [t.gap == Gap.HARD or t.possessive for t in toks]
         out: list[_Window] = []
         limit = self.index.max_words
         n = len(toks)
@@ -165,24 +167,31 @@ class BrandMatcher:
             if toks[i].possessive:
                 continue
             acc = [""] * nv  # the window's key under each leetspeak reading, grown one word at a time
-            any_loose = any_masked = False
+            any_loose = any_masked = any_explained = False
+            compound = True
             for j in range(i, min(n, i + limit)):
-                if j > i and (toks[j].gap == Gap.HARD or toks[j].possessive):
-                    break
+                if j > i:
+                    if stop[j]:
+                        break
+                    compound = compound and soft[j]
                 vs = variants[j]
-                last = len(vs) - 1
-                for v in range(nv):
-                    acc[v] += vs[v if v < last else last]
+                if nv == 1:
+                    acc[0] += vs[0]
+                else:
+                    last = len(vs) - 1
+                    for v in range(nv):
+                        acc[v] += vs[v if v < last else last]
                 if len(acc[0]) > _MAX_KEY:
                     break
-                keys = tuple(dict.fromkeys(k.replace("?", "") if "?" in k else k for k in acc))
+                if nv == 1 and "?" not in acc[0]:
+                    keys: tuple[str, ...] = (acc[0],)
+                else:
+                    keys = tuple(k for k in dict.fromkeys(k.replace("?", "") for k in acc) if k)
                 any_loose = any_loose or loose[j]
                 any_masked = any_masked or masked[j]
-                fuzzy = (unknown[i] if i == j else any_loose) and not any(
-                    k in explained for k in range(i, j + 1)
-                )
-                compound = j > i and all(toks[k].gap == Gap.SOFT for k in range(i + 1, j + 1))
-                out.append(_Window(i, j, tuple(k for k in keys if k), fuzzy, compound, any_masked))
+                any_explained = any_explained or j in explained
+                fuzzy = (unknown[i] if i == j else any_loose) and not any_explained
+                out.append(_Window(i, j, keys, fuzzy, compound and j > i, any_masked))
         return out
 
     # -- candidates -----------------------------------------------------------------------------
