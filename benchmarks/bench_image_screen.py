@@ -128,7 +128,7 @@ def main() -> None:
         grids = np.stack([g for p in props for g in dihedral(p.grid)]).astype(np.float32)
         hashes, query = phash64(grids), signatures(small_grids(grids))
         t.append(time.perf_counter())
-        found = reg.search(hashes, screener.radius)
+        found = reg.search(hashes, screener.effective_radius())
         resolved = [r for r in (reg.resolve(row) for row in found) if r is not None]
         if resolved:
             correlate(query, np.stack([g for _, g in resolved]))

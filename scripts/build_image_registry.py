@@ -3,7 +3,7 @@
 Installs simple-icons (pinned) with npm into a cache, renders every icon in its brand colour on white
 (black when the brand colour is too pale to see on white) with rsvg-convert, and registers it:
   .venv/bin/python scripts/build_image_registry.py --cache /work/.cache/simple-icons
-Output: screening/data/images/registry.json + registry.npz (hashes, 16x16 grids, 128 px thumbnails).
+Output: screening/data/images/registry.json + registry.npz (hashes, 16x16 grids, 128 px palette thumbnails).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ VERSION = "16.37.0"
 RENDER_SIDE = 410
 CANVAS = 512
 THUMB_SIDE = 128
+THUMB_COLOURS = 32
 OUT = Path(__file__).resolve().parent.parent / "screening" / "data" / "images"
 
 
@@ -66,7 +67,7 @@ def render(task: tuple[str, str]) -> PreparedReference | None:
     off = (CANVAS - glyph.width) // 2
     canvas.alpha_composite(glyph, (off, off))
     try:
-        return prepare_reference(canvas.convert("RGB"), THUMB_SIDE)
+        return prepare_reference(canvas.convert("RGB"), THUMB_SIDE, THUMB_COLOURS)
     except ImageError:
         return None
 

@@ -2,7 +2,8 @@
 
 Reads $IMGEVAL_SET, $IMGEVAL_REFERENCES, $IMGEVAL_QUERIES and writes $IMGEVAL_OUT (see score.py):
   .venv/bin/python /work/shared/eval/images/score.py --set SET --cmd ".venv/bin/python scripts/eval_images.py"
-Options: --threshold, --radius, --jobs.
+Options: --threshold, --radius, --jobs; `--baseline phash` answers with plain imagehash pHash of the
+whole image instead (best = nearest reference, score = 1 - distance/64), the baseline to compare with.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from screening.image.errors import ImageError
 _SCREENER: ImageScreener | None = None
 
 
-def _init(registry_dir: str, threshold: float, radius: int) -> None:
+def _init(registry_dir: str, threshold: float, radius: int | None) -> None:
     global _SCREENER
     _SCREENER = ImageScreener(ImageRegistry.load(Path(registry_dir)), threshold=threshold, radius=radius)
 
@@ -41,21 +42,40 @@ def _answer(task: tuple[str, str]) -> dict[str, object]:
     }
 
 
+def _phash_baseline(set_dir: Path, refs: list[dict[str, str]], queries: list[str]) -> list[dict[str, object]]:
+    import imagehash
+    from PIL import Image
+
+    ref_hashes = [(r["ref_id"], imagehash.phash(Image.open(set_dir / r["file"]))) for r in refs]
+    answers: list[dict[str, object]] = []
+    for q in queries:
+        h = imagehash.phash(Image.open(set_dir / q))
+        ref_id, dist = min(((rid, h - rh) for rid, rh in ref_hashes), key=lambda x: x[1])
+        answers.append({"file": q, "matches": [], "best": {"ref_id": ref_id, "score": 1 - dist / 64}})
+    return answers
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--radius", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--baseline", choices=["phash"], default=None)
     args = ap.parse_args(argv)
-    from screening.image.screener import DEFAULT_RADIUS, DEFAULT_THRESHOLD
+    from screening.image.screener import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    radius = DEFAULT_RADIUS if args.radius is None else args.radius
+    radius = args.radius  # None: the screener's size-adaptive default
     set_dir = Path(os.environ["IMGEVAL_SET"])
     refs = [
         json.loads(x) for x in Path(os.environ["IMGEVAL_REFERENCES"]).read_text().splitlines() if x.strip()
     ]
     queries = [x.strip() for x in Path(os.environ["IMGEVAL_QUERIES"]).read_text().splitlines() if x.strip()]
+    if args.baseline == "phash":
+        answers = _phash_baseline(set_dir, refs, queries)
+        with open(os.environ["IMGEVAL_OUT"], "w") as out:
+            out.writelines(json.dumps(a) + "\n" for a in answers)
+        return 0
     registry = ImageRegistry("eval", "1")
     for ref in refs:
         registry.add(ref["ref_id"], (set_dir / ref["file"]).read_bytes())

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from screening.image import ImageError, ImageRegistry, ImageScreener
-from screening.image.screener import DEFAULT_RADIUS, DEFAULT_THRESHOLD
+from screening.image.screener import DEFAULT_THRESHOLD
 
 
 class OutputFormat(enum.StrEnum):
@@ -31,7 +31,7 @@ class OutputFormat(enum.StrEnum):
 _WORKER: ImageScreener | None = None
 
 
-def _init_worker(registry_dir: str | None, threshold: float, radius: int, ocr: bool) -> None:
+def _init_worker(registry_dir: str | None, threshold: float, radius: int | None, ocr: bool) -> None:
     global _WORKER
     registry = ImageRegistry.default() if registry_dir is None else ImageRegistry.load(Path(registry_dir))
     ocr_engine = text_screener = None
@@ -107,7 +107,10 @@ def register(app: typer.Typer) -> None:
         threshold: Annotated[float, typer.Option(help="Shape correlation needed for a finding.")] = (
             DEFAULT_THRESHOLD
         ),
-        radius: Annotated[int, typer.Option(help="Hamming radius of the candidate search.")] = DEFAULT_RADIUS,
+        radius: Annotated[
+            int | None,
+            typer.Option(help="Hamming radius of the candidate search (default: sized to the registry)."),
+        ] = None,
         ocr: Annotated[
             bool, typer.Option("--ocr/--no-ocr", help="Also read and screen text in images.")
         ] = False,

@@ -71,11 +71,11 @@ def border_ground(a: FloatArray) -> tuple[FloatArray, float]:
     return colour, uniform
 
 
-def peel(a: FloatArray, max_layers: int = 6) -> tuple[Box, FloatArray] | None:
+def peel(a: FloatArray, max_layers: int = 8) -> tuple[Box, FloatArray] | None:
     """Cut away uniform frames from the outside in (padding, tinted borders, frame lines).
 
     Each layer: the ring's colour floods inward from the border; the box of what it cannot reach is
-    the next window. Stops when the ring is no longer uniform or nothing changes. Returns the box of
+    the next window. Stops when the ring is no longer uniform. Returns the box of
     the design and the ground colour around it, or None when the border is not a uniform ground.
     """
     x0, y0, x1, y1 = 0, 0, a.shape[1], a.shape[0]
@@ -85,8 +85,16 @@ def peel(a: FloatArray, max_layers: int = 6) -> tuple[Box, FloatArray] | None:
         if sub.shape[0] < 8 or sub.shape[1] < 8:
             break
         colour, uniform = border_ground(sub)
+        inset = 0
+        # A frame line resampled to working size leaves a 1-2 px blend at its inner edge: step over it.
+        while uniform < _UNIFORM_RING and inset < 2 and min(sub.shape[:2]) > 12:
+            inset += 1
+            colour, uniform = border_ground(sub[inset:-inset, inset:-inset])
         if uniform < _UNIFORM_RING:
             break
+        if inset:
+            x0, y0, x1, y1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
+            sub = a[y0:y1, x0:x1]
         ground = colour
         background = colour_distance(sub, colour) < FOREGROUND_TOLERANCE
         labels, _ = ndimage.label(background)
@@ -98,7 +106,10 @@ def peel(a: FloatArray, max_layers: int = 6) -> tuple[Box, FloatArray] | None:
             return None
         nx0, ny0, nx1, ny1 = int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
         if (nx0, ny0, nx1, ny1) == (0, 0, sub.shape[1], sub.shape[0]):
-            break
+            # The ring's colour reaches nothing inside: a thin line (or its resampled blend) with
+            # another colour within. Step over it by a pixel and look again.
+            x0, y0, x1, y1 = x0 + 1, y0 + 1, x1 - 1, y1 - 1
+            continue
         x0, y0, x1, y1 = x0 + nx0, y0 + ny0, x0 + nx1, y0 + ny1
     if ground is None:
         return None

@@ -141,6 +141,17 @@ def _ink_shape(a: FloatArray, colour: FloatArray, box: Box) -> Shape | None:
     return shape_of_mask(ink, box, offset_only=True)
 
 
+def _holes(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Pixels not in `region` and not connected to the image border: what the region encloses.
+
+    One labelling pass; scipy's binary_fill_holes iterates a dilation and is several times slower.
+    """
+    labels, _ = ndimage.label(~region)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    out: npt.NDArray[np.bool_] = (labels > 0) & ~np.isin(labels, edge)
+    return out
+
+
 def _overlap(a: Box, b: Box) -> float:
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -209,7 +220,7 @@ def propose(a: FloatArray, fine: FloatArray | None = None) -> list[Shape]:
     h, w = a.shape[:2]
     labels, sizes = _smooth_labels(a)
     for region in _smooth_regions(labels, sizes):
-        holes = ndimage.binary_fill_holes(region) & ~region
+        holes = _holes(region)
         if holes.sum() < _HOLES_MIN_AREA * h * w:
             continue
         ys = np.flatnonzero(holes.any(axis=1))
@@ -221,7 +232,7 @@ def propose(a: FloatArray, fine: FloatArray | None = None) -> list[Shape]:
             min(h, int(ys[-1]) + 2),
         )
         boxes = [hb]  # the holes' box as a whole, then each group of nearby holes on its own
-        groups, _ = ndimage.label(ndimage.binary_dilation(holes, iterations=_INK_GAP))
+        groups, _ = ndimage.label(ndimage.maximum_filter(holes, size=2 * _INK_GAP + 1))
         found = ndimage.find_objects(groups)
         areas = ndimage.sum(holes, groups, range(1, len(found) + 1))
         for k in np.argsort(-np.asarray(areas))[:_HOLE_GROUPS]:

@@ -56,8 +56,14 @@ class PreparedReference:
     thumbnail: bytes
 
 
-def prepare_reference(image: Image.Image | bytes, thumb_side: int = _THUMB_SIDE) -> PreparedReference:
-    """Raises RegistryError if the image holds no design, ImageDecodeError if it is not an image."""
+def prepare_reference(
+    image: Image.Image | bytes, thumb_side: int = _THUMB_SIDE, thumb_colours: int | None = None
+) -> PreparedReference:
+    """Raises RegistryError if the image holds no design, ImageDecodeError if it is not an image.
+
+    `thumb_colours` stores the thumbnail as a palette PNG of that many colours: flat logos look the
+    same and take a third of the bytes (the shipped registry must stay small).
+    """
     pil = (
         decode_image(image, target=_REFERENCE_DECODE_SIDE).image
         if isinstance(image, bytes)
@@ -66,12 +72,17 @@ def prepare_reference(image: Image.Image | bytes, thumb_side: int = _THUMB_SIDE)
     grids = reference_grids(pil)
     if grids is None:
         raise RegistryError("reference has no design distinct from its background")
-    return PreparedReference(small_grids(grids), phash64(grids), _thumbnail_png(pil, thumb_side))
+    return PreparedReference(
+        small_grids(grids), phash64(grids), thumbnail_png(pil, thumb_side, thumb_colours)
+    )
 
 
-def _thumbnail_png(image: Image.Image, side: int) -> bytes:
-    thumb = image.convert("RGB")
+def thumbnail_png(image: Image.Image, side: int, colours: int | None = None) -> bytes:
+    """PNG bytes of `image` fitted in side x side; palette-quantised (no dithering) when `colours` is set."""
+    thumb: Image.Image = image.convert("RGB")
     thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
+    if colours is not None:
+        thumb = thumb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     buf = io.BytesIO()
     thumb.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
@@ -101,6 +112,11 @@ class ImageRegistry:
 
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self._entries
+
+    @property
+    def rows(self) -> int:
+        """Indexed hash rows (entries x variants): what the search radius has to be sized for."""
+        return len(self._index)
 
     @property
     def list_ref(self) -> str:
