@@ -113,7 +113,10 @@ def generate_texts(
         target = rng.choice((rng.randint(5, 40), rng.randint(20, 90), rng.randint(5, 200)))
         while len(text) < target:
             text += " " + rng.choice(words)
-        texts.append(text[:target].rstrip() or text[:5])
+        cut = text[:target]
+        if len(text) > target and " " in cut:
+            cut = cut.rsplit(" ", 1)[0]  # whole words: a cut word is a misspelling nobody typed
+        texts.append(cut.rstrip() or text[:5])
     return texts
 
 

@@ -126,8 +126,9 @@ def realistic_texts(n: int, rng: random.Random) -> tuple[list[str], list[bool]]:
     from bench_text_marks import generate_marks, generate_texts, word_pools
 
     words, names = word_pools()
-    listed = [w for e in _default_terms().entries for w in e.term.split() if len(w) >= 4]
-    words = [w for w in words if not any(t in w for t in listed)]
+    listed = {w for e in _default_terms().entries for w in e.term.split()}
+    long_listed = [w for w in listed if len(w) >= 4]
+    words = [w for w in words if w not in listed and not any(t in w for t in long_listed)]
     texts = generate_texts(n, generate_marks(5_000, words, rng), words, names, rng)
     terms = [e.term for e in _default_terms().entries if " " not in e.term and len(e.term) >= 4]
     gold = [rng.random() < 0.05 for _ in texts]
