@@ -9,7 +9,7 @@ raise out of `run`: they are recorded on the order (attempts, next attempt, erro
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 
 from customization_vault.blobs.base import blob_key, order_prefix
 from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import FindingRow, Item, Order, PurgeReceipt, Seller, WrappedDataKey
+from customization_vault.catalog.models import (
+    FindingRow,
+    Item,
+    LegalHold,
+    Order,
+    PurgeReceipt,
+    Seller,
+    WrappedDataKey,
+)
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import InvalidInput, OrderNotFound
 from customization_vault.lifecycle import OrderState
@@ -301,17 +309,15 @@ class Purger:
         self._hook(Step.PURGED, "committed")
         return int(Step.PURGED), doc
 
-    def _write_receipt(
-        self, s: Session, o: Order, verification: dict[str, Any], actor: str
-    ) -> dict[str, Any]:
+    def _receipt_doc(
+        self, o: Order, seller_external_id: str | None, items: Sequence[Item], verification: dict[str, Any]
+    ) -> tuple[dict[str, Any], PurgeReceipt]:
         now = self.clock()
-        seller = s.get(Seller, o.seller_id)
-        items = s.execute(select(Item).where(Item.order_id == o.id).order_by(Item.id)).scalars().all()
         body: dict[str, Any] = {
             "type": RECEIPT_TYPE,
             "version": RECEIPT_VERSION,
             "order": {"id": o.id, "external_id": o.external_id, "epoch": o.epoch},
-            "seller": {"id": o.seller_id, "external_id": seller.external_id if seller else None},
+            "seller": {"id": o.seller_id, "external_id": seller_external_id},
             "items": [
                 {
                     "id": i.id,
@@ -333,9 +339,17 @@ class Purger:
         doc = self.signer.sign(body)
         stored = dict(doc)
         signature = stored.pop("signature")
-        s.add(PurgeReceipt(order_id=o.id, body=stored, signature=signature, created_at=now))
+        return doc, PurgeReceipt(order_id=o.id, body=stored, signature=signature, created_at=now)
+
+    def _write_receipt(
+        self, s: Session, o: Order, verification: dict[str, Any], actor: str
+    ) -> dict[str, Any]:
+        seller = s.get(Seller, o.seller_id)
+        items = s.execute(select(Item).where(Item.order_id == o.id).order_by(Item.id)).scalars().all()
+        doc, row = self._receipt_doc(o, seller.external_id if seller else None, items, verification)
+        s.add(row)
         o.state = OrderState.PURGED
-        o.purged_at = now
+        o.purged_at = row.created_at
         o.purge_step = int(Step.PURGED)
         o.purge_next_attempt_at = None
         o.purge_last_error = None
@@ -349,6 +363,181 @@ class Purger:
         )
         self._hook(Step.PURGED, "effect")
         return doc
+
+    # ------------------------------------------------------------------ batches (the sweep)
+    def run_batch(self, order_ids: Sequence[str], *, actor: str) -> list[PurgeReport]:
+        """`run` for many orders at once, with the same five steps and the same commits per step.
+
+        Each step is one transaction for the whole batch (and S3 deletes go out in DeleteObjects calls
+        of up to 1,000 keys across orders), so a sweep pays per batch what `run` pays per order. The
+        audit records one event per step per batch, listing the order ids. If anything in a batch
+        step fails, every order of the batch falls back to `run`, which isolates and records the
+        failing one: nothing is skipped, and the steps already committed are simply found done.
+        """
+        ids = sorted(set(order_ids))
+        reports: dict[str, PurgeReport] = {}
+        targets: dict[str, _Target] = {}
+        with session_scope(self.vault.sessions) as s:
+            now = self.clock()
+            rows = s.execute(
+                select(Order.id, Order.seller_id, Order.state, Order.purge_step).where(Order.id.in_(ids))
+            ).all()
+            held = _held_ids(s, ids, now)
+            keys: dict[str, list[str]] = {}
+            for item_id, oid in s.execute(
+                select(Item.id, Item.order_id).where(Item.order_id.in_(ids)).order_by(Item.id)
+            ).all():
+                keys.setdefault(oid, []).append(item_id)
+        for oid, seller_id, state, step in rows:
+            if state == OrderState.OPEN:
+                reports[oid] = PurgeReport(oid, "open")
+            elif step >= Step.PURGED:
+                reports[oid] = PurgeReport(oid, "already_purged")
+            elif oid in held:
+                reports[oid] = PurgeReport(oid, "held")
+            else:
+                targets[oid] = _Target(
+                    seller_id, oid, tuple(blob_key(seller_id, oid, i) for i in keys.get(oid, []))
+                )
+        for oid in ids:
+            reports.setdefault(oid, PurgeReport(oid, "failed", error="OrderNotFound"))
+        if targets:
+            try:
+                self._batch(targets, actor, reports)
+            except Exception as exc:
+                log.warning(
+                    "batch purge of %d orders failed (%s); purging them one by one",
+                    len(targets),
+                    type(exc).__name__,
+                )
+                for oid in targets:
+                    reports[oid] = self.run(oid, actor=actor)
+        return [reports[oid] for oid in ids]
+
+    def _batch(self, targets: dict[str, _Target], actor: str, reports: dict[str, PurgeReport]) -> None:
+        steps = ("key_shredded", "blobs_deleted", "derived_deleted", "purged")
+        # Step 2, all at once. Orders a hold reached since the read above drop out here.
+        with session_scope(self.vault.sessions) as s:
+            now = self.clock()
+            locked = _lock_many(s, list(targets))
+            for oid in _held_ids(s, list(targets), now):
+                reports[oid] = PurgeReport(oid, "held")
+                del targets[oid]
+            todo = [o.id for o in locked if o.id in targets and o.purge_step < Step.KEY_SHREDDED]
+            if todo:
+                s.execute(delete(WrappedDataKey).where(WrappedDataKey.order_id.in_(todo)))
+                s.execute(
+                    update(Order)
+                    .where(Order.id.in_(todo))
+                    .values(purge_step=int(Step.KEY_SHREDDED), key_destroyed_at=now)
+                )
+                self._audit_batch(s, actor, "order.shred", todo)
+                self._hook(Step.KEY_SHREDDED, "effect")
+        if not targets:
+            return
+        self._hook(Step.KEY_SHREDDED, "committed")
+        ids = sorted(targets)
+
+        # Step 3: the deletes outside any transaction, then one commit.
+        wanted: set[str] = set()
+        for t in targets.values():
+            wanted.update(t.keys)
+            wanted.update(self.vault.blobs.list(order_prefix(t.seller_id, t.order_id)))
+        self.vault.blobs.delete_many(sorted(wanted))
+        self._hook(Step.BLOBS_DELETED, "effect")
+        with session_scope(self.vault.sessions) as s:
+            now = self.clock()
+            s.execute(
+                update(Item).where(Item.order_id.in_(ids), Item.deleted_at.is_(None)).values(deleted_at=now)
+            )
+            s.execute(
+                update(Order)
+                .where(Order.id.in_(ids), Order.purge_step < Step.BLOBS_DELETED)
+                .values(purge_step=int(Step.BLOBS_DELETED), blobs_deleted_at=now)
+            )
+        self._hook(Step.BLOBS_DELETED, "committed")
+
+        # Step 4.
+        with session_scope(self.vault.sessions) as s:
+            _null_derived(s, select(Item.id).where(Item.order_id.in_(ids)))
+            s.execute(
+                update(Order)
+                .where(Order.id.in_(ids), Order.purge_step < Step.DERIVED_DELETED)
+                .values(purge_step=int(Step.DERIVED_DELETED))
+            )
+            self._hook(Step.DERIVED_DELETED, "effect")
+        self._hook(Step.DERIVED_DELETED, "committed")
+
+        # Step 5: verify each order, then one commit for every receipt.
+        verified: dict[str, dict[str, Any]] = {}
+        for oid in ids:
+            try:
+                verified[oid] = self._verify_blobs(targets[oid])
+            except VerificationFailed as exc:
+                self._record_failure(oid, exc)
+                reports[oid] = PurgeReport(oid, "failed", steps[:3], error=type(exc).__name__)
+        if not verified:
+            return
+        key_back: list[str] = []
+        with session_scope(self.vault.sessions) as s:
+            locked = [o for o in _lock_many(s, sorted(verified)) if o.purge_step < Step.PURGED]
+            live_keys = set(
+                s.execute(
+                    select(WrappedDataKey.order_id).where(WrappedDataKey.order_id.in_([o.id for o in locked]))
+                ).scalars()
+            )
+            seller_rows = s.execute(
+                select(Seller.id, Seller.external_id).where(Seller.id.in_({o.seller_id for o in locked}))
+            ).all()
+            sellers = {str(r[0]): str(r[1]) for r in seller_rows}
+            items: dict[str, list[Item]] = {}
+            for item in s.execute(
+                select(Item).where(Item.order_id.in_([o.id for o in locked])).order_by(Item.id)
+            ).scalars():
+                items.setdefault(item.order_id, []).append(item)
+            finished: list[str] = []
+            for o in locked:
+                if o.id in live_keys:  # a restored key row: shred again before any receipt says it is gone
+                    key_back.append(o.id)
+                    continue
+                doc, row = self._receipt_doc(o, sellers.get(o.seller_id), items.get(o.id, []), verified[o.id])
+                s.add(row)
+                reports[o.id] = PurgeReport(o.id, "purged", steps, receipt=doc)
+                finished.append(o.id)
+            if key_back:
+                s.execute(update(Order).where(Order.id.in_(key_back)).values(purge_step=int(Step.MARKED)))
+            if finished:
+                s.execute(
+                    update(Order)
+                    .where(Order.id.in_(finished))
+                    .values(
+                        state=OrderState.PURGED,
+                        purged_at=self.clock(),
+                        purge_step=int(Step.PURGED),
+                        purge_next_attempt_at=None,
+                        purge_last_error=None,
+                    )
+                )
+                self._audit_batch(s, actor, "order.purge", finished)
+            self._hook(Step.PURGED, "effect")
+        self._hook(Step.PURGED, "committed")
+        for oid in key_back:
+            self._record_failure(oid, VerificationFailed("the order's key row was present after the shred"))
+            reports[oid] = PurgeReport(oid, "failed", steps[:3], error="VerificationFailed")
+        for oid in verified:
+            if reports[oid].outcome not in ("purged", "failed"):
+                reports[oid] = PurgeReport(oid, "already_purged")  # a concurrent runner finished it
+        self.metrics.inc("purged", sum(1 for r in reports.values() if r.outcome == "purged"))
+
+    def _audit_batch(self, s: Session, actor: str, action: str, order_ids: Sequence[str]) -> None:
+        self.vault.audit.record(
+            s,
+            actor=actor,
+            action=action,
+            target_type="order_batch",
+            target_id=order_ids[0],
+            details={"order_ids": list(order_ids), "orders": len(order_ids)},
+        )
 
     def _record_failure(self, order_id: str, exc: Exception) -> None:
         self.metrics.inc("purge_failures")
@@ -421,6 +610,29 @@ class Purger:
             if row is None:
                 return None
             return {**row.body, "signature": row.signature}
+
+
+def _held_ids(s: Session, order_ids: Sequence[str], now: datetime) -> set[str]:
+    return set(
+        s.execute(
+            select(LegalHold.order_id).where(
+                LegalHold.order_id.in_(order_ids), LegalHold.released_at.is_(None), LegalHold.expires_at > now
+            )
+        ).scalars()
+    )
+
+
+def _lock_many(s: Session, order_ids: Sequence[str]) -> list[Order]:
+    """Lock rows in id order, so two batch runners (or a batch and a single run) never deadlock."""
+    return list(
+        s.execute(
+            select(Order)
+            .where(Order.id.in_(sorted(order_ids)))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
 
 
 def _null_derived(s: Session, item_ids: Any) -> None:

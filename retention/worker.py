@@ -83,8 +83,7 @@ class PurgeWorker:
         claimed = purged = failed = held = 0
         for batch in self._claims():
             claimed += len(batch)
-            for order_id in batch:
-                outcome = self.purger.run(order_id, actor=self.actor)
+            for outcome in self.purger.run_batch(batch, actor=self.actor):
                 if outcome.ok:
                     purged += 1
                 elif outcome.outcome == "held":

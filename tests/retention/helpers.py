@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,18 @@ def s3_all_versions(client: Any, bucket: str) -> list[tuple[str, str, bytes | No
 def find_needles(haystacks: Iterable[bytes], needles: Iterable[bytes]) -> list[bytes]:
     wanted = list(needles)
     return [n for h in haystacks for n in wanted if n in h]
+
+
+def audited_orders(sessions: Any, action: str) -> Counter[str]:
+    """How often each order appears in audit events of `action`, per-order and batch events alike."""
+    from customization_vault.catalog.db import session_scope
+    from customization_vault.catalog.models import AuditEvent
+
+    seen: Counter[str] = Counter()
+    with session_scope(sessions) as s:
+        for ev in s.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars():
+            if ev.target_type == "order_batch":
+                seen.update(ev.details["order_ids"])
+            else:
+                seen[ev.target_id] += 1
+    return seen

@@ -175,3 +175,55 @@ def test_an_order_whose_state_says_purge_is_swept_even_without_a_due_time(
         o.state, o.trigger, o.purge_step, o.purge_due_at = "cancelled", "cancelled", 1, None
     assert worker.run_once(maintenance=False).purged == 1
     assert services.vault.get_order(order.id).state == "purged"
+
+
+def test_a_batch_sorts_out_mixed_orders(services: Any, purger: Purger, clock: FrozenClock) -> None:
+    from retention.holds import LegalHolds
+
+    vault: Vault = services.vault
+    open_, _ = seed_order(vault, "MB-open")
+    due, _ = seed_order(vault, "MB-due")
+    held, _ = seed_order(vault, "MB-held")
+    done, _ = seed_order(vault, "MB-done")
+    for o in (due, held, done):
+        purger.mark(o, "fulfilled", actor="t")
+    purger.run(done.id, actor="t")
+    LegalHolds(services.sessions, services.audit, clock).place(
+        held.id, reason="r", expires_at=clock() + timedelta(days=1), actor="admin"
+    )
+    ghost = "00000000-0000-4000-8000-000000000000"
+    reports = {
+        r.order_id: r for r in purger.run_batch([open_.id, due.id, held.id, done.id, ghost], actor="t")
+    }
+    assert {k: r.outcome for k, r in reports.items()} == {
+        open_.id: "open",
+        due.id: "purged",
+        held.id: "held",
+        done.id: "already_purged",
+        ghost: "failed",
+    }
+    assert reports[due.id].receipt == purger.receipt(due.id)
+    assert len(raw_blobs(vault, held)) == 3
+    assert len(raw_blobs(vault, open_)) == 3
+    assert vault.blob_keys(due) == []
+
+
+def test_a_failing_batch_falls_back_to_single_orders_and_records_each(
+    services: Any, signer: ReceiptSigner, clock: FrozenClock, retention_config: RetentionConfig
+) -> None:
+    from tests.retention.test_purge import FlakyStore
+
+    flaky = FlakyStore(services.blobs)
+    vault = Vault(services.sessions, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
+    purger = Purger(vault, signer, clock=clock, config=retention_config)
+    orders = [seed_order(vault, f"FB-{i}")[0] for i in range(3)]
+    for o in orders:
+        purger.mark(o, "fulfilled", actor="t")
+    report = PurgeWorker(purger).run_once(maintenance=False)
+    assert (report.claimed, report.failed, report.purged) == (3, 3, 0)
+    with session_scope(services.sessions) as s:
+        rows = [s.get(Order, o.id) for o in orders]
+        assert all(r is not None and (r.purge_attempts, r.purge_step) == (1, 2) for r in rows)
+    flaky.failing = False
+    clock.advance(timedelta(seconds=11))
+    assert PurgeWorker(purger).run_once(maintenance=False).purged == 3
