@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screening.findings import FindingKind, VerdictKind
 from screening.screener import Screener
@@ -162,3 +164,13 @@ def test_long_texts_are_screened_everywhere() -> None:
     assert ("spotify", "Spotify") in found
     assert any(e.endswith("shit") for e, _ in found)
     assert len([f for f in v.findings if f.entry == "netflix"]) == 1
+
+
+@given(st.text(max_size=120))
+@settings(max_examples=250, deadline=None)
+def test_any_text_screens_without_error_and_spans_stay_inside(text: str) -> None:
+    v = default_text_screener().screen_text(text)
+    for f in v.findings:
+        assert f.span is not None
+        assert 0 <= f.span[0] < f.span[1] <= len(text)
+        assert 0.0 <= f.score <= 1.0
