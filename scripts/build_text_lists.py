@@ -124,6 +124,7 @@ EXCLUDED = {
     "suck",
     "sucks",
     "xx",
+    "xxx",  # kisses at the end of a card ("love you, Mum xxx") far outnumber the other reading
     "taste my",
     "tongue in a",
     "girl on",
