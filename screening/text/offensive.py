@@ -425,13 +425,14 @@ class OffensiveMatcher:
             and lex.zipf(w) < _FUZZY_KNOWN_ZIPF
             for w in words
         ]
-        fuzzy = self._fuzzy
+        # The same sound-alike test as the full path (which then only drops more, by context).
         for k, w in enumerate(words):
-            if unknown[k] and phonetic_key(w, non_rhotic=True) in fuzzy:
+            if unknown[k] and self._fuzzy_one(w, k, k, 0, 0, single=True) is not None:
                 return False
             if k + 1 < len(words) and (unknown[k] or unknown[k + 1]):
-                if phonetic_key(w + words[k + 1], non_rhotic=True) in fuzzy:
-                    return False
+                if w.isalpha() and words[k + 1].isalpha():
+                    if self._fuzzy_one(w + words[k + 1], k, k + 1, 0, 0, single=False) is not None:
+                        return False
         return True
 
     # -- deliberate misspellings ----------------------------------------------------------------
