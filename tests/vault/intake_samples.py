@@ -57,7 +57,9 @@ XMP = (
 )
 
 
+@cache
 def srgb_icc() -> bytes:
+    # Cached: a freshly created profile embeds its creation time, so two calls a second apart differ.
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
