@@ -42,6 +42,7 @@ def limits_of(settings: Settings) -> Limits:
         max_text_chars=cfg.max_text_chars,
         max_items_per_order=cfg.max_items_per_order,
         max_font_bytes=cfg.max_font_bytes,
+        max_frames=cfg.max_frames,
     )
 
 
@@ -57,7 +58,10 @@ def build_context(services: Services, metrics: Metrics | None = None) -> ApiCont
     fulfilment = FulfilmentService(
         services.vault, services.screener, limits_of(services.settings), receipts=purge.receipt
     )
-    slots = CapacityLimiter(max(4, 2 * (os.cpu_count() or 1)))
+    # Each upload in flight holds up to max_upload_bytes in memory: the limiter bounds the total.
+    slots = CapacityLimiter(
+        services.settings.limits.max_concurrent_uploads or max(4, 2 * (os.cpu_count() or 1))
+    )
     return ApiContext(services, fulfilment, purge, metrics or Metrics(), slots)
 
 

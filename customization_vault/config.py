@@ -50,6 +50,10 @@ class LimitsConfig(BaseModel):
     max_text_chars: int = Field(default=5_000, ge=1, description="Longest text item")
     max_items_per_order: int = Field(default=50, ge=1, description="Items one order may hold")
     max_font_bytes: int = Field(default=10 << 20, ge=1, description="Largest font upload")
+    max_frames: int = Field(default=1000, ge=1, description="Most frames an animated image may have")
+    max_concurrent_uploads: int | None = Field(
+        default=None, ge=1, description="File uploads held in memory at once (default: 2 x cores, at least 4)"
+    )
 
 
 class ScreeningConfig(BaseModel):
