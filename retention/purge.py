@@ -2,8 +2,9 @@
 
 Each step is idempotent and committed (with `Order.purge_step`) before the next starts, so a crash at any
 point is resumed by whoever runs the order next, and two runners racing on one order (the fulfilment call
-and a sweep) serialise on the order row: the second finds the step done and moves on. Failures never
-raise out of `run`: they are recorded on the order (attempts, next attempt, error class) for the sweep.
+and a sweep) serialise on the order row: the second finds the step done and moves on. Backend failures
+never raise out of `run`/`run_batch`: they are recorded on the order (attempts, next attempt with
+backoff, error class) for the sweep to retry. `run` serves the fulfilment call; `run_batch` the sweep.
 """
 
 from __future__ import annotations
