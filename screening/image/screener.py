@@ -34,7 +34,7 @@ from screening.image.hashing import (
 from screening.image.ocr_base import OcrEngine
 from screening.image.regions import propose
 from screening.image.registry import ImageRegistry
-from screening.image.verify import correlate
+from screening.image.verify import correlate, refine
 
 # Correlation of 16x16 shape grids at or above which two designs are the same logo. On the development
 # set the closest non-matching logo of 720 negatives reached 0.94, and only ~0.3% of the altered true
@@ -50,6 +50,9 @@ MAX_RADIUS: Final = 18
 MIN_RADIUS: Final = 10
 _OCR_SIDE: Final = 1280
 _MAX_VERIFIED: Final = 2048
+# Candidates this close (and only the best few) get the finer crop search of `verify.refine`.
+_REFINE_FLOOR: Final = 0.85
+_REFINED: Final = 3
 
 
 class TextScreener(Protocol):
@@ -163,6 +166,13 @@ class ImageScreener:
         for k in order.tolist():
             keep.setdefault(ids[k], k)
         chosen = sorted(keep.values(), key=lambda k: (-float(best_c[k]), ids[k]))
+        for k in chosen[:_REFINED]:
+            if _REFINE_FLOOR <= best_c[k] < self.threshold and ids[k] in self.registry:
+                p = int(best_q[k]) // 8
+                best_c[k] = max(
+                    best_c[k], refine(query[p * 8 : (p + 1) * 8], self.registry.thumbnail(ids[k]))
+                )
+        chosen.sort(key=lambda k: (-float(best_c[k]), ids[k]))
         reported = [k for k in chosen if best_c[k] >= self.threshold] or chosen[:1]
         ranked = []
         for k in reported:

@@ -46,7 +46,14 @@ ALTERATIONS = {
     "caption": lambda g: encode(captioned(on_white(g))),
     "border": lambda g: encode(bordered(on_white(g))),
     "placed": lambda g: encode(placed(g, 3)[0], "JPEG", quality=85),
+    "crop": lambda g: encode(_cropped(on_white(g), left=0.06, top=0.06)),
 }
+
+
+def _cropped(im: Image.Image, left: float, top: float) -> Image.Image:
+    """Cut a share of the design's own extent off its left and top sides (a customer's crop)."""
+    x0, y0, x1, y1 = ImageOps.invert(im).getbbox() or (0, 0, im.width, im.height)
+    return im.crop((x0 + int(left * (x1 - x0)), y0 + int(top * (y1 - y0)), x1 + 10, y1 + 10))
 
 
 @pytest.mark.parametrize("alteration", sorted(ALTERATIONS))
