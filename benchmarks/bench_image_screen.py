@@ -5,7 +5,7 @@ few real drawn logos) because only the search and verification costs depend on i
 decode (DCT-scaled), region proposals, hashing (8 orientations per proposal), matching (Hamming-radius
 search + shape correlation); OCR on its own line when an OCR engine is installed.
 Goal: decode+proposals+hashing+matching <= 150 ms median.
-  .venv/bin/python benchmarks/bench_image_screen.py [--quick] [--refs N]
+  .venv/bin/python benchmarks/bench_image_screen.py [--quick] [--refs N] [--radius R]
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="10,000 references and 10 runs")
     ap.add_argument("--refs", type=int, default=None)
     ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--radius", type=int, default=None, help="default: the screener's size-adaptive radius")
     args = ap.parse_args()
     n = args.refs or (10_000 if args.quick else 100_000)
     runs = args.runs or (10 if args.quick else 40)
@@ -112,7 +113,7 @@ def main() -> None:
         t0 = time.perf_counter()
         reg = synthetic_registry(n, Path(tmp))
         print(f"registry: {len(reg)} refs x {VARIANTS} variants, built in {time.perf_counter() - t0:.1f} s")
-    screener = ImageScreener(reg)
+    screener = ImageScreener(reg, radius=args.radius)
     data = upload(3)
     report = screener.match(data)
     print(f"upload: 2000x1500 JPEG {len(data) / 1e6:.1f} MB; found: {[m.entry for m in report.matches]}\n")
@@ -139,7 +140,8 @@ def main() -> None:
         screener.match(data)
         stages["total"].append(time.perf_counter() - t0)
     print(
-        f"proposals per upload: {len(props)}, query hashes: {len(hashes)}, candidates verified: {len(found)}"
+        f"proposals per upload: {len(props)}, query hashes: {len(hashes)}, "
+        f"radius: {screener.effective_radius()}, candidates verified: {len(found)}"
     )
     for name, samples in stages.items():
         print(f"{name:>10}: {stats(samples)}")
