@@ -45,8 +45,12 @@ _REFINE_CUTS: Final = (
 )  # (left, right, top, bottom) shares of the design's box
 
 
+# Likewise the angles between the indexed rotations (+-3, 6, 9 degrees) and just beyond them.
+_REFINE_ANGLES: Final = (-10.5, -7.5, -4.5, -1.5, 1.5, 4.5, 7.5, 10.5)
+
+
 def refine(query: FloatArray, reference_png: bytes) -> float:
-    """Best correlation of query signatures with finer crops of a reference (from its thumbnail)."""
+    """Best correlation of query signatures with finer crops and rotations of a reference (its thumbnail)."""
     found = design_shape(Image.open(io.BytesIO(reference_png)).convert("RGB"))
     if found is None:
         return 0.0
@@ -59,6 +63,14 @@ def refine(query: FloatArray, reference_png: bytes) -> float:
         shape = shape_of(a, ground, box)
         if shape is not None:
             grids.append(shape.grid)
+    small = Image.fromarray(a.round().astype(np.uint8))
+    fill = tuple(int(c) for c in ground)
+    for angle in _REFINE_ANGLES:
+        turned = design_shape(
+            small.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+        )
+        if turned is not None:
+            grids.append(turned[0].grid)
     if not grids:
         return 0.0
     corr = query @ signatures(small_grids(np.stack(grids).astype(np.float32))).T
