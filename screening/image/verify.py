@@ -10,6 +10,7 @@ repetitive keypoints, so wrong references collected as many inliers as the right
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Final
 
@@ -17,7 +18,15 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from screening.image.hashing import FloatArray, design_shape, shape_of, signatures, small_grids
+from screening.image.hashing import (
+    FOREGROUND_TOLERANCE,
+    FloatArray,
+    colour_distance,
+    design_shape,
+    shape_of_mask,
+    signatures,
+    small_grids,
+)
 
 
 def correlate(query: FloatArray, references: npt.NDArray[np.uint8]) -> FloatArray:
@@ -51,27 +60,38 @@ _REFINE_ANGLES: Final = (-10.5, -7.5, -4.5, -1.5, 1.5, 4.5, 7.5, 10.5)
 
 def refine(query: FloatArray, reference_png: bytes) -> float:
     """Best correlation of query signatures with finer crops and rotations of a reference (its thumbnail)."""
+    sigs = _refinement_signatures(reference_png)
+    if len(sigs) == 0:
+        return 0.0
+    return float((query @ sigs.T).max())
+
+
+@functools.lru_cache(maxsize=512)  # ~25 MB: 46 signatures of 1 KB per reference
+def _refinement_signatures(reference_png: bytes) -> FloatArray:
+    """Signatures of a reference's finer crops and rotations; cached, as they depend on it alone."""
     found = design_shape(Image.open(io.BytesIO(reference_png)).convert("RGB"))
     if found is None:
-        return 0.0
+        return np.zeros((0, 256), dtype=np.float32)
     base, a, ground = found
     x0, y0, x1, y1 = base.box
     w, h = x1 - x0, y1 - y0
+    # One soft map for every crop and rotation (the crops and turns of a flat logo keep its contrast).
+    d = colour_distance(a, ground)
+    contrast = max(float(np.percentile(d[y0:y1, x0:x1], 98)), FOREGROUND_TOLERANCE)
+    soft = np.clip(d / (0.6 * contrast), 0.0, 1.0).astype(np.float32)
     grids = []
     for left, right, top, bottom in _REFINE_CUTS:
         box = (x0 + int(left * w), y0 + int(top * h), x1 - int(right * w), y1 - int(bottom * h))
-        shape = shape_of(a, ground, box)
+        shape = shape_of_mask(soft, box)
         if shape is not None:
             grids.append(shape.grid)
-    small = Image.fromarray(a.round().astype(np.uint8))
-    fill = tuple(int(c) for c in ground)
+    design = Image.fromarray((soft[y0:y1, x0:x1] * 255.0).astype(np.uint8))
     for angle in _REFINE_ANGLES:
-        turned = design_shape(
-            small.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
-        )
-        if turned is not None:
-            grids.append(turned[0].grid)
+        turned = design.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=0)
+        t = np.asarray(turned, dtype=np.float32) / 255.0
+        shape = shape_of_mask(t, (0, 0, t.shape[1], t.shape[0]))
+        if shape is not None:
+            grids.append(shape.grid)
     if not grids:
-        return 0.0
-    corr = query @ signatures(small_grids(np.stack(grids).astype(np.float32))).T
-    return float(corr.max())
+        return np.zeros((0, 256), dtype=np.float32)
+    return signatures(small_grids(np.stack(grids).astype(np.float32)))
