@@ -95,3 +95,51 @@ def _refinement_signatures(reference_png: bytes) -> FloatArray:
     if not grids:
         return np.zeros((0, 256), dtype=np.float32)
     return signatures(small_grids(np.stack(grids).astype(np.float32)))
+
+
+# Generic shapes: a reference whose shape is close to one of these (a plain shield, disc, rounded tile)
+# carries little evidence -- a letter "D", a blob or a button of an unrelated design correlates with
+# it as well as the logo does -- so it has to match more closely before it counts.
+_PRIMITIVE_SIDE: Final = 64
+
+
+@functools.lru_cache(maxsize=1)
+def _primitive_signatures() -> FloatArray:
+    from PIL import ImageDraw
+
+    s = _PRIMITIVE_SIDE
+    shapes: list[FloatArray] = []
+    for kind in ("ellipse", "round1", "round2", "triangle", "diamond", "halfdisc", "shield", "ring"):
+        im = Image.new("L", (s, s), 0)
+        d = ImageDraw.Draw(im)
+        if kind == "ellipse":
+            d.ellipse((0, 0, s - 1, s - 1), fill=255)
+        elif kind == "round1":
+            d.rounded_rectangle((0, 0, s - 1, s - 1), radius=s // 6, fill=255)
+        elif kind == "round2":
+            d.rounded_rectangle((0, 0, s - 1, s - 1), radius=s // 3, fill=255)
+        elif kind == "triangle":
+            d.polygon([(s / 2, 0), (s - 1, s - 1), (0, s - 1)], fill=255)
+        elif kind == "diamond":
+            d.polygon([(s / 2, 0), (s - 1, s / 2), (s / 2, s - 1), (0, s / 2)], fill=255)
+        elif kind == "halfdisc":
+            d.pieslice((-s, 0, s - 1, s - 1), start=-90, end=90, fill=255)
+        elif kind == "shield":
+            d.rectangle((0, 0, s - 1, s // 2), fill=255)
+            d.pieslice((0, -s // 2, s - 1, s - 1), start=0, end=180, fill=255)
+        else:
+            d.ellipse((0, 0, s - 1, s - 1), fill=255)
+            d.ellipse((s // 5, s // 5, s - 1 - s // 5, s - 1 - s // 5), fill=0)
+        grid = np.asarray(im.resize((32, 32), Image.Resampling.BOX), dtype=np.float32) / 255.0
+        for k in range(4):
+            r = np.rot90(grid, k)
+            shapes.extend((r, r[:, ::-1]))
+    return signatures(small_grids(np.stack(shapes).astype(np.float32)))
+
+
+def genericness(grids: npt.NDArray[np.uint8]) -> FloatArray:
+    """(k,) best correlation of each (16x16) reference grid with a generic primitive shape."""
+    if len(grids) == 0:
+        return np.zeros(0, dtype=np.float32)
+    out: FloatArray = (signatures(grids) @ _primitive_signatures().T).max(axis=1)
+    return out

@@ -165,3 +165,21 @@ def test_ocr_text_findings_carry_the_line_region(registry: ImageRegistry) -> Non
     assert finding.span is None
     assert finding.region == (640, 640, 1280, 128)
     assert verdict.kind is VerdictKind.FLAGGED
+
+
+def test_generic_shape_reference_needs_a_closer_match() -> None:
+    from PIL import ImageDraw
+
+    from screening.image.verify import genericness
+
+    disc = Image.new("RGB", (512, 512), (255, 255, 255))
+    ImageDraw.Draw(disc).ellipse((60, 60, 452, 452), fill=(0, 90, 200))
+    blob = Image.new("RGB", (512, 512), (255, 255, 255))
+    ImageDraw.Draw(blob).rounded_rectangle((70, 60, 442, 452), radius=150, fill=(10, 10, 10))
+    reg = ImageRegistry()
+    reg.add("disc", disc)
+    reg.add("logo1", on_white(glyph(1)))
+    scr = ImageScreener(reg)
+    assert genericness(reg.resolve(0)[1][None]) > 0.9  # type: ignore[index]
+    assert _entries(scr.screen_image(encode(disc, "JPEG", quality=80))) == {"disc"}
+    assert scr.screen_image(encode(blob)).kind is VerdictKind.CLEAR
