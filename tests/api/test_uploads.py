@@ -3,6 +3,7 @@ idempotent retries create one item; customer content never reaches logs, disk or
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
@@ -40,13 +41,13 @@ LIMIT = 256 * 1024
 MAX_TEXT = 100
 
 
-@pytest.fixture
-def small(tmp_path: Path) -> Iterator[Api]:
-    """Embedded default with small limits, so the oversize classes cost kilobytes, not megabytes."""
-    settings = make_settings(
-        tmp_path / "var",
-        limits={"max_upload_bytes": LIMIT, "max_pixels": 1_000_000, "max_text_chars": MAX_TEXT},
+@contextlib.contextmanager
+def _small_api(base: Any) -> Iterator[Api]:
+    """Small limits, so the oversize classes cost kilobytes, not megabytes."""
+    limits = base.limits.model_copy(
+        update={"max_upload_bytes": LIMIT, "max_pixels": 1_000_000, "max_text_chars": MAX_TEXT}
     )
+    settings = base.model_copy(update={"limits": limits})
     svc = build_services(settings)
     svc.screener = word_screener()
     keys = make_keys(svc)
@@ -54,6 +55,20 @@ def small(tmp_path: Path) -> Iterator[Api]:
         client.put("/v1/orders/o", headers=keys.a)
         yield Api(client, svc, keys)
     svc.close()
+
+
+@pytest.fixture
+def small(backend_settings: Any) -> Iterator[Api]:
+    """Both backend families: embedded default, and PostgreSQL + S3 + KMS (moto)."""
+    with _small_api(backend_settings) as api:
+        yield api
+
+
+@pytest.fixture
+def small_embedded(tmp_path: Path) -> Iterator[Api]:
+    """The embedded default only: for properties of the API layer that a backend cannot change."""
+    with _small_api(make_settings(tmp_path / "var")) as api:
+        yield api
 
 
 def _png_chunk(ctype: bytes, body: bytes) -> bytes:
@@ -304,7 +319,15 @@ def test_the_canary_never_reaches_logs_disk_or_error_bodies(
     data_dir = small.services.settings.data_dir
     blob_dir = small.services.settings.blob_dir
     files = [p for p in data_dir.rglob("*") if p.is_file()]
-    assert any(p.is_relative_to(blob_dir) for p in files)
+    if small.services.settings.storage.backend == "local":
+        assert any(p.is_relative_to(blob_dir) for p in files)
+    else:  # S3: the stored objects hold ciphertext only
+        keys = list(small.services.blobs.list(""))
+        assert keys
+        for key in keys:
+            stored = b"".join(small.services.blobs.get(key))
+            assert CANARY not in stored
+            assert b"To Ana" not in stored
     for path in files:
         raw = path.read_bytes()
         for marker in (CANARY, *FORBIDDEN, b"To Ana"):
@@ -333,10 +356,17 @@ def test_an_unexpected_error_is_a_bare_500_logged_without_content(
     assert leftovers(small.services) == before
 
 
-def test_uploads_never_spool_to_temporary_files(small: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uploads_never_spool_to_temporary_files(small_embedded: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedded only: moto's in-process S3 keeps its own objects in temporary files."""
+    import starlette.formparsers
+
+    small = small_embedded
+
     def refuse(*_: object, **__: object) -> Any:
         raise AssertionError("an upload touched a temporary file")
 
+    # Starlette imports SpooledTemporaryFile by name: patch its copy as well as the module's.
+    monkeypatch.setattr(starlette.formparsers, "SpooledTemporaryFile", refuse)
     ctx = small.client.app.state.ctx
     ctx.fulfilment.limits = dataclasses.replace(ctx.fulfilment.limits, max_upload_bytes=4 << 20)
     # Noise does not compress: ~1.5 MiB of PNG, above the 1 MiB where Starlette's UploadFile spools.
