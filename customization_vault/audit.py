@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +48,21 @@ def event_hash(
         ensure_ascii=True,
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def hash_of(ev: AuditEvent) -> str:
+    """The hash an event must carry: over its own fields and its predecessor's hash."""
+    return event_hash(
+        prev_hash=ev.prev_hash,
+        seq=ev.seq,
+        at=ev.at,
+        actor=ev.actor,
+        action=ev.action,
+        target_type=ev.target_type,
+        target_id=ev.target_id,
+        purpose=ev.purpose,
+        details=ev.details,
+    )
 
 
 def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,20 +106,9 @@ class AuditLog:
     ) -> AuditEvent:
         """Append inside the caller's transaction, so the event commits or rolls back with its cause."""
         head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-        at = self._clock()
+        at = self._clock().astimezone(UTC)  # hashed as UTC, read back as UTC
         clean = _check_details(details or {})
         seq = head.seq + 1
-        h = event_hash(
-            prev_hash=head.hash,
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            purpose=purpose,
-            details=clean,
-        )
         ev = AuditEvent(
             seq=seq,
             at=at,
@@ -115,10 +119,10 @@ class AuditLog:
             purpose=purpose,
             details=clean,
             prev_hash=head.hash,
-            hash=h,
         )
+        ev.hash = hash_of(ev)
         session.add(ev)
-        head.seq, head.hash = seq, h
+        head.seq, head.hash = seq, ev.hash
         session.flush()
         return ev
 
@@ -146,18 +150,7 @@ class AuditLog:
                         return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")
                     if ev.prev_hash != prev:
                         return ChainReport(False, checked, ev.seq, "link to the previous event is broken")
-                    h = event_hash(
-                        prev_hash=ev.prev_hash,
-                        seq=ev.seq,
-                        at=ev.at,
-                        actor=ev.actor,
-                        action=ev.action,
-                        target_type=ev.target_type,
-                        target_id=ev.target_id,
-                        purpose=ev.purpose,
-                        details=ev.details,
-                    )
-                    if h != ev.hash:
+                    if hash_of(ev) != ev.hash:
                         return ChainReport(False, checked, ev.seq, "event content does not match its hash")
                     prev, expected_seq, checked, last = ev.hash, ev.seq + 1, checked + 1, ev.seq
             head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()

@@ -422,10 +422,28 @@ class Vault:
         self, order: OrderView, item_id: str, *, actor: str, purpose: str
     ) -> tuple[ItemView, Iterator[bytes]]:
         """Decrypt an item as a stream; the access is audited before the first byte leaves."""
+        return self._open(order, item_id, actor=actor, purpose=purpose, for_release=False)
+
+    def fetch_for_fulfilment(
+        self, order: OrderView, item_id: str, *, actor: str
+    ) -> tuple[ItemView, Iterator[bytes]]:
+        """Content for the order's own seller: only when released, only while the order is open."""
+        return self._open(order, item_id, actor=actor, purpose="fulfilment", for_release=True)
+
+    def _open(
+        self, order: OrderView, item_id: str, *, actor: str, purpose: str, for_release: bool
+    ) -> tuple[ItemView, Iterator[bytes]]:
+        # One unit of work: the release rule, the key unwrap and the audit event see the same state.
         with session_scope(self.sessions) as s:
             item = s.get(Item, item_id)
             if item is None or item.order_id != order.id:
                 raise ItemNotFound("no such item")
+            if for_release:
+                current = s.get(Order, order.id)
+                if current is None:
+                    raise OrderNotFound("no such order")
+                # Checked before the unwrap: a purged order answers "gone", not "key destroyed".
+                check_release(current.state, item.state)
             dek = self._data_key(s, order)
             view = self._item_view(s, item)
             self.audit.record(
@@ -439,14 +457,6 @@ class Vault:
             )
         ctx = ObjectContext(order.seller_id, order.id, item_id)
         return view, decrypt_stream(dek, ctx, self.blobs.get(self._blob_key(order, item_id)))
-
-    def fetch_for_fulfilment(
-        self, order: OrderView, item_id: str, *, actor: str
-    ) -> tuple[ItemView, Iterator[bytes]]:
-        """Content for the order's own seller: only when released, only while the order is open."""
-        item = self.get_item(order, item_id)
-        check_release(self.get_order(order.id).state, item.state)
-        return self.open_item(order, item_id, actor=actor, purpose="fulfilment")
 
     # ------------------------------------------------------------------ shredding
     def shred(self, order: OrderView, *, actor: str) -> bool:

@@ -11,6 +11,7 @@ import enum
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,8 +164,8 @@ def _decode(data: bytes, source: str) -> str:
         raise ListFormatError(source, line, "not valid UTF-8") from None
 
 
-def _csv_rows(text: str, source: str, required: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _read_header(reader: Iterator[list[str]], source: str, required: str) -> list[str]:
+    """Lower-cased column names of a CSV list; a missing `required` column or a duplicate names line 1."""
     try:
         header = next(reader)
     except StopIteration:
@@ -176,6 +177,12 @@ def _csv_rows(text: str, source: str, required: str) -> tuple[list[str], list[tu
         raise ListFormatError(source, 1, f"header must name a '{required}' column")
     if len(set(cols)) != len(cols):
         raise ListFormatError(source, 1, "duplicate column names in header")
+    return cols
+
+
+def _csv_rows(text: str, source: str, required: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    cols = _read_header(reader, source, required)
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for row in reader:
@@ -197,17 +204,7 @@ def parse_marks(data: bytes, name: str, source: str = "<marks>") -> MarkList:
     """Column-indexed rather than a dict per row: a 3M-mark list parses in seconds, not tens."""
     text = _decode(data, source)
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ListFormatError(source, 1, "empty file: a header row is required") from None
-    except csv.Error as e:
-        raise ListFormatError(source, 1, f"bad CSV header ({e})") from None
-    cols = [h.strip().lower() for h in header]
-    if "mark" not in cols:
-        raise ListFormatError(source, 1, "header must name a 'mark' column")
-    if len(set(cols)) != len(cols):
-        raise ListFormatError(source, 1, "duplicate column names in header")
+    cols = _read_header(reader, source, "mark")
     width = len(cols)
     i_mark = cols.index("mark")
     i_id = cols.index("id") if "id" in cols else -1

@@ -78,7 +78,7 @@ def test_rehashing_an_edited_row_still_breaks_the_next_link(
     sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     """An attacker who recomputes the edited row's hash must also rewrite every later row."""
-    from customization_vault.audit import event_hash
+    from customization_vault.audit import hash_of
     from customization_vault.catalog.models import AuditEvent
 
     log = AuditLog(sessions, clock)
@@ -87,17 +87,7 @@ def test_rehashing_an_edited_row_still_breaks_the_next_link(
         ev = s.get(AuditEvent, 2)
         assert ev is not None
         ev.actor = "forged"
-        ev.hash = event_hash(
-            prev_hash=ev.prev_hash,
-            seq=ev.seq,
-            at=ev.at,
-            actor=ev.actor,
-            action=ev.action,
-            target_type=ev.target_type,
-            target_id=ev.target_id,
-            purpose=ev.purpose,
-            details=ev.details,
-        )
+        ev.hash = hash_of(ev)
     report = log.verify()
     assert not report.ok
     assert report.first_bad_seq == 3
