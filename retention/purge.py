@@ -72,11 +72,18 @@ class PurgeReport:
         return self.outcome in ("purged", "already_purged")
 
 
+_STILL_THERE = "blobs of the order were still present after deletion"
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     seller_id: str
     order_id: str
     keys: tuple[str, ...]
+
+    @property
+    def prefix(self) -> str:
+        return order_prefix(self.seller_id, self.order_id)
 
 
 def _item_keys(s: Session, o: Order) -> tuple[str, ...]:
@@ -229,13 +236,13 @@ class Purger:
         return int(Step.KEY_SHREDDED), True
 
     def _delete_blobs(self, target: _Target) -> tuple[int, bool, int]:
-        """Step 3: every version of every blob: the catalog's items plus whatever the store lists (strays).
+        """Step 3: every version of every object under the order's folder: the catalog's items (their keys
+        all live there, see `blob_key`) and any stray the catalog never knew.
 
         The deletes run outside any transaction (no lock held across network calls); they are idempotent,
         so a concurrent runner deleting the same keys does no harm. Only the step advance is locked.
         """
-        listed = set(self.vault.blobs.list(order_prefix(target.seller_id, target.order_id)))
-        versions = self.vault.blobs.delete_many(sorted(set(target.keys) | listed))
+        versions = self.vault.blobs.delete_prefixes([target.prefix])
         self._hook(Step.BLOBS_DELETED, "effect")
         with session_scope(self.vault.sessions) as s:
             o = self._lock(s, target.order_id, check_hold=False)
@@ -264,26 +271,31 @@ class Purger:
         self._hook(Step.DERIVED_DELETED, "committed")
         return int(Step.DERIVED_DELETED), True
 
-    def _verify_blobs(self, target: _Target) -> dict[str, Any]:
-        """Ask the store about every blob after the fact; anything found sends the order back to step 3.
+    def _verify_blobs(self, targets: Sequence[_Target]) -> dict[str, dict[str, Any] | None]:
+        """Ask the store about every blob after the fact: a verification per order, None where anything
+        was found (that order goes back to step 3).
 
         One listing of the order's prefix answers for every blob at once — it covers every version and
         delete marker (S3: ListObjectVersions), and also keys the catalog never knew — so a per-key probe
         would add a request per blob and nothing the listing does not already show.
         """
         checked_at = self.clock()
-        listed = set(self.vault.blobs.list(order_prefix(target.seller_id, target.order_id)))
-        if listed:
-            # Something came back (a racing upload, replica lag, a restore): redo from the shred on.
-            self._rewind(target.order_id)
-            raise VerificationFailed("blobs of the order were still present after deletion")
-        return {
-            "checked_at": _iso(checked_at),
-            "store": self.vault.blobs.name,
-            "blobs": [{"key": k, "found": False} for k in target.keys],
-            "order_prefix_empty": True,
-            "key_row_absent": True,
-        }
+        found = self.vault.blobs.remaining([t.prefix for t in targets])
+        out: dict[str, dict[str, Any] | None] = {}
+        for t in targets:
+            if t.prefix in found:
+                # Something came back (a racing upload, replica lag, a restore): redo from the shred on.
+                self._rewind(t.order_id)
+                out[t.order_id] = None
+                continue
+            out[t.order_id] = {
+                "checked_at": _iso(checked_at),
+                "store": self.vault.blobs.name,
+                "blobs": [{"key": k, "found": False} for k in t.keys],
+                "order_prefix_empty": True,
+                "key_row_absent": True,
+            }
+        return out
 
     def _rewind(self, order_id: str) -> None:
         with session_scope(self.vault.sessions) as s:
@@ -293,7 +305,9 @@ class Purger:
 
     def _finish(self, target: _Target, actor: str) -> tuple[int, dict[str, Any] | None]:
         """Step 5: verify, then mark purged and store the signed receipt in one commit."""
-        verification = self._verify_blobs(target)
+        verification = self._verify_blobs([target])[target.order_id]
+        if verification is None:
+            raise VerificationFailed(_STILL_THERE)
         order_id = target.order_id
         key_back = False
         with session_scope(self.vault.sessions) as s:
@@ -440,11 +454,7 @@ class Purger:
         ids = sorted(targets)
 
         # Step 3: the deletes outside any transaction, then one commit.
-        wanted: set[str] = set()
-        for t in targets.values():
-            wanted.update(t.keys)
-            wanted.update(self.vault.blobs.list(order_prefix(t.seller_id, t.order_id)))
-        self.vault.blobs.delete_many(sorted(wanted))
+        self.vault.blobs.delete_prefixes([targets[oid].prefix for oid in ids])
         self._hook(Step.BLOBS_DELETED, "effect")
         with session_scope(self.vault.sessions) as s:
             now = self.clock()
@@ -471,12 +481,12 @@ class Purger:
 
         # Step 5: verify each order, then one commit for every receipt.
         verified: dict[str, dict[str, Any]] = {}
-        for oid in ids:
-            try:
-                verified[oid] = self._verify_blobs(targets[oid])
-            except VerificationFailed as exc:
-                self._record_failure(oid, exc)
-                reports[oid] = PurgeReport(oid, "failed", steps[:3], error=type(exc).__name__)
+        for oid, verification in self._verify_blobs([targets[oid] for oid in ids]).items():
+            if verification is None:
+                self._record_failure(oid, VerificationFailed(_STILL_THERE))
+                reports[oid] = PurgeReport(oid, "failed", steps[:3], error="VerificationFailed")
+            else:
+                verified[oid] = verification
         if not verified:
             return
         key_back: list[str] = []

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -119,9 +120,11 @@ def moto_server(moto_server_url: str) -> ClientFactory:
 def count_calls(client: Any) -> Counter[str]:
     """Count API calls by operation name (e.g. "DeleteObjects") through botocore's event hooks."""
     calls: Counter[str] = Counter()
+    lock = threading.Lock()  # the store lists concurrently from a thread pool
 
     def hook(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
+        with lock:
+            calls[model.name] += 1
 
     # Event names are hierarchical: "before-call.s3" also receives "before-call.s3.DeleteObjects".
     client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}", hook)

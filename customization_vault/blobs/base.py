@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -46,6 +46,22 @@ class BlobStore(Protocol):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Batch delete (S3: DeleteObjects in calls of at most 1,000 keys); returns versions removed."""
+        ...
+
+    def delete_prefixes(self, prefixes: Sequence[str]) -> int:
+        """Delete every version of every key under each folder prefix (ending in '/'), e.g. whole orders.
+
+        S3: one listing per prefix, run concurrently, and DeleteObjects batches of 1,000 across prefixes.
+        Returns the versions/markers removed.
+        """
+        ...
+
+    def remaining(self, prefixes: Sequence[str]) -> dict[str, list[str]]:
+        """For each folder prefix that still holds any key (any version), the keys under it.
+
+        The purge's after-the-fact check: an empty answer means the store says "not found" for every
+        object of those orders, including keys the catalog never knew.
+        """
         ...
 
     def list(self, prefix: str = "") -> Iterator[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from customization_vault.blobs._keys import key_parts
@@ -123,6 +123,16 @@ class LocalBlobStore:
 
     def delete_many(self, keys: Iterable[str]) -> int:
         return sum(self.delete(key) for key in keys)
+
+    def delete_prefixes(self, prefixes: Sequence[str]) -> int:
+        return sum(self.delete_many(keys) for keys in self.remaining(prefixes).values())
+
+    def remaining(self, prefixes: Sequence[str]) -> dict[str, list[str]]:
+        for prefix in prefixes:
+            if not prefix.endswith("/"):
+                raise ValueError("a prefix to delete or check must name a whole folder (end with '/')")
+        listed = {prefix: list(self.list(prefix)) for prefix in prefixes}
+        return {prefix: keys for prefix, keys in listed.items() if keys}
 
     def list(self, prefix: str = "") -> Iterator[str]:
         # Walk only the deepest directory the prefix names in full: listing one order stays cheap.

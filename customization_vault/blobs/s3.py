@@ -7,8 +7,9 @@ lists the key's versions and markers and removes each one by VersionId.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,6 +31,8 @@ _MAX_PARTS = 10_000
 _DELETE_BATCH = 1000  # the DeleteObjects limit; moto accepts more, real S3 refuses
 _READ_SIZE = _MIB
 _Batch = list[ObjectIdentifierTypeDef]  # module-level: inside the class, `list` is the method
+_T = TypeVar("_T")
+_Found = dict[str, list[str]]  # folder prefix -> keys still under it
 
 
 def _code(exc: ClientError) -> str:
@@ -53,6 +56,7 @@ class S3BlobStore:
         prefix: str = "",
         multipart_threshold: int = 8 * _MIB,
         part_size: int = 8 * _MIB,
+        concurrency: int = 8,
     ) -> None:
         if part_size < _MIN_PART or multipart_threshold < part_size:
             raise ValueError("part_size must be >= 5 MiB and multipart_threshold >= part_size")
@@ -63,6 +67,7 @@ class S3BlobStore:
         self._prefix = prefix
         self._threshold = multipart_threshold
         self._part_size = part_size
+        self._concurrency = max(1, concurrency)  # parallel listings; keep <= the client's connection pool
 
     def _full(self, key: str) -> str:
         key_parts(key)
@@ -241,21 +246,60 @@ class S3BlobStore:
         for key in keys:
             full = self._full(key)
             groups.setdefault(full.rsplit("/", 1)[0] + "/", set()).add(full)
-        removed = 0
+        return self._delete_listed(groups)
+
+    def delete_prefixes(self, prefixes: Sequence[str]) -> int:
+        return self._delete_listed({self._full_prefix(p): None for p in prefixes})
+
+    def remaining(self, prefixes: Sequence[str]) -> _Found:
+        full = [self._full_prefix(p) for p in prefixes]
         try:
-            for prefix, wanted in groups.items():
-                # List the whole group before deleting: deleting under a live pagination cursor can
-                # invalidate its version-id marker and silently end the listing early.
-                doomed: _Batch = [
-                    {"Key": key, "VersionId": version}
-                    for key, version in self._versions(prefix)
-                    if key in wanted
-                ]
-                for start in range(0, len(doomed), _DELETE_BATCH):
-                    removed += self._delete_batch(doomed[start : start + _DELETE_BATCH])
+            listed = self._each(lambda f: sorted({k for k, _ in self._versions(f)}), full)
         except (ClientError, BotoCoreError) as exc:
             raise _backend(exc) from exc
-        return removed
+        cut = len(self._prefix)
+        return {p: [k[cut:] for k in keys] for p, keys in zip(prefixes, listed, strict=True) if keys}
+
+    def _full_prefix(self, prefix: str) -> str:
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix to delete or check must name a whole folder (end with '/')")
+        key_parts(prefix[:-1])
+        return self._prefix + prefix
+
+    def _delete_listed(self, groups: Mapping[str, set[str] | None]) -> int:
+        """List every group (a folder; None = all of it, else only the wanted keys), then delete it all.
+
+        The listings run concurrently (one request each, latency-bound), and the deletions go out in
+        DeleteObjects calls of up to 1,000 entries across groups: a sweep of 100 orders of 3 blobs costs
+        100 listings and one delete, not 100 of each. Everything is listed before anything is deleted:
+        deleting under a live pagination cursor can invalidate its version-id marker and end the
+        listing early.
+        """
+        prefixes = list(groups)
+
+        def doomed_in(prefix: str) -> _Batch:
+            wanted = groups[prefix]
+            return [
+                {"Key": key, "VersionId": version}
+                for key, version in self._versions(prefix)
+                if wanted is None or key in wanted
+            ]
+
+        try:
+            doomed: _Batch = [e for listed in self._each(doomed_in, prefixes) for e in listed]
+            return sum(
+                self._delete_batch(doomed[start : start + _DELETE_BATCH])
+                for start in range(0, len(doomed), _DELETE_BATCH)
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _backend(exc) from exc
+
+    def _each(self, fn: Callable[[str], _T], prefixes: Sequence[str]) -> Sequence[_T]:
+        """fn over prefixes, concurrently when there are several (boto3 clients are thread-safe)."""
+        if len(prefixes) <= 1:
+            return [fn(p) for p in prefixes]
+        with ThreadPoolExecutor(min(len(prefixes), self._concurrency)) as pool:
+            return list(pool.map(fn, prefixes))
 
     def _delete_batch(self, batch: _Batch) -> int:
         resp = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})

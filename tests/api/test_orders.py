@@ -271,10 +271,10 @@ def test_a_blob_store_outage_during_the_purge_answers_202_and_a_retry_finishes(
     c.put("/v1/orders/ord-x", headers=a)
     item = _upload_text(api, "ord-x", "outage")
 
-    def down(keys: object) -> int:
+    def down(prefixes: object) -> int:
         raise BackendError("blob store unreachable")
 
-    monkeypatch.setattr(api.services.blobs, "delete_many", down)
+    monkeypatch.setattr(api.services.blobs, "delete_prefixes", down)
     r = c.post("/v1/orders/ord-x/fulfilment", headers=a)
     assert r.status_code == 202
     assert r.json()["order"]["state"] == "fulfilled"

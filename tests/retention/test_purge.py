@@ -159,17 +159,17 @@ def test_an_expired_hold_no_longer_pauses(services: Any, purger: Purger, clock: 
 
 
 class FlakyStore:
-    """Wraps a BlobStore; `delete_many` fails while `failing` is set (a store outage mid-purge)."""
+    """Wraps a BlobStore; `delete_prefixes` fails while `failing` is set (a store outage mid-purge)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.name = inner.name
         self.failing = True
 
-    def delete_many(self, keys: Any) -> int:
+    def delete_prefixes(self, prefixes: Any) -> int:
         if self.failing:
             raise BackendError("object store error: ServiceUnavailable")
-        return int(self.inner.delete_many(keys))
+        return int(self.inner.delete_prefixes(prefixes))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
