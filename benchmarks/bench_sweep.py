@@ -284,7 +284,7 @@ def main() -> None:
     print()
     print(f"machine: {platform.platform()} / {platform.python_implementation()} {platform.python_version()}")
     print(f"cores: {os.cpu_count()} (workers, PostgreSQL and moto_server share them with other jobs: noisy)")
-    moto_kind = "stock" if args.stock_moto else "prefix-filtered ListObjectVersions, see patched_moto_server"
+    moto_kind = "stock" if args.stock_moto else "folder-indexed ListObjectVersions, see patch_moto"
     print(
         f"backend: PostgreSQL (pgserver) + S3 on moto_server ({moto_kind}), versioned bucket, 3 blobs/order"
     )
