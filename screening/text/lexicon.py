@@ -48,6 +48,12 @@ class Lexicon:
         """At least 5 in 100,000 people have it (US Census 1990): Ray, Fritz; not Porsche, Royce."""
         return bool(self.entries.get(word, 0) & _COMMON_FIRST)
 
+    def is_rare_unknown(self, word: str, max_zipf: float) -> bool:
+        """Neither a dictionary word nor a first name, and rarer than max_zipf: a word that may be a
+        disguised spelling (one lookup: this is asked of every word of every text)."""
+        code = self.entries.get(word, 0)
+        return not code & (_DICT | _FIRST) and (code >> _SHIFT) < max_zipf * 10
+
     def is_surname(self, word: str) -> bool:
         return bool(self.entries.get(word, 0) & _SURNAME)
 

@@ -47,13 +47,13 @@ _WILDCARD_SYMBOLS = str.maketrans(dict.fromkeys("*#!@$-", "?"))
 # surname but also a common disguise, so the bar is higher than for brands).
 _FUZZY_KNOWN_ZIPF = 3.3
 _MAX_SEGMENT = 24
+_MEMO_MAX = 50_000  # quick-path verdicts on lexicon words (a few MB); cleared whole when full
 _RUNS_RE = re.compile(r"(.)\1+")
-_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
-# Anything the quick path cannot judge: leet symbols, digits touching letters, "!" inside a word, or
-# three single characters in a row ("f u c k").
-_SUSPECT_RE = re.compile(
-    r"[a-z][@$*#|]|[@$*#|][a-z]|[a-z][0-9]|[0-9][a-z]|![a-z]|(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]"
-)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+# Anything the quick path cannot judge: leet symbols or digits touching letters, "!" before a letter,
+# or single characters in a row ("f u c k"). Two searches: one alternation of both is twice as slow.
+_SUSPECT_RE = re.compile(r"[a-z][@$*#|0-9]|[@$*#|0-9!][a-z]")
+_SINGLES_RE = re.compile(r"(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]")
 _BANG_RE = re.compile(r"([a-z]+)!")
 # Two words joined by one mask-like character ("r-mjob", "tr-nny"); a possessive "'s" is not a word.
 _JOINT_RE = re.compile(r"(?<![a-z])(?=([a-z]+)[-._'’/‐‑](?!s(?![a-z]))([a-z]+))")
@@ -72,7 +72,8 @@ class _Hit:
 
 
 class OffensiveMatcher:
-    """Immutable after construction; the automaton is only read, so threads may share it."""
+    """The automata are only read and the word memo only gains or drops whole entries (atomic dict
+    operations), so threads may share one matcher."""
 
     def __init__(self, terms: TermList, lexicon: Lexicon, allow: AllowList | None = None) -> None:
         self.terms = terms
@@ -93,8 +94,15 @@ class OffensiveMatcher:
             if len(joined) >= 4 and joined.isalpha():
                 fuzzy.setdefault(phonetic_key(squeeze(joined), non_rhotic=True), []).append(idx)
         self._keys: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items()}
+        self._multi = ahocorasick.Automaton()  # the terms of several words, for the quick path
         for key, idxs in self._keys.items():
             self._auto.add_word(key, (len(key), idxs))
+            if " " in key:
+                self._multi.add_word(key, (len(key), idxs))
+        self._has_multi = any(" " in key for key in self._keys)
+        if self._has_multi:
+            self._multi.make_automaton()
+        self._memo: dict[str, tuple[str, bool, bool]] = {}
         self._single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items() if " " not in k}
         self._by_len: dict[int, list[str]] = {}
         for k in self._keys:
@@ -103,6 +111,9 @@ class OffensiveMatcher:
             self._auto.make_automaton()
         self._has_terms = bool(keys)
         self._fuzzy = {k: tuple(v) for k, v in fuzzy.items() if len(k) >= 2}
+        self._fuzzy_longest = max(
+            (len(squeeze("".join(self._words[t]))) for ts in self._fuzzy.values() for t in ts), default=0
+        )
         self._name_terms = frozenset(
             i for i, w in enumerate(self._words) if len(w) == 1 and lexicon.is_name(w[0])
         )
@@ -116,11 +127,12 @@ class OffensiveMatcher:
     def find(self, nt: NormalizedText) -> list[Finding]:
         return self.match(nt)[0]
 
-    def match(self, nt: NormalizedText) -> tuple[list[Finding], set[int]]:
+    def match(self, nt: NormalizedText, *, quick_checked: bool = False) -> tuple[list[Finding], set[int]]:
         """Findings, and the indices of the tokens they cover (a word explained as a disguised term is
-        not also read as a disguised brand)."""
+        not also read as a disguised brand). `quick_checked`: the caller already had `quick_clear`
+        answer False for this text."""
         toks = nt.tokens
-        if not toks or not self._has_terms or self.quick_clear(nt.original):
+        if not toks or not self._has_terms or (not quick_checked and self.quick_clear(nt.original)):
             return [], set()
         hits: list[_Hit] = []
         forms = [self._forms(t) for t in toks]
@@ -376,64 +388,86 @@ class OffensiveMatcher:
         if plain is None:
             return False
         low = plain.lower()
-        if _SUSPECT_RE.search(low):
+        if _SUSPECT_RE.search(low) or _SINGLES_RE.search(low):
             return False
-        words = _NON_ALNUM_RE.sub(" ", low).split()
-        # "pak!": the full path also reads a trailing "!" as an i.
-        extra = [w + "i" for w in _BANG_RE.findall(low)]
-        raw = words + extra
-        sq = [_RUNS_RE.sub(r"\1", w) for w in raw]
-        starts: list[int] = []
-        ends: set[int] = set()
-        pos = 1
-        for w in sq:
-            starts.append(pos)
-            pos += len(w)
-            ends.add(pos)
-            pos += 1
-        lex = self.lexicon
-        for end, (length, idxs) in self._auto.iter(" " + " ".join(sq) + " "):
-            start = end - length + 1
-            k = bisect.bisect_right(starts, start) - 1
-            word_end = starts[k] + len(sq[k])
-            at_start = start == starts[k]
-            if end + 1 > word_end:  # a multi-word term counts only on whole words
-                if at_start and end + 1 in ends:
-                    return False
-                continue
-            if at_start and (end + 1 == word_end or sq[k][end + 1 - starts[k] :] in _INFLECTIONS):
-                # A whole word or a term plus an inflection ("pakis"): the full path decides, unless it
-                # would refuse the shortening anyway ("as" for "ass", "Bobs" for "boobs").
-                m = squeeze_map(raw[k])[1]
-                a, b = start - starts[k], end + 1 - starts[k]
-                if any(self._runs_cover(raw[k], m, a, b, t) for t in idxs):
-                    return False
-                if length >= 3 and not lex.is_known(raw[k]):
-                    return False
-                continue
-            # Inside a longer word: only a word no lexicon knows can hide a term ("cockpit" cannot).
-            if k < len(words) and length >= 3 and not lex.is_known(words[k]):
+        words = _WORD_RE.findall(low)
+        memo = self._memo.get
+        squeezed: list[str] = []
+        unknown: list[bool] = []
+        for w in words:
+            sq, clear, rare = memo(w) or self._word_info(w)
+            if not clear:
                 return False
+            squeezed.append(sq)
+            unknown.append(rare)
+        # "pak!": the full path also reads a trailing "!" as an i (whole words only, never memoised).
+        for w in _BANG_RE.findall(low):
+            w += "i"
+            if self._word_hit(w, _RUNS_RE.sub(r"\1", w), inside=False):
+                return False
+        if self._has_multi and len(words) > 1 and self._multi_word_hit(squeezed):
+            return False
         for a, b in _JOINT_RE.findall(low):
             if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
                 return False
-        unknown = [
-            len(w) >= 3
-            and w.isalpha()
-            and not lex.is_dictionary(w)
-            and not lex.is_first_name(w)
-            and lex.zipf(w) < _FUZZY_KNOWN_ZIPF
-            for w in words
-        ]
-        # The same sound-alike test as the full path (which then only drops more, by context).
-        for k, w in enumerate(words):
-            if unknown[k] and self._fuzzy_one(w, k, k, 0, 0, single=True) is not None:
-                return False
-            if k + 1 < len(words) and (unknown[k] or unknown[k + 1]):
-                if w.isalpha() and words[k + 1].isalpha():
-                    if self._fuzzy_one(w + words[k + 1], k, k + 1, 0, 0, single=False) is not None:
-                        return False
+        # Two words read as one sound-alike ("tos sa"), when either is a word no lexicon knows.
+        for k in range(len(words) - 1):
+            if (unknown[k] or unknown[k + 1]) and words[k].isalpha() and words[k + 1].isalpha():
+                if self._fuzzy_one(words[k] + words[k + 1], k, k + 1, 0, 0, single=False) is not None:
+                    return False
         return True
+
+    def _word_info(self, w: str) -> tuple[str, bool, bool]:
+        """(squeezed form, nothing inside this word alone can be a term, a word for sound-alike tests).
+
+        Memoised for words of the lexicon only: they are public vocabulary, and most of every text. A
+        word the lexicon does not know may be a customer's name or a rare spelling; it is judged each
+        time and never kept, so nothing a customer typed outlives the request in this process.
+        """
+        info = self._memo.get(w)
+        if info is not None:
+            return info
+        sq = _RUNS_RE.sub(r"\1", w)
+        unknown = len(w) >= 3 and w.isalpha() and self.lexicon.is_rare_unknown(w, _FUZZY_KNOWN_ZIPF)
+        clear = not self._word_hit(w, sq, inside=True) and not (
+            unknown and self._fuzzy_one(w, 0, 0, 0, 0, single=True) is not None
+        )
+        info = (sq, clear, unknown)
+        if w in self.lexicon.entries:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[w] = info
+        return info
+
+    def _word_hit(self, raw: str, sq: str, *, inside: bool) -> bool:
+        """A one-word term in this word that the full path might keep: the whole word or the word plus an
+        inflection ("pakis"), or (`inside`) a term inside a word no lexicon knows."""
+        lex = self.lexicon
+        n = len(sq)
+        for end, (length, idxs) in self._auto.iter(sq):
+            start = end - length + 1
+            if start == 0 and (end + 1 == n or sq[end + 1 :] in _INFLECTIONS):
+                # The full path decides, unless it would refuse the shortening anyway ("as" for "ass",
+                # "Bobs" for "boobs").
+                m = squeeze_map(raw)[1]
+                if any(self._runs_cover(raw, m, 0, end + 1, t) for t in idxs):
+                    return True
+                if length >= 3 and not lex.is_known(raw):
+                    return True
+                continue
+            # Inside a longer word: only a word no lexicon knows can hide a term ("cockpit" cannot).
+            if inside and length >= 3 and not lex.is_known(raw):
+                return True
+        return False
+
+    def _multi_word_hit(self, sq: list[str]) -> bool:
+        """A term of several words ("white power") on whole words."""
+        stream = " " + " ".join(sq) + " "
+        for end, (length, _) in self._multi.iter(stream):
+            # On whole words: a space (or the stream's edge) on both sides.
+            if stream[end - length] == " " and stream[end + 1] == " ":
+                return True
+        return False
 
     # -- deliberate misspellings ----------------------------------------------------------------
 
@@ -449,9 +483,7 @@ class OffensiveMatcher:
             k not in matched
             and words[k].isalpha()
             and len(words[k]) >= 3
-            and not lex.is_dictionary(words[k])
-            and not lex.is_first_name(words[k])
-            and lex.zipf(words[k]) < _FUZZY_KNOWN_ZIPF
+            and lex.is_rare_unknown(words[k], _FUZZY_KNOWN_ZIPF)
             for k in range(len(toks))
         ]
         for k, tok in enumerate(toks):
@@ -476,7 +508,9 @@ class OffensiveMatcher:
                     yield hit
 
     def _fuzzy_one(self, word: str, first: int, last: int, fs: int, fe: int, single: bool) -> _Hit | None:
-        sq = squeeze(word)
+        sq = _RUNS_RE.sub(r"\1", word) if len(word) > 1 else word  # squeeze(), at C speed
+        if len(sq) > self._fuzzy_longest + 3:  # longer than any sound-alike target allows (below)
+            return None
         key = phonetic_key(sq, non_rhotic=True)
         if len(word) < 4 and len(key) < 3:  # "dak" is not "darkie"; "mlf" (MLF) may be "milf"
             return None
@@ -547,16 +581,15 @@ class OffensiveMatcher:
 
 
 _SEPARATOR_CACHE: dict[str, bool] = {}
+_SEPARATOR_TABLE: dict[int, str] = {}
 
 
 def _ascii_separators(text: str) -> str | None:
     """The text with non-ASCII punctuation and symbols that fold to nothing but a separator ("—",
     "♥", "·") replaced by spaces; None if any other non-ASCII character is present (a letter, a
     zero-width character, a fullwidth "!"), which the full path must see."""
-    out = []
-    for c in text:
+    for c in set(text):
         if c.isascii():
-            out.append(c)
             continue
         ok = _SEPARATOR_CACHE.get(c)
         if ok is None:
@@ -564,12 +597,14 @@ def _ascii_separators(text: str) -> str | None:
             ok = unicodedata.category(c)[0] in "PSZ" and all(
                 not ch.isalnum() and ch not in "@$!*#|" for ch in folded
             )
-            if len(_SEPARATOR_CACHE) < 10_000:
+            if len(_SEPARATOR_CACHE) < 10_000:  # characters, not text: nothing a customer wrote is kept
                 _SEPARATOR_CACHE[c] = ok
+                if ok:
+                    _SEPARATOR_TABLE[ord(c)] = " "
         if not ok:
             return None
-        out.append(" ")
-    return "".join(out)
+    out = text.translate(_SEPARATOR_TABLE)
+    return out if out.isascii() else "".join(c if c.isascii() else " " for c in out)
 
 
 def _squeeze_letters(s: str) -> str:

@@ -62,13 +62,14 @@ class TextScreener:
         return Verdict.of(sorted(seen.values(), key=lambda f: f.span or (0, 0)))
 
     def _screen_part(self, text: str) -> list[Finding]:
-        if self._brands is None and (self._offensive is None or self._offensive.quick_clear(text)):
+        quick_checked = self._brands is None
+        if quick_checked and (self._offensive is None or self._offensive.quick_clear(text)):
             return []
         nt = normalize(text)
         offensive: list[Finding] = []
         explained: set[int] = set()
         if self._offensive is not None:
-            offensive, explained = self._offensive.match(nt)
+            offensive, explained = self._offensive.match(nt, quick_checked=quick_checked)
         brands = self._brands.find(nt, explained) if self._brands is not None else []
         # Each matcher's loose readings yield to the other's exact ones: a word that is exactly a
         # listed brand ("Boosty") is not also a sound-alike of a term ("busty"), and vice versa above.
