@@ -297,3 +297,15 @@ def test_quick_path_agrees_with_full_path(screener: TextScreener, words: list[st
         # the full path, bypassing the quick check
         findings = [f for f in off.match(normalize(text + " \u00e9"))[0] if f.span and f.span[1] <= len(text)]
         assert not findings, text
+
+
+def test_the_word_memo_keeps_public_vocabulary_only(screener: TextScreener) -> None:
+    """The quick path memoises verdicts on lexicon words; a customer's own rare word (a name, a code)
+    must not outlive the call in the process."""
+    off = screener._offensive
+    assert off is not None
+    canary = "zqxcanaryvwk"
+    assert off.quick_clear(f"Happy birthday {canary} love from grandma")
+    assert canary not in off._memo
+    assert {"happy", "birthday", "love", "grandma"} <= set(off._memo)
+    assert off.quick_clear(f"Happy birthday {canary} love from grandma")  # the memo changes no verdict
