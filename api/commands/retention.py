@@ -51,7 +51,8 @@ def purger_for(svc: Services) -> Purger:
     return Purger(svc.vault, receipt_signer(svc.settings), clock=svc.clock, config=svc.settings.retention)
 
 
-def _sqs_consumer(svc: Services, purger: Purger) -> Any | None:
+def sqs_consumer(svc: Services, purger: Purger) -> Any | None:
+    """The event consumer when CV_RETENTION__SQS_QUEUE_URL is set (used by `worker` and `serve`)."""
     cfg = svc.settings.retention
     if not cfg.sqs_queue_url:
         return None
@@ -100,7 +101,7 @@ def worker(
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        consumer = _sqs_consumer(svc, purger)
+        consumer = sqs_consumer(svc, purger)
         sweeper.start()
         if consumer is not None:
             consumer.start()

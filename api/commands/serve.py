@@ -62,12 +62,24 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
     return keys
 
 
-def _start_worker(services: Services) -> Any | None:
+def start_background(services: Services) -> list[Any]:
+    """What runs beside the API in one process (`make run`): the purge worker and, when a queue is
+    configured (CV_RETENTION__SQS_QUEUE_URL), the OrderFulfilled/OrderCancelled consumer. Each has
+    `stop()`; stop them in reverse order."""
+    started: list[Any] = []
     worker = getattr(services, "worker", None)
-    if worker is None:
-        return None
-    worker.start()
-    return worker
+    if worker is not None:
+        worker.start()
+        started.append(worker)
+    purger = getattr(services, "purger", None)
+    if purger is not None:
+        from api.commands.retention import sqs_consumer
+
+        consumer = sqs_consumer(services, purger)
+        if consumer is not None:
+            consumer.start()
+            started.append(consumer)
+    return started
 
 
 def serve(
@@ -91,7 +103,7 @@ def serve(
     except VaultError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
-    worker = None
+    background: list[Any] = []
     try:
         demo = bootstrap_demo_keys(settings, services)
         if demo is not None:
@@ -99,10 +111,10 @@ def serve(
             typer.echo(f"  admin:                     {demo['CV_ADMIN_KEY']}")
             typer.echo(f"  fulfilment ({DEMO_SELLER}): {demo['CV_KEY']}")
         if settings.retention.worker_in_process:
-            worker = _start_worker(services)
+            background = start_background(services)
         app = create_app(settings, services)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     finally:
-        if worker is not None:
-            worker.stop()
+        for task in reversed(background):
+            task.stop()
         services.close()

@@ -49,3 +49,57 @@ def test_no_demo_keys_outside_development_or_when_disabled(tmp_path: Path) -> No
             assert not (settings.data_dir / DEMO_KEYS_FILE).exists()
         finally:
             svc.close()
+
+
+def test_serve_runs_the_purge_worker_and_the_event_consumer_beside_the_api(
+    tmp_path: Path, aws_env: dict[str, str]
+) -> None:
+    """`make run` purges by itself: an OrderFulfilled event on the configured queue is consumed by the
+    in-process consumer, and the order ends up purged with a receipt, with no request to the API."""
+    import json
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from api.commands.serve import start_background
+    from tests.retention.helpers import seed_order
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue = sqs.create_queue(QueueName="order-events")["QueueUrl"]
+        settings = make_settings(tmp_path / "var", retention={"sqs_queue_url": queue})
+        svc = build_services(settings)
+        background = start_background(svc)
+        try:
+            assert [type(t).__name__ for t in background] == ["PurgeWorker", "SqsConsumer"]
+            order, _ = seed_order(svc.vault, "EV-1", seller="shop-ev")
+            sqs.send_message(
+                QueueUrl=queue,
+                MessageBody=json.dumps(
+                    {"type": "OrderFulfilled", "order_id": "EV-1", "seller_id": "shop-ev"}
+                ),
+            )
+            deadline = time.monotonic() + 60  # a bound on waiting, not a speed claim
+            while svc.vault.get_order(order.id).state != "purged" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert svc.vault.get_order(order.id).state == "purged"
+            assert svc.purger is not None
+            assert svc.purger.receipt(order.id) is not None
+        finally:
+            for task in reversed(background):
+                task.stop()
+            svc.close()
+
+
+def test_without_a_queue_only_the_worker_runs(tmp_path: Path) -> None:
+    from api.commands.serve import start_background
+
+    svc = build_services(make_settings(tmp_path / "var"))
+    background = start_background(svc)
+    try:
+        assert [type(t).__name__ for t in background] == ["PurgeWorker"]
+    finally:
+        for task in reversed(background):
+            task.stop()
+        svc.close()
