@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -105,26 +105,52 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> AuditEvent:
         """Append inside the caller's transaction, so the event commits or rolls back with its cause."""
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-        at = self._clock().astimezone(UTC)  # hashed as UTC, read back as UTC
-        clean = _check_details(details or {})
-        seq = head.seq + 1
-        ev = AuditEvent(
-            seq=seq,
-            at=at,
+        return self.record_many(
+            session,
             actor=actor,
             action=action,
             target_type=target_type,
-            target_id=target_id,
+            targets=[(target_id, details or {})],
             purpose=purpose,
-            details=clean,
-            prev_hash=head.hash,
-        )
-        ev.hash = hash_of(ev)
-        session.add(ev)
-        head.seq, head.hash = seq, ev.hash
+        )[0]
+
+    def record_many(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        target_type: str,
+        targets: Sequence[tuple[str, Mapping[str, Any]]],
+        purpose: str | None = None,
+    ) -> list[AuditEvent]:
+        """One event per (target id, details), chained in order under one lock of the head row: a sweep
+        audits each order of a batch on its own, at the cost of one round trip, not three per order."""
+        if not targets:
+            return []
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+        at = self._clock().astimezone(UTC)  # hashed as UTC, read back as UTC
+        seq, prev = head.seq, head.hash
+        events: list[AuditEvent] = []
+        for target_id, details in targets:
+            seq += 1
+            ev = AuditEvent(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                purpose=purpose,
+                details=_check_details(details),
+                prev_hash=prev,
+            )
+            ev.hash = prev = hash_of(ev)
+            events.append(ev)
+        session.add_all(events)
+        head.seq, head.hash = seq, prev
         session.flush()
-        return ev
+        return events
 
     def append(self, **kwargs: Any) -> AuditEvent:
         with session_scope(self._sessions) as s:

@@ -385,7 +385,7 @@ class Purger:
 
         Each step is one transaction for the whole batch (and S3 deletes go out in DeleteObjects calls
         of up to 1,000 keys across orders), so a sweep pays per batch what `run` pays per order. The
-        audit records one event per step per batch, listing the order ids. If anything in a batch
+        audit still records one event per order and step. If anything in a batch
         step fails, every order of the batch falls back to `run`, which isolates and records the
         failing one: nothing is skipped, and the steps already committed are simply found done.
         """
@@ -541,13 +541,13 @@ class Purger:
         self.metrics.inc("purged", sum(1 for r in reports.values() if r.outcome == "purged"))
 
     def _audit_batch(self, s: Session, actor: str, action: str, order_ids: Sequence[str]) -> None:
-        self.vault.audit.record(
+        """One event per order, as `run` writes, so an order's history reads the same either way."""
+        self.vault.audit.record_many(
             s,
             actor=actor,
             action=action,
-            target_type="order_batch",
-            target_id=order_ids[0],
-            details={"order_ids": list(order_ids), "orders": len(order_ids)},
+            target_type="order",
+            targets=[(oid, {"batch": len(order_ids)}) for oid in order_ids],
         )
 
     def _record_failure(self, order_id: str, exc: Exception) -> None:

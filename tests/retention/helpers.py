@@ -100,15 +100,13 @@ def find_needles(haystacks: Iterable[bytes], needles: Iterable[bytes]) -> list[b
 
 
 def audited_orders(sessions: Any, action: str) -> Counter[str]:
-    """How often each order appears in audit events of `action`, per-order and batch events alike."""
+    """How often each order appears in audit events of `action`."""
     from customization_vault.catalog.db import session_scope
     from customization_vault.catalog.models import AuditEvent
 
     seen: Counter[str] = Counter()
     with session_scope(sessions) as s:
         for ev in s.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars():
-            if ev.target_type == "order_batch":
-                seen.update(ev.details["order_ids"])
-            else:
-                seen[ev.target_id] += 1
+            assert ev.target_type == "order"
+            seen[ev.target_id] += 1
     return seen
