@@ -99,3 +99,30 @@ def test_details_refuse_nested_structures(sessions: sessionmaker[Session], clock
     with pytest.raises(TypeError):
         log.append(actor="a", action="x", target_type="item", target_id="i", details={"body": {"text": "x"}})
     assert log.verify().checked == 0
+
+
+def test_events_recorded_together_chain_like_single_ones(
+    sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    """record_many (the sweep's per-order events) continues the chain, and tampering with one of a
+    batch is caught at that event."""
+    from customization_vault.catalog.db import session_scope
+
+    log = AuditLog(sessions, clock)
+    _fill(log, 2)
+    with session_scope(sessions) as s:
+        events = log.record_many(
+            s,
+            actor="worker:w1",
+            action="order.purge",
+            target_type="order",
+            targets=[(f"order-{i}", {"batch": 5}) for i in range(5)],
+        )
+    assert [e.seq for e in events] == [3, 4, 5, 6, 7]
+    _fill(log, 1)
+    report = log.verify()
+    assert report.ok
+    assert report.checked == 8
+    with sessions() as s, s.begin():
+        s.execute(text("UPDATE audit_events SET target_id = 'order-x' WHERE seq = 5"))
+    assert log.verify().first_bad_seq == 5
