@@ -42,7 +42,10 @@ class RetentionConfig(BaseModel):
     retry_base_seconds: float = Field(default=5, gt=0, description="First retry delay; doubles per attempt")
     retry_max_seconds: float = Field(default=900, gt=0, description="Longest delay between two attempts")
     worker_in_process: bool = Field(default=True, description="Run one purge worker inside `serve`")
-    sqs_queue_url: str | None = None
-    sqs_endpoint_url: str | None = None
-    sqs_region: str = "us-east-1"
+    sqs_queue_url: str | None = Field(
+        default=None,
+        description="Queue of OrderFulfilled/OrderCancelled events; `serve` and `worker` consume it when set",
+    )
+    sqs_endpoint_url: str | None = Field(default=None, description="SQS endpoint (moto, LocalStack)")
+    sqs_region: str = Field(default="us-east-1", description="Region of the event queue")
     max_attempts_before_alert: int = Field(default=5, ge=1)
