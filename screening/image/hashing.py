@@ -53,7 +53,7 @@ def as_array(image: Image.Image, side: int = WORK_SIDE) -> FloatArray:
     return np.asarray(im, dtype=np.float32)
 
 
-def _ring(a: FloatArray) -> FloatArray:
+def border_ring(a: FloatArray) -> FloatArray:
     return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
 
 
@@ -65,7 +65,7 @@ def colour_distance(a: FloatArray, colour: FloatArray) -> FloatArray:
 
 def border_ground(a: FloatArray) -> tuple[FloatArray, float]:
     """The median colour of the border ring and the share of the ring close to it."""
-    ring = _ring(a)
+    ring = border_ring(a)
     colour: FloatArray = np.median(ring, axis=0).astype(np.float32)
     uniform = float(np.mean(colour_distance(ring, colour) < FOREGROUND_TOLERANCE))
     return colour, uniform
@@ -200,6 +200,8 @@ _CUTS: Final = (
     (0.06, 0.0, 0.0, 0.06),
     (0.0, 0.06, 0.06, 0.0),
     (0.0, 0.06, 0.0, 0.06),
+    (0.06, 0.06, 0.0, 0.0),  # both sides trimmed: a wide design cut to fit
+    (0.0, 0.0, 0.06, 0.06),
 )  # (left, right, top, bottom) shares of the design's box
 VARIANTS: Final = 1 + len(ROTATIONS) + len(_CUTS)
 
@@ -225,18 +227,25 @@ def reference_grids(image: Image.Image) -> FloatArray | None:
     found = design_shape(small)
     if found is None:
         return None
-    base, a, ground = found
+    base, a, _ = found
     grids = [base.grid]
-    fill = tuple(int(c) for c in ground)
+    # A turned upload shows the image's own background in the corners, not the colour of the innermost
+    # frame peel() stopped at: filling with the latter drew a frame of the outer background around
+    # tile-shaped logos (a filled square with the design cut out of it) that no upload ever has.
+    outer_ground = border_ground(a)[0]
+    fill = tuple(int(c) for c in outer_ground)
     for angle in ROTATIONS:
         turned = small.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
         turned_found = design_shape(turned)
         grids.append(base.grid if turned_found is None else turned_found[0].grid)
-    x0, y0, x1, y1 = base.box
+    # Likewise a crop cuts the outermost design against the image's background: for a tile-shaped
+    # logo the tile itself, not the design peel() found inside it.
+    outer = shape_of(a, outer_ground) or base
+    x0, y0, x1, y1 = outer.box
     w, h = x1 - x0, y1 - y0
     for left, right, top, bottom in _CUTS:
         box = (x0 + int(left * w), y0 + int(top * h), x1 - int(right * w), y1 - int(bottom * h))
-        cut = shape_of(a, ground, box)
+        cut = shape_of(a, outer_ground, box)
         grids.append(base.grid if cut is None else cut.grid)
     return np.stack(grids).astype(np.float32)
 

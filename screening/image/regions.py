@@ -22,6 +22,7 @@ from screening.image.hashing import (
     FloatArray,
     Shape,
     border_ground,
+    border_ring,
     colour_distance,
     peel,
     shape_of,
@@ -42,6 +43,8 @@ _INK_MIN_GROUP: Final = 0.004
 _INK_GAP: Final = 3  # working pixels bridged between parts of one logo
 _MAX_INKS: Final = 6
 _HOLE_GROUPS: Final = 3
+_OTHER_GROUND_MIN: Final = 0.1  # share of the ring in a second colour before it counts as a ground
+_TWO_COLOUR_RING: Final = 0.9
 
 
 def _xy_cut(mask: npt.NDArray[np.bool_], origin: tuple[int, int], depth: int, out: list[Box]) -> None:
@@ -206,6 +209,8 @@ def propose(a: FloatArray, fine: FloatArray | None = None) -> list[Shape]:
     shapes: list[Shape | None] = []
     ground, _ = border_ground(a)
     shapes.append(real.ground(ground))
+    other = _other_ground(a, ground)
+    alternative = real.ground(other) if other is not None else None
     peeled = peel(a)
     if peeled is not None:
         box, ground = peeled
@@ -260,4 +265,24 @@ def propose(a: FloatArray, fine: FloatArray | None = None) -> list[Shape]:
         out.append(cand)
         if len(out) >= MAX_PROPOSALS:
             break
+    if alternative is not None:  # same box as the whole image, other figure: never a duplicate
+        out.insert(1, alternative)
+        del out[MAX_PROPOSALS:]
     return out
+
+
+def _other_ground(a: FloatArray, ground: FloatArray) -> FloatArray | None:
+    """The second colour of a border ring made of two, or None.
+
+    A design cropped so that it runs off the edges (a tile logo cut on a side) fills most of the ring,
+    so the ring's median is the design's own colour and the real background -- the rest of the ring --
+    comes out as the figure. Trying the other colour as ground too gives the figure a reviewer sees.
+    Only for rings of two clean colours: a photo's edge is neither.
+    """
+    ring = border_ring(a)
+    far = colour_distance(ring, ground) >= FOREGROUND_TOLERANCE
+    if far.mean() < _OTHER_GROUND_MIN:
+        return None
+    other: FloatArray = np.median(ring[far], axis=0).astype(np.float32)
+    covered = ~far | (colour_distance(ring, other) < FOREGROUND_TOLERANCE)
+    return other if covered.mean() >= _TWO_COLOUR_RING else None

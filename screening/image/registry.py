@@ -28,7 +28,7 @@ from screening.image.errors import ImageDecodeError, ImageError, RegistryError
 from screening.image.hashing import VARIANTS, phash64, reference_grids, small_grids
 from screening.image.index import MultiIndexHashIndex
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2  # 2: rotation fill and crops taken against the outer background
 _DEFAULT_DIR: Final = Path(__file__).resolve().parent.parent / "data" / "images"
 _THUMB_SIDE: Final = 256
 _REFERENCE_DECODE_SIDE: Final = 512

@@ -21,8 +21,10 @@ from PIL import Image
 from screening.image.hashing import (
     FOREGROUND_TOLERANCE,
     FloatArray,
+    border_ground,
     colour_distance,
     design_shape,
+    shape_of,
     shape_of_mask,
     signatures,
     small_grids,
@@ -49,8 +51,8 @@ _REFINE_CUTS: Final = (
     *((a, 0.0, 0.0, b) for a in (0.03, 0.08) for b in (0.03, 0.08)),
     *((0.0, a, b, 0.0) for a in (0.03, 0.08) for b in (0.03, 0.08)),
     *((0.0, a, 0.0, b) for a in (0.03, 0.08) for b in (0.03, 0.08)),
-    (0.05, 0.05, 0.0, 0.0),
-    (0.0, 0.0, 0.05, 0.05),
+    *((f, f, 0.0, 0.0) for f in (0.03, 0.09)),
+    *((0.0, 0.0, f, f) for f in (0.03, 0.09)),
 )  # (left, right, top, bottom) shares of the design's box
 
 
@@ -72,8 +74,10 @@ def _refinement_signatures(reference_png: bytes) -> FloatArray:
     found = design_shape(Image.open(io.BytesIO(reference_png)).convert("RGB"))
     if found is None:
         return np.zeros((0, 256), dtype=np.float32)
-    base, a, ground = found
-    x0, y0, x1, y1 = base.box
+    base, a, _ = found
+    # Crops and turns of the outermost design against the page, as in `reference_grids`.
+    ground = border_ground(a)[0]
+    x0, y0, x1, y1 = (shape_of(a, ground) or base).box
     w, h = x1 - x0, y1 - y0
     # One soft map for every crop and rotation (the crops and turns of a flat logo keep its contrast).
     d = colour_distance(a, ground)
@@ -101,6 +105,7 @@ def _refinement_signatures(reference_png: bytes) -> FloatArray:
 # carries little evidence -- a letter "D", a blob or a button of an unrelated design correlates with
 # it as well as the logo does -- so it has to match more closely before it counts.
 _PRIMITIVE_SIDE: Final = 64
+_PRIMITIVE_TURNS: Final = (3.0, 6.0, 9.0, 12.0)
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,10 +135,17 @@ def _primitive_signatures() -> FloatArray:
         else:
             d.ellipse((0, 0, s - 1, s - 1), fill=255)
             d.ellipse((s // 5, s // 5, s - 1 - s // 5, s - 1 - s // 5), fill=0)
-        grid = np.asarray(im.resize((32, 32), Image.Resampling.BOX), dtype=np.float32) / 255.0
-        for k in range(4):
-            r = np.rot90(grid, k)
-            shapes.extend((r, r[:, ::-1]))
+        turned = [im]
+        if kind in ("round1", "round2", "diamond"):
+            # A tile turned a few degrees, as the registry's rotated variants of tile logos are.
+            for angle in _PRIMITIVE_TURNS:
+                t = im.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+                turned.append(t.crop(t.getbbox()))
+        for shape in turned:
+            grid = np.asarray(shape.resize((32, 32), Image.Resampling.BOX), dtype=np.float32) / 255.0
+            for k in range(4):
+                r = np.rot90(grid, k)
+                shapes.extend((r, r[:, ::-1]))
     return signatures(small_grids(np.stack(shapes).astype(np.float32)))
 
 

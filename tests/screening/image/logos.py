@@ -32,6 +32,15 @@ def glyph(seed: int, colour: tuple[int, int, int] = (200, 30, 40)) -> Image.Imag
     return im
 
 
+def tile(seed: int, colour: tuple[int, int, int] = (100, 80, 240)) -> Image.Image:
+    """An app-icon style logo: a filled square with the seed's glyph cut out of it in white."""
+    g = glyph(seed).resize((300, 300), Image.Resampling.LANCZOS)
+    im = Image.new("RGBA", (410, 410), (*colour, 255))
+    cut = Image.new("RGBA", g.size, (255, 255, 255, 255))
+    im.paste(cut, (55, 55), g.getchannel("A"))
+    return im
+
+
 def on_white(g: Image.Image, ground: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     im = Image.new("RGB", (CANVAS, CANVAS), ground)
     off = (CANVAS - g.width) // 2

@@ -12,11 +12,12 @@ from screening.image.hashing import (
     image_hashes,
     peel,
     reference_grids,
+    shape_of,
     signatures,
     small_grids,
 )
 from screening.image.regions import propose
-from tests.screening.image.logos import bordered, captioned, encode, glyph, on_white, recolour
+from tests.screening.image.logos import bordered, captioned, encode, glyph, on_white, recolour, tile
 
 
 def _grid(image: Image.Image) -> np.ndarray:
@@ -79,3 +80,44 @@ def test_reference_variants_and_mirror_hashes() -> None:
 def test_blank_image_has_no_design() -> None:
     assert image_hashes(encode(Image.new("RGB", (200, 100), (255, 255, 255)))).size == 0
     assert reference_grids(Image.new("RGB", (64, 64), (10, 10, 10))) is None
+
+
+def _best_variant_correlation(reference: Image.Image, upload: Image.Image) -> float:
+    """How well the upload's whole-image shape (against the page's white) matches any reference variant."""
+    grids = reference_grids(reference)
+    assert grids is not None
+    query = shape_of(as_array(upload), np.array([255.0, 255.0, 255.0], dtype=np.float32))
+    assert query is not None
+    corr = signatures(small_grids(query.grid[None])) @ signatures(small_grids(grids)).T
+    return float(corr.max())
+
+
+def test_turned_variants_of_a_tile_logo_show_the_page_in_their_corners() -> None:
+    """A tile logo (a filled square with the design cut out) peels down to its inner design; its turned
+    variants must still be the turned tile on the page's colour, as a turned upload is -- not the tile
+    on a tile-coloured ground, which drew a frame no upload has."""
+    ref = on_white(tile(4))
+    turned = ref.rotate(-9, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
+    assert _best_variant_correlation(ref, turned) >= 0.95
+
+
+def test_cut_variants_of_a_tile_logo_cut_the_tile() -> None:
+    ref = on_white(tile(4))
+    x0, y0, x1, y1 = ImageOps.invert(ref).getbbox() or (0, 0, ref.width, ref.height)
+    h = y1 - y0
+    cut = ref.crop((x0, y0 + int(0.06 * h), x1, y1 - int(0.06 * h)))  # top and bottom trimmed
+    assert _best_variant_correlation(ref, cut) >= 0.95
+
+
+def test_a_ring_of_two_colours_proposes_the_other_one_as_ground_too() -> None:
+    """A tile logo cut so that it runs off three edges: the ring's median is the tile's colour, and the
+    design a person sees is the tile against the page's white -- which must also be proposed."""
+    ref = on_white(tile(4))
+    x0, y0, x1, y1 = ImageOps.invert(ref).getbbox() or (0, 0, ref.width, ref.height)
+    upload = ref.crop((x0 + int(0.07 * (x1 - x0)), y0, x1 + 8, y1))
+    a = as_array(upload)
+    seen = shape_of(a, np.array([255.0, 255.0, 255.0], dtype=np.float32))
+    assert seen is not None
+    target = signatures(small_grids(seen.grid[None]))
+    proposed = signatures(small_grids(np.stack([p.grid for p in propose(a)])))
+    assert float((proposed @ target.T).max()) >= 0.99

@@ -12,7 +12,7 @@ from screening import FindingKind, Screener, Severity, Verdict, VerdictKind
 from screening.findings import Finding
 from screening.image import ImageDecodeError, ImageRegistry, ImageScreener
 from screening.image.ocr_base import OcrLine
-from tests.screening.image.logos import bordered, captioned, encode, glyph, on_white, placed, recolour
+from tests.screening.image.logos import bordered, captioned, encode, glyph, on_white, placed, recolour, tile
 
 SEEDS = range(6)
 
@@ -183,3 +183,43 @@ def test_generic_shape_reference_needs_a_closer_match() -> None:
     assert genericness(reg.resolve(0)[1][None]) > 0.9  # type: ignore[index]
     assert _entries(scr.screen_image(encode(disc, "JPEG", quality=80))) == {"disc"}
     assert scr.screen_image(encode(blob)).kind is VerdictKind.CLEAR
+
+
+def _crop_design(
+    im: Image.Image, left: float = 0, right: float = 0, top: float = 0, bottom: float = 0
+) -> bytes:
+    x0, y0, x1, y1 = ImageOps.invert(im).getbbox() or (0, 0, im.width, im.height)
+    w, h = x1 - x0, y1 - y0
+    return encode(im.crop((x0 + int(left * w), y0 + int(top * h), x1 - int(right * w), y1 - int(bottom * h))))
+
+
+TILE_ALTERATIONS = {
+    # A turned tile shows the page's white in its corners (the reference's turned variants once showed
+    # the tile's own colour there, and missed).
+    "rotate": lambda im: encode(im.rotate(-8, expand=True, fillcolor=(255, 255, 255))),
+    # Cropped so the tile runs off the edges: most of the border is the tile's colour, so the white of
+    # the page must be tried as the ground too.
+    "crop-left": lambda im: _crop_design(im, left=0.07),
+    "crop-top-bottom": lambda im: _crop_design(im, top=0.065, bottom=0.065),
+    # Cut on the left, the page's white kept only on the right: three sides of the border are tile.
+    "crop-left-page-right": lambda im: _crop_box(im, (0.07, 0.0, -0.02, 0.0)),
+}
+
+
+def _crop_box(im: Image.Image, cut: tuple[float, float, float, float]) -> bytes:
+    """Crop the design's box by (left, top, right, bottom) shares; a negative share keeps some page."""
+    x0, y0, x1, y1 = ImageOps.invert(im).getbbox() or (0, 0, im.width, im.height)
+    w, h = x1 - x0, y1 - y0
+    box = (x0 + int(cut[0] * w), y0 + int(cut[1] * h), x1 - int(cut[2] * w), y1 - int(cut[3] * h))
+    return encode(im.crop(box))
+
+
+@pytest.mark.parametrize("alteration", sorted(TILE_ALTERATIONS))
+def test_altered_tile_logo_is_found(alteration: str) -> None:
+    reg = ImageRegistry("tiles", "1")
+    for seed in SEEDS:
+        reg.add(f"tile{seed}", on_white(tile(seed)))
+        reg.add(f"logo{seed + 10}", on_white(glyph(seed + 10)))
+    report = ImageScreener(reg).match(TILE_ALTERATIONS[alteration](on_white(tile(4))))
+    assert report.matches, "the altered tile was not found"
+    assert report.matches[0].entry == "tile4"  # the best match; another turned tile may come close
