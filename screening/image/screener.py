@@ -12,6 +12,8 @@ wrong too often to be acceptable. OCR text findings keep the severity the text s
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -25,11 +27,15 @@ from screening.image.decode import DecodedImage, decode_image
 from screening.image.hashing import (
     FINE_SIDE,
     WORK_SIDE,
+    Box,
     FloatArray,
     Shape,
     as_array,
+    border_ground,
+    design_shape,
     dihedral,
     phash64,
+    shape_of,
     signatures,
     small_grids,
 )
@@ -63,6 +69,22 @@ _REFINED: Final = 3
 _GENERIC_FROM: Final = 0.7
 _GENERIC_FULL: Final = 0.9
 _GENERIC_REQUIRED: Final = 0.99
+# A generic reference whose proportions differ from the upload's shape by more than this factor (a disc
+# against a 1.3:1 ellipse) loses up to _ASPECT_PENALTY. 1.25 leaves room for the registry's 12% cuts.
+_ASPECT_TOLERANCE: Final = 1.25
+_ASPECT_PENALTY: Final = 0.2
+
+
+@functools.lru_cache(maxsize=1024)
+def _reference_aspects(thumbnail_png: bytes) -> tuple[float, ...]:
+    """Width over height of a reference's design and of its outermost shape (they differ for a tile
+    with a design inside), from its thumbnail; cached, as they depend on it alone."""
+    found = design_shape(Image.open(io.BytesIO(thumbnail_png)).convert("RGB"))
+    if found is None:
+        return ()
+    base, a, _ = found
+    outer = shape_of(a, border_ground(a)[0]) or base
+    return tuple(max(1, b[2] - b[0]) / max(1, b[3] - b[1]) for b in (base.box, outer.box))
 
 
 class TextScreener(Protocol):
@@ -133,15 +155,42 @@ class ImageScreener:
         return MAX_RADIUS
 
     @staticmethod
-    def _generic_margin(grids: npt.NDArray[np.uint8]) -> FloatArray:
+    def _generic_ramp(grids: npt.NDArray[np.uint8]) -> FloatArray:
+        """0 for a distinctive reference grid, rising to 1 as it comes to look like a primitive."""
+        out: FloatArray = np.clip(
+            (genericness(grids) - _GENERIC_FROM) / (_GENERIC_FULL - _GENERIC_FROM), 0.0, 1.0
+        ).astype(np.float32)
+        return out
+
+    @classmethod
+    def _generic_margin(cls, grids: npt.NDArray[np.uint8]) -> FloatArray:
         """Extra correlation demanded of each reference grid, growing with its likeness to a primitive.
 
         Fixed in size (not relative to this screener's threshold) so scores mean the same everywhere.
         """
-        g = genericness(grids)
-        ramp = np.clip((g - _GENERIC_FROM) / (_GENERIC_FULL - _GENERIC_FROM), 0.0, 1.0)
-        out: FloatArray = (ramp * (_GENERIC_REQUIRED - DEFAULT_THRESHOLD)).astype(np.float32)
+        out: FloatArray = (cls._generic_ramp(grids) * (_GENERIC_REQUIRED - DEFAULT_THRESHOLD)).astype(
+            np.float32
+        )
         return out
+
+    def _aspect_penalty(
+        self, grid: npt.NDArray[np.uint8], entry_id: str, box: Box, orientation: int
+    ) -> float:
+        """What a generic reference loses when the upload's shape has other proportions.
+
+        Shapes are compared squeezed into a square, which is right for a logo (a resized upload keeps its
+        proportions, so nothing is lost) but blind for a primitive: an ellipse of any width squeezes to
+        the same disc. For references that look like a primitive, the proportions are the evidence.
+        """
+        ramp = float(self._generic_ramp(grid[None])[0])
+        if ramp <= 0.0 or entry_id not in self.registry:
+            return 0.0
+        refs = _reference_aspects(self.registry.thumbnail(entry_id))
+        w, h = max(1, box[2] - box[0]), max(1, box[3] - box[1])
+        query = h / w if (orientation // 2) % 2 else w / h  # a quarter turn swaps the sides
+        if not refs or any(max(query / r, r / query) <= _ASPECT_TOLERANCE for r in refs):
+            return 0.0
+        return ramp * _ASPECT_PENALTY
 
     # ------------------------------------------------------------------ matching
     def match(self, data: bytes) -> MatchReport:
@@ -196,6 +245,11 @@ class ImageScreener:
                 refined = refine(query[p * 8 : (p + 1) * 8], self.registry.thumbnail(ids[k]))
                 margin = self._generic_margin(stacked[k : k + 1])[0]
                 best_c[k] = max(best_c[k], refined - margin)
+        for k in chosen:
+            if best_c[k] < self.threshold:
+                break  # sorted best first: no later one can be reported
+            q = int(best_q[k])
+            best_c[k] -= self._aspect_penalty(stacked[k], ids[k], proposals[q // 8].box, q % 8)
         chosen.sort(key=lambda k: (-float(best_c[k]), ids[k]))
         reported = [k for k in chosen if best_c[k] >= self.threshold] or chosen[:1]
         ranked = []

@@ -185,6 +185,26 @@ def test_generic_shape_reference_needs_a_closer_match() -> None:
     assert scr.screen_image(encode(blob)).kind is VerdictKind.CLEAR
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "found"), [(400, 400, True), (400, 340, True), (400, 260, False), (250, 400, False)]
+)
+def test_a_generic_reference_keeps_its_proportions(width: int, height: int, found: bool) -> None:
+    """Shapes are compared squeezed into a square, so every ellipse looks like a disc; for a reference
+    that is a primitive, the proportions decide: a disc logo matches a disc (or a slightly cut one),
+    not a 1.5:1 ellipse in an upload."""
+    from PIL import ImageDraw
+
+    disc = Image.new("RGB", (512, 512), (255, 255, 255))
+    ImageDraw.Draw(disc).ellipse((56, 56, 456, 456), fill=(240, 110, 30))
+    reg = ImageRegistry()
+    reg.add("disc", disc)
+    upload = Image.new("RGB", (600, 600), (255, 255, 255))
+    ImageDraw.Draw(upload).ellipse(
+        (300 - width // 2, 300 - height // 2, 300 + width // 2, 300 + height // 2), fill=(240, 110, 30)
+    )
+    assert (_entries(ImageScreener(reg).screen_image(encode(upload))) == {"disc"}) is found
+
+
 def _crop_design(
     im: Image.Image, left: float = 0, right: float = 0, top: float = 0, bottom: float = 0
 ) -> bytes:
