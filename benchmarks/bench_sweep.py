@@ -169,12 +169,24 @@ def child(name: str, go: Path) -> None:
 
     settings = Settings()
     svc = build_services(settings, migrate_db=False)
-    worker = PurgeWorker(Purger(svc.vault, receipt_signer(settings), config=settings.retention), name=name)
+    purger = Purger(svc.vault, receipt_signer(settings), config=settings.retention)
+    batch_seconds: list[float] = []
+    run_batch = purger.run_batch
+
+    def timed_batch(order_ids: Any, *, actor: str) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return run_batch(order_ids, actor=actor)
+        finally:
+            batch_seconds.append(time.perf_counter() - t0)
+
+    purger.run_batch = timed_batch  # type: ignore[method-assign]
+    worker = PurgeWorker(purger, name=name)
     Path(f"{go}.{name}").write_text("ready")
     while not go.exists():
         time.sleep(0.005)
     report = worker.run_once(maintenance=False)
-    print(json.dumps(asdict(report)))
+    print(json.dumps({**asdict(report), "batch_seconds": batch_seconds}))
     svc.close()
 
 
@@ -238,7 +250,23 @@ def run_case(n: int, workers: int, pg_server: str, moto: str, tmp: Path) -> dict
         "failed": sum(r["failed"] for r in reports),
         "left_unpurged": left,
         "left_blob_versions": leftover,
+        # Mean seconds per batch over the first and the last tenth of the sweep: equal if a batch costs
+        # the same whatever the backlog (linear), rising if something grows with it.
+        "batch_s_first_tenth": _tenth(reports, first=True),
+        "batch_s_last_tenth": _tenth(reports, first=False),
     }
+
+
+def _tenth(reports: list[dict[str, Any]], *, first: bool) -> float:
+    """Mean batch time over each worker's first (or last) tenth of its batches, averaged over workers."""
+    means = []
+    for r in reports:
+        samples = r["batch_seconds"]
+        k = max(1, len(samples) // 10)
+        part = samples[:k] if first else samples[-k:]
+        if part:
+            means.append(float(sum(part)) / len(part))
+    return sum(means) / max(1, len(means))
 
 
 def main() -> None:
@@ -274,7 +302,8 @@ def main() -> None:
                         f"  {n:>7} orders, {w} worker(s): {r['wall_s']:8.1f} s"
                         f"  {r['orders_per_s']:7.1f} orders/s  (seeded in {r['seed_s']:.0f} s;"
                         f" failed {r['failed']}, left {r['left_unpurged']} orders /"
-                        f" {r['left_blob_versions']} blob versions)",
+                        f" {r['left_blob_versions']} blob versions; s/batch first tenth"
+                        f" {r['batch_s_first_tenth']:.2f}, last tenth {r['batch_s_last_tenth']:.2f})",
                         flush=True,
                     )
         finally:
