@@ -79,30 +79,23 @@ def patch_moto() -> None:
                     idx.setdefault(f, set()).add(key)
         return idx  # type: ignore[no-any-return]
 
-    def added(original: Any) -> Any:
+    def indexing(original: Any, *, add: bool) -> Any:
+        """Wrap a key-store mutator so the folder index follows it (add on set, discard on removal)."""
+
         def wrapper(self: Any, key: str, *args: Any) -> Any:
             result = original(self, key, *args)
             with lock:
                 for f in folders(key):
-                    index(self).setdefault(f, set()).add(key)
+                    keys = index(self).setdefault(f, set())
+                    keys.add(key) if add else keys.discard(key)
             return result
 
         return wrapper
 
-    def removed(original: Any) -> Any:
-        def wrapper(self: Any, key: str, *args: Any) -> Any:
-            result = original(self, key, *args)
-            with lock:
-                for f in folders(key):
-                    index(self).get(f, set()).discard(key)
-            return result
-
-        return wrapper
-
-    store.__setitem__ = added(store.__setitem__)  # type: ignore[method-assign]
-    store.setlist = added(store.setlist)  # type: ignore[method-assign]
-    store.pop = removed(store.pop)  # type: ignore[method-assign]
-    store.__delitem__ = removed(store.__delitem__)  # type: ignore[method-assign]
+    store.__setitem__ = indexing(store.__setitem__, add=True)  # type: ignore[method-assign]
+    store.setlist = indexing(store.setlist, add=True)  # type: ignore[method-assign]
+    store.pop = indexing(store.pop, add=False)  # type: ignore[method-assign]
+    store.__delitem__ = indexing(store.__delitem__, add=False)  # type: ignore[method-assign]
 
     def iterlists(self: Any) -> Any:
         prefix = getattr(local, "prefix", None)
