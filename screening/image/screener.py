@@ -247,7 +247,7 @@ class ImageScreener:
                 best_c[k] = max(best_c[k], refined - margin)
         for k in chosen:
             if best_c[k] < self.threshold:
-                break  # sorted best first: no later one can be reported
+                continue  # not reported anyway (the order is stale after refinement: no early exit)
             q = int(best_q[k])
             best_c[k] -= self._aspect_penalty(stacked[k], ids[k], proposals[q // 8].box, q % 8)
         chosen.sort(key=lambda k: (-float(best_c[k]), ids[k]))
