@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 from screening.image import ImageRegistry, ImageScreener, decode_image
 from screening.image.hashing import FINE_SIDE, VARIANTS, as_array, dihedral, phash64, signatures, small_grids
 from screening.image.regions import propose
+from screening.image.registry import FORMAT_VERSION
 from screening.image.verify import correlate
 
 
@@ -71,7 +72,7 @@ def synthetic_registry(n: int, directory: Path) -> ImageRegistry:
     hashes |= rng.integers(0, 2, (n, VARIANTS)).astype(np.uint64)
     grids = rng.integers(0, 256, (n, VARIANTS, 16, 16), dtype=np.uint8)
     meta = {
-        "format": 1,
+        "format": FORMAT_VERSION,
         "name": "synthetic",
         "version": "1",
         "variants": VARIANTS,

@@ -28,7 +28,7 @@ from screening.image.errors import ImageDecodeError, ImageError, RegistryError
 from screening.image.hashing import VARIANTS, phash64, reference_grids, small_grids
 from screening.image.index import MultiIndexHashIndex
 
-_FORMAT: Final = 2  # 2: rotation fill and crops taken against the outer background
+FORMAT_VERSION: Final = 2  # 2: rotation fill and crops taken against the outer background
 _DEFAULT_DIR: Final = Path(__file__).resolve().parent.parent / "data" / "images"
 _THUMB_SIDE: Final = 256
 _REFERENCE_DECODE_SIDE: Final = 512
@@ -208,7 +208,7 @@ class ImageRegistry:
         with self._lock:
             live = [(slot, eid) for slot, eid in enumerate(self._slot_entry) if eid is not None]
             meta = {
-                "format": _FORMAT,
+                "format": FORMAT_VERSION,
                 "name": self.name,
                 "version": self.version,
                 "variants": VARIANTS,
@@ -242,7 +242,7 @@ class ImageRegistry:
                 grids, hashes, blob, offsets = z["grids"], z["hashes"], z["thumbs"], z["offsets"]
         except (OSError, ValueError, KeyError) as exc:
             raise RegistryError("registry directory is missing or unreadable") from exc
-        if meta.get("format") != _FORMAT or meta.get("variants") != VARIANTS:
+        if meta.get("format") != FORMAT_VERSION or meta.get("variants") != VARIANTS:
             raise RegistryError("registry was built by an incompatible version; rebuild it")
         entries = meta["entries"]
         if not (len(entries) == len(grids) == len(hashes) == len(offsets) - 1):
