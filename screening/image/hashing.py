@@ -220,6 +220,14 @@ def design_shape(image: Image.Image) -> tuple[Shape, FloatArray, FloatArray] | N
     return None if shape is None else (shape, a, ground)
 
 
+def outermost(a: FloatArray, fallback: Shape) -> tuple[Shape, FloatArray]:
+    """(shape, ground) of everything that differs from the image's own background: for a tile logo the
+    tile, where `design_shape` peels down to the design inside it. What a turned or cropped upload
+    shows, so reference variants are made from it."""
+    ground = border_ground(a)[0]
+    return shape_of(a, ground) or fallback, ground
+
+
 def reference_grids(image: Image.Image) -> FloatArray | None:
     """(VARIANTS, 32, 32) grids of a reference: itself, rotated, and cropped. None if it has no design."""
     # Rotations are made at working size: the shapes are computed there anyway, and it is 4x cheaper.
@@ -232,7 +240,7 @@ def reference_grids(image: Image.Image) -> FloatArray | None:
     # A turned upload shows the image's own background in the corners, not the colour of the innermost
     # frame peel() stopped at: filling with the latter drew a frame of the outer background around
     # tile-shaped logos (a filled square with the design cut out of it) that no upload ever has.
-    outer_ground = border_ground(a)[0]
+    outer, outer_ground = outermost(a, base)
     fill = tuple(int(c) for c in outer_ground)
     for angle in ROTATIONS:
         turned = small.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
@@ -240,7 +248,6 @@ def reference_grids(image: Image.Image) -> FloatArray | None:
         grids.append(base.grid if turned_found is None else turned_found[0].grid)
     # Likewise a crop cuts the outermost design against the image's background: for a tile-shaped
     # logo the tile itself, not the design peel() found inside it.
-    outer = shape_of(a, outer_ground) or base
     x0, y0, x1, y1 = outer.box
     w, h = x1 - x0, y1 - y0
     for left, right, top, bottom in _CUTS:

@@ -31,11 +31,10 @@ from screening.image.hashing import (
     FloatArray,
     Shape,
     as_array,
-    border_ground,
     design_shape,
     dihedral,
+    outermost,
     phash64,
-    shape_of,
     signatures,
     small_grids,
 )
@@ -83,7 +82,7 @@ def _reference_aspects(thumbnail_png: bytes) -> tuple[float, ...]:
     if found is None:
         return ()
     base, a, _ = found
-    outer = shape_of(a, border_ground(a)[0]) or base
+    outer, _ = outermost(a, base)
     return tuple(max(1, b[2] - b[0]) / max(1, b[3] - b[1]) for b in (base.box, outer.box))
 
 

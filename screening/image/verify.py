@@ -21,10 +21,9 @@ from PIL import Image
 from screening.image.hashing import (
     FOREGROUND_TOLERANCE,
     FloatArray,
-    border_ground,
     colour_distance,
     design_shape,
-    shape_of,
+    outermost,
     shape_of_mask,
     signatures,
     small_grids,
@@ -76,8 +75,8 @@ def _refinement_signatures(reference_png: bytes) -> FloatArray:
         return np.zeros((0, 256), dtype=np.float32)
     base, a, _ = found
     # Crops and turns of the outermost design against the page, as in `reference_grids`.
-    ground = border_ground(a)[0]
-    x0, y0, x1, y1 = (shape_of(a, ground) or base).box
+    outer, ground = outermost(a, base)
+    x0, y0, x1, y1 = outer.box
     w, h = x1 - x0, y1 - y0
     # One soft map for every crop and rotation (the crops and turns of a flat logo keep its contrast).
     d = colour_distance(a, ground)
