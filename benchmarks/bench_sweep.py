@@ -33,12 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.settings import Settings  # noqa: E402
 from api.wiring import build_services  # noqa: E402
 from customization_vault.catalog.models import Order  # noqa: E402
+from tests.fixtures_pg import fresh_pg_database  # noqa: E402
 from tests.retention.seed import seed_fulfilled  # noqa: E402
 
 AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -145,15 +146,6 @@ def moto_put(bucket: str) -> Any:
     return lambda key, data: backend.put_object(bucket, key, data)
 
 
-def fresh_db(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 def child(name: str, go: Path) -> None:
     """One worker process: build, wait for the barrier, sweep until nothing is due, report JSON."""
     from api.commands.retention import receipt_signer
@@ -189,7 +181,7 @@ def run_case(n: int, workers: int, pg_server: str, moto: str, tmp: Path) -> dict
         "CV_ENVIRONMENT": "test",
         "CV_BOOTSTRAP_DEMO": "false",
         "CV_DATA_DIR": str(tmp / f"var-{n}-{workers}"),
-        "CV_DATABASE__URL": fresh_db(pg_server),
+        "CV_DATABASE__URL": fresh_pg_database(pg_server, prefix="bench"),
         "CV_STORAGE__BACKEND": "s3",
         "CV_STORAGE__S3_BUCKET": f"bench-{uuid.uuid4().hex[:10]}",
         "CV_STORAGE__S3_ENDPOINT_URL": moto,

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from customization_vault.clock import FrozenClock
+from tests.fixtures_pg import fresh_pg_database
 
 REQUIRE_ALL = bool(os.environ.get("CV_REQUIRE_ALL_BACKENDS"))
 
@@ -72,19 +72,10 @@ def pg_server_url() -> Iterator[str]:
     server.cleanup()
 
 
-def _fresh_pg_database(server_url: str) -> str:
-    name = f"cv_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def pg_url(pg_server_url: str) -> str:
     """A fresh, empty PostgreSQL database for one test."""
-    return _fresh_pg_database(pg_server_url)
+    return fresh_pg_database(pg_server_url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,7 +84,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'catalog.db'}"
     server: str = request.getfixturevalue("pg_server_url")
-    return _fresh_pg_database(server)
+    return fresh_pg_database(server)
 
 
 @pytest.fixture
@@ -138,7 +129,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     with mock_aws():
         yield make_settings(
             tmp_path / "var",
-            database={"url": _fresh_pg_database(server)},
+            database={"url": fresh_pg_database(server)},
             storage={"backend": "s3", "s3_bucket": f"cv-test-{uuid.uuid4().hex[:8]}"},
             keys={"backend": "kms"},
         )

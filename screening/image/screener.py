@@ -155,33 +155,24 @@ class ImageScreener:
 
     @staticmethod
     def _generic_ramp(grids: npt.NDArray[np.uint8]) -> FloatArray:
-        """0 for a distinctive reference grid, rising to 1 as it comes to look like a primitive."""
+        """0 for a distinctive reference grid, rising to 1 as it comes to look like a primitive.
+
+        A reference's score is its correlation less ramp * (_GENERIC_REQUIRED - DEFAULT_THRESHOLD): a
+        margin fixed in size (not relative to this screener's threshold), so scores mean the same
+        everywhere.
+        """
         out: FloatArray = np.clip(
             (genericness(grids) - _GENERIC_FROM) / (_GENERIC_FULL - _GENERIC_FROM), 0.0, 1.0
         ).astype(np.float32)
         return out
 
-    @classmethod
-    def _generic_margin(cls, grids: npt.NDArray[np.uint8]) -> FloatArray:
-        """Extra correlation demanded of each reference grid, growing with its likeness to a primitive.
-
-        Fixed in size (not relative to this screener's threshold) so scores mean the same everywhere.
-        """
-        out: FloatArray = (cls._generic_ramp(grids) * (_GENERIC_REQUIRED - DEFAULT_THRESHOLD)).astype(
-            np.float32
-        )
-        return out
-
-    def _aspect_penalty(
-        self, grid: npt.NDArray[np.uint8], entry_id: str, box: Box, orientation: int
-    ) -> float:
+    def _aspect_penalty(self, ramp: float, entry_id: str, box: Box, orientation: int) -> float:
         """What a generic reference loses when the upload's shape has other proportions.
 
         Shapes are compared squeezed into a square, which is right for a logo (a resized upload keeps its
         proportions, so nothing is lost) but blind for a primitive: an ellipse of any width squeezes to
         the same disc. For references that look like a primitive, the proportions are the evidence.
         """
-        ramp = float(self._generic_ramp(grid[None])[0])
         if ramp <= 0.0 or entry_id not in self.registry:
             return 0.0
         refs = _reference_aspects(self.registry.thumbnail(entry_id))
@@ -231,7 +222,9 @@ class ImageScreener:
         best_q = corr.argmax(axis=0)
         # Scores are correlations less the extra margin a generic-looking reference must clear, so
         # that one threshold applies to every reference (see _GENERIC_FROM).
-        best_c = np.clip(corr[best_q, np.arange(len(rows))] - self._generic_margin(stacked), 0.0, 1.0)
+        ramp = self._generic_ramp(stacked)
+        margin = ramp * (_GENERIC_REQUIRED - DEFAULT_THRESHOLD)
+        best_c = np.clip(corr[best_q, np.arange(len(rows))] - margin, 0.0, 1.0)
         # Best row per entry, vectorised: ImageMatch objects only for what is reported.
         order = np.lexsort((-best_c, np.asarray(ids)))
         keep: dict[str, int] = {}
@@ -242,13 +235,12 @@ class ImageScreener:
             if _REFINE_FLOOR <= best_c[k] < self.threshold and ids[k] in self.registry:
                 p = int(best_q[k]) // 8
                 refined = refine(query[p * 8 : (p + 1) * 8], self.registry.thumbnail(ids[k]))
-                margin = self._generic_margin(stacked[k : k + 1])[0]
-                best_c[k] = max(best_c[k], refined - margin)
+                best_c[k] = max(best_c[k], refined - margin[k])
         for k in chosen:
             if best_c[k] < self.threshold:
                 continue  # not reported anyway (the order is stale after refinement: no early exit)
             q = int(best_q[k])
-            best_c[k] -= self._aspect_penalty(stacked[k], ids[k], proposals[q // 8].box, q % 8)
+            best_c[k] -= self._aspect_penalty(float(ramp[k]), ids[k], proposals[q // 8].box, q % 8)
         chosen.sort(key=lambda k: (-float(best_c[k]), ids[k]))
         reported = [k for k in chosen if best_c[k] >= self.threshold] or chosen[:1]
         ranked = []

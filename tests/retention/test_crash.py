@@ -28,8 +28,8 @@ from customization_vault.catalog.models import (
 from retention.purge import Purger
 from retention.receipts import verify_receipt
 from retention.worker import PurgeWorker
-from tests.conftest import _fresh_pg_database
 from tests.fixtures_aws import aws_fake_credentials, moto_server_url
+from tests.fixtures_pg import fresh_pg_database
 from tests.retention.helpers import audited_orders, seed_order
 
 __all__ = ["aws_fake_credentials", "moto_server_url"]  # fixtures used through the module namespace
@@ -46,7 +46,7 @@ PG_SKIPPED = {(2, "effect"), (4, "effect")}
 def production_env(pg_server_url: str, moto_server_url: str) -> dict[str, str]:
     """One PostgreSQL database, bucket and KMS alias prefix for every crash point (each has its own order)."""
     return {
-        "CV_DATABASE__URL": _fresh_pg_database(pg_server_url),
+        "CV_DATABASE__URL": fresh_pg_database(pg_server_url),
         "CV_STORAGE__BACKEND": "s3",
         "CV_STORAGE__S3_BUCKET": f"crash-{os.urandom(4).hex()}",
         "CV_STORAGE__S3_ENDPOINT_URL": moto_server_url,
