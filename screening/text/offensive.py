@@ -34,7 +34,7 @@ from screening.text.normalize import (
     squeeze,
     squeeze_map,
 )
-from screening.text.phonetic import phonetic_key
+from screening.text.phonetic import key_head, key_tail, phonetic_key
 
 # Endings that keep a term the same word: "bitchs", "sluts", "fucked", "fuckers", "wanking".
 _INFLECTIONS = frozenset({"s", "es", "ed", "er", "ers", "in", "ing", "z"})
@@ -48,16 +48,22 @@ _WILDCARD_SYMBOLS = str.maketrans(dict.fromkeys("*#!@$-", "?"))
 _FUZZY_KNOWN_ZIPF = 3.3
 _MAX_SEGMENT = 24
 _MEMO_MAX = 50_000  # quick-path verdicts on lexicon words (a few MB); cleared whole when full
-_RUNS_RE = re.compile(r"(.)\1+")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 # Anything the quick path cannot judge: leet symbols or digits touching letters, "!" before a letter,
 # or single characters in a row ("f u c k"). Two searches: one alternation of both is twice as slow.
 _SUSPECT_RE = re.compile(r"[a-z][@$*#|0-9]|[@$*#|0-9!][a-z]")
+_SYMBOL_RE = re.compile(r"[@$*#|!]")  # a one-class scan, far cheaper than the two-sided one above
 _SINGLES_RE = re.compile(r"(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]")
 _BANG_RE = re.compile(r"([a-z]+)!")
 # Two words joined by one mask-like character ("r-mjob", "tr-nny"); a possessive "'s" is not a word.
 _JOINT_RE = re.compile(r"(?<![a-z])(?=([a-z]+)[-._'’/‐‑](?!s(?![a-z]))([a-z]+))")
+_JOINT_HINT_RE = re.compile(r"[a-z][-._'’/‐‑][a-z]")  # cheap: most texts have no such joint at all
 _RUN_RE = re.compile(r"(.)\1*")
+
+
+# What the quick path knows of a word: (squeezed, clear on its own, rare enough for sound-alike tests,
+# phonetic key of the squeezed form or None until a sound-alike test needs it).
+_WordInfo = tuple[str, bool, bool, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,9 @@ class OffensiveMatcher:
         self._has_multi = any(" " in key for key in self._keys)
         if self._has_multi:
             self._multi.make_automaton()
-        self._memo: dict[str, tuple[str, bool, bool]] = {}
+        self._memo: dict[str, _WordInfo] = {}
+        self._plain: set[str] = set()  # memoised words that need no look in any text (see _word_info)
+        self._multi_parts = frozenset(part for key in self._keys if " " in key for part in key.split())
         self._single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items() if " " not in k}
         self._by_len: dict[int, list[str]] = {}
         for k in self._keys:
@@ -111,6 +119,12 @@ class OffensiveMatcher:
             self._auto.make_automaton()
         self._has_terms = bool(keys)
         self._fuzzy = {k: tuple(v) for k, v in fuzzy.items() if len(k) >= 2}
+        # Sound-alike targets for two words read as one: the terms of several words, squeezed and joined.
+        pair_keys = [k for k, ts in self._fuzzy.items() if any(len(self._words[t]) > 1 for t in ts)]
+        # Every key of two words joined starts with the first's key_head and ends with the second's
+        # key_tail, so a pair whose parts fit no such target key is no sound-alike of a term.
+        self._pair_heads = frozenset(k[:i] for k in pair_keys for i in range(len(k) + 1))
+        self._pair_tails = frozenset(k[i:] for k in pair_keys for i in range(len(k) + 1))
         self._fuzzy_longest = max(
             (len(squeeze("".join(self._words[t]))) for ts in self._fuzzy.values() for t in ts), default=0
         )
@@ -198,7 +212,7 @@ class OffensiveMatcher:
     ) -> Iterator[_Hit]:
         parts: list[str] = []
         starts: list[int] = []  # stream index where each token's squeezed form starts
-        sq_forms = [_RUNS_RE.sub(r"\1", f) for f in forms]
+        sq_forms = [squeeze(f) for f in forms]
         pos = 0
         for k, (tok, sq) in enumerate(zip(toks, sq_forms, strict=True)):
             sep = " " if k == 0 or tok.gap in (Gap.SPACE, Gap.SOFT) else " | "
@@ -383,61 +397,101 @@ class OffensiveMatcher:
         is most of the full path's cost). Plain ASCII only, and every rule of the full path is applied
         in its permissive form: any whole-word hit, any hit inside an unknown word, any word joined by a
         mask-like character that spells a term, any unknown word that sounds like a term sends the text
-        down the full path, which decides."""
+        down the full path, which decides.
+
+        Most words of most texts are common words already judged plain (`_plain`), so one set
+        difference at C speed leaves only the few words that need a look; the scans for symbols, single
+        letters and joined words run only when a cheap test says they could match."""
         plain = text if text.isascii() else _ascii_separators(text)
         if plain is None:
             return False
         low = plain.lower()
-        if _SUSPECT_RE.search(low) or _SINGLES_RE.search(low):
+        symbols = _SYMBOL_RE.search(low) is not None
+        if symbols and _SUSPECT_RE.search(low):
             return False
         words = _WORD_RE.findall(low)
-        memo = self._memo.get
-        squeezed: list[str] = []
-        unknown: list[bool] = []
-        for w in words:
-            sq, clear, rare = memo(w) or self._word_info(w)
-            if not clear:
-                return False
-            squeezed.append(sq)
-            unknown.append(rare)
-        # "pak!": the full path also reads a trailing "!" as an i (whole words only, never memoised).
-        for w in _BANG_RE.findall(low):
-            w += "i"
-            if self._word_hit(w, _RUNS_RE.sub(r"\1", w), inside=False):
-                return False
-        if self._has_multi and len(words) > 1 and self._multi_word_hit(squeezed):
+        if not words:
+            return True
+        lengths = list(map(len, words))
+        if lengths.count(1) > 1 and _SINGLES_RE.search(low):
             return False
-        for a, b in _JOINT_RE.findall(low):
-            if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
+        memo = self._memo.get
+        rare: dict[str, _WordInfo] = {}
+        multi = False
+        for w in set(words).difference(self._plain):
+            if not (w.isalpha() or w.isdigit()):
+                return False  # letters touching digits: leetspeak ("sh1t"), which the full path reads
+            info = memo(w) or self._word_info(w)
+            if not info[1]:
                 return False
-        # Two words read as one sound-alike ("tos sa"), when either is a word no lexicon knows.
-        for k in range(len(words) - 1):
-            if (unknown[k] or unknown[k + 1]) and words[k].isalpha() and words[k + 1].isalpha():
-                if self._fuzzy_one(words[k] + words[k + 1], k, k + 1, 0, 0, single=False) is not None:
+            if info[2]:
+                rare[w] = info
+            multi = multi or info[0] in self._multi_parts
+        # "pak!": the full path also reads a trailing "!" as an i (whole words only, never memoised).
+        if symbols and "!" in low:
+            for w in _BANG_RE.findall(low):
+                w += "i"
+                if self._word_hit(w, squeeze(w), inside=False):
                     return False
+        if multi and len(words) > 1 and self._multi_word_hit(squeeze(" ".join(words))):
+            return False
+        if _JOINT_HINT_RE.search(low):
+            for a, b in _JOINT_RE.findall(low):
+                if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
+                    return False
+        # Two words read as one sound-alike ("tos sa"), when either is a word no lexicon knows.
+        if rare and self._pair_heads:
+            for k in range(len(words) - 1):
+                a, b = words[k], words[k + 1]
+                if (a in rare or b in rare) and a.isalpha() and b.isalpha():
+                    ia = rare.get(a) or memo(a) or self._word_info(a)
+                    ib = rare.get(b) or memo(b) or self._word_info(b)
+                    if (
+                        key_head(self._key(a, ia), ia[0]) in self._pair_heads
+                        and key_tail(self._key(b, ib)) in self._pair_tails
+                        and self._fuzzy_one(a + b, k, k + 1, 0, 0, single=False) is not None
+                    ):
+                        return False
         return True
 
-    def _word_info(self, w: str) -> tuple[str, bool, bool]:
-        """(squeezed form, nothing inside this word alone can be a term, a word for sound-alike tests).
+    def _word_info(self, w: str) -> _WordInfo:
+        """(squeezed form, nothing inside this word alone can be a term, a word for sound-alike tests,
+        phonetic key of the squeezed form).
 
         Memoised for words of the lexicon only: they are public vocabulary, and most of every text. A
         word the lexicon does not know may be a customer's name or a rare spelling; it is judged each
-        time and never kept, so nothing a customer typed outlives the request in this process.
+        time and never kept, so nothing a customer typed outlives the request in this process. A word
+        that needs no further look in any text (clear, known, not part of a term of several words)
+        also joins `_plain`.
         """
         info = self._memo.get(w)
         if info is not None:
             return info
-        sq = _RUNS_RE.sub(r"\1", w)
-        unknown = len(w) >= 3 and w.isalpha() and self.lexicon.is_rare_unknown(w, _FUZZY_KNOWN_ZIPF)
+        sq = squeeze(w)
+        alpha = w.isalpha()
+        unknown = len(w) >= 3 and alpha and self.lexicon.is_rare_unknown(w, _FUZZY_KNOWN_ZIPF)
+        key = phonetic_key(sq, non_rhotic=True) if unknown else None  # others' on demand (_key)
         clear = not self._word_hit(w, sq, inside=True) and not (
-            unknown and self._fuzzy_one(w, 0, 0, 0, 0, single=True) is not None
+            unknown and self._fuzzy_one(w, 0, 0, 0, 0, single=True, key=key) is not None
         )
-        info = (sq, clear, unknown)
+        info = (sq, clear, unknown, key)
         if w in self.lexicon.entries:
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
+                self._plain.clear()
             self._memo[w] = info
+            if clear and not unknown and sq not in self._multi_parts and (alpha or w.isdigit()):
+                self._plain.add(w)
         return info
+
+    def _key(self, w: str, info: _WordInfo) -> str:
+        """The word's phonetic key, kept in its memo entry once computed (a word of the lexicon)."""
+        key = info[3]
+        if key is None:
+            key = phonetic_key(info[0], non_rhotic=True)
+            if w in self._memo:
+                self._memo[w] = (info[0], info[1], info[2], key)
+        return key
 
     def _word_hit(self, raw: str, sq: str, *, inside: bool) -> bool:
         """A one-word term in this word that the full path might keep: the whole word or the word plus an
@@ -460,9 +514,9 @@ class OffensiveMatcher:
                 return True
         return False
 
-    def _multi_word_hit(self, sq: list[str]) -> bool:
-        """A term of several words ("white power") on whole words."""
-        stream = " " + " ".join(sq) + " "
+    def _multi_word_hit(self, squeezed: str) -> bool:
+        """A term of several words ("white power") on whole words of the squeezed, space-joined text."""
+        stream = " " + squeezed + " "
         for end, (length, _) in self._multi.iter(stream):
             # On whole words: a space (or the stream's edge) on both sides.
             if stream[end - length] == " " and stream[end + 1] == " ":
@@ -507,11 +561,15 @@ class OffensiveMatcher:
                 if hit is not None:
                     yield hit
 
-    def _fuzzy_one(self, word: str, first: int, last: int, fs: int, fe: int, single: bool) -> _Hit | None:
-        sq = _RUNS_RE.sub(r"\1", word) if len(word) > 1 else word  # squeeze(), at C speed
+    def _fuzzy_one(
+        self, word: str, first: int, last: int, fs: int, fe: int, single: bool, key: str | None = None
+    ) -> _Hit | None:
+        """`key`: the phonetic key of the squeezed word, when the caller has it already."""
+        sq = squeeze(word)
         if len(sq) > self._fuzzy_longest + 3:  # longer than any sound-alike target allows (below)
             return None
-        key = phonetic_key(sq, non_rhotic=True)
+        if key is None:
+            key = phonetic_key(sq, non_rhotic=True)
         if len(word) < 4 and len(key) < 3:  # "dak" is not "darkie"; "mlf" (MLF) may be "milf"
             return None
         for term in self._fuzzy.get(key, ()):
@@ -582,6 +640,8 @@ class OffensiveMatcher:
 
 _SEPARATOR_CACHE: dict[str, bool] = {}
 _SEPARATOR_TABLE: dict[int, str] = {}
+# Mask-like joints keep their ASCII kin, so the quick path still sees "r’mjob" as two joined words.
+_JOINERS = {"’": "'", "‐": "-", "‑": "-"}
 
 
 def _ascii_separators(text: str) -> str | None:
@@ -600,7 +660,7 @@ def _ascii_separators(text: str) -> str | None:
             if len(_SEPARATOR_CACHE) < 10_000:  # characters, not text: nothing a customer wrote is kept
                 _SEPARATOR_CACHE[c] = ok
                 if ok:
-                    _SEPARATOR_TABLE[ord(c)] = " "
+                    _SEPARATOR_TABLE[ord(c)] = _JOINERS.get(c, " ")
         if not ok:
             return None
     out = text.translate(_SEPARATOR_TABLE)

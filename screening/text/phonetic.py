@@ -13,6 +13,7 @@ is used for offensive terms, where such spellings are a deliberate evasion.
 
 from __future__ import annotations
 
+import operator
 import re
 
 # A few C-speed passes (a per-char Python loop cost ~20 µs a key, too slow for indexing 3M marks).
@@ -26,6 +27,7 @@ _CODES = str.maketrans(
 )
 _KEEP_LETTERS = re.compile(r"[^a-z]")
 _SQUEEZE = re.compile(r"([A-Z0])\1+")
+_FIRST = operator.itemgetter(1)  # a C-level callback, 3-4x cheaper than a "\1" template
 _DROP_VOWELS = str.maketrans("", "", "aeiouy")
 
 
@@ -57,8 +59,25 @@ def phonetic_key(word: str, non_rhotic: bool = False) -> str:
         w = _SILENT.sub("", w)
     if non_rhotic and "r" in w:
         w = _NON_RHOTIC.sub("", w)
-    w = _SQUEEZE.sub(r"\1", w.translate(_CODES))
+    w = _SQUEEZE.sub(_FIRST, w.translate(_CODES))
     if not w:
         return ""
     head = "A" if w[0] in "aeiouy" else ""
     return head + w.translate(_DROP_VOWELS)
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def key_head(key: str, word: str) -> str:
+    """The part of `word`'s key that every key of `word + anything` starts with (both squeezed). Only
+    the last letter of a word can read differently once another follows ("pac" + "e": K becomes S;
+    "tosse" + "r"), so its code is dropped, unless the word ends in a vowel, which fixes it."""
+    return key if word[-1:] in _VOWELS else key[:-1]
+
+
+def key_tail(key: str) -> str:
+    """The part of `word`'s key that every key of `anything + word` ends with: without its first code
+    (an initial "h" or "x" reads differently after a letter: "t" + "hat", "o" + "xen"), and without the
+    vowel mark and the code after it ("q" + "uh": the "u" joins the "q")."""
+    return key[2:] if key[:1] == "A" else key[1:]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screening.text.normalize import Gap, normalize, squeeze, squeeze_map
-from screening.text.phonetic import phonetic_key
+from screening.text.phonetic import key_head, key_tail, phonetic_key
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,7 @@ def test_leet_is_an_alternative_and_numbers_stay_numbers() -> None:
 
 def test_squeeze() -> None:
     assert squeeze("sllllut") == "slut"
+    assert squeeze("a\n\nb  c") == "a\nb c"
     assert squeeze_map("bitchhead") == ("bitchead", [0, 1, 2, 3, 4, 6, 7, 8])
 
 
@@ -104,3 +105,29 @@ def test_phonetic_key_separates_and_non_rhotic() -> None:
     assert phonetic_key("reebok") != phonetic_key("reeba")
     assert phonetic_key("tosser") != phonetic_key("tossa")
     assert phonetic_key("tosser", non_rhotic=True) == phonetic_key("tossa", non_rhotic=True)
+
+
+# Letters that change how their neighbours read (digraphs, silent and soft letters, "x", "q" + "u").
+_PHONETIC_LETTERS = st.text(alphabet="abcdeghikopqrstuwxyhhwwrrcgxq", min_size=1, max_size=9)
+
+
+@given(_PHONETIC_LETTERS, _PHONETIC_LETTERS, st.booleans())
+@settings(max_examples=3000, deadline=None)
+def test_a_joined_key_keeps_the_head_and_tail_of_its_parts(a: str, b: str, non_rhotic: bool) -> None:
+    """The quick path's pair filter rests on this: whatever follows or precedes a word, its key_head
+    starts and its key_tail ends the joined word's key."""
+    sa, sb = squeeze(a), squeeze(b)
+    joined = phonetic_key(squeeze(a + b), non_rhotic=non_rhotic)
+    assert joined.startswith(key_head(phonetic_key(sa, non_rhotic=non_rhotic), sa))
+    assert joined.endswith(key_tail(phonetic_key(sb, non_rhotic=non_rhotic)))
+
+
+def test_key_head_and_tail_drop_the_letters_a_neighbour_can_change() -> None:
+    assert phonetic_key("pace") == "PS"
+    assert phonetic_key("pac") == "PK"
+    assert key_head(phonetic_key("pac"), "pac") == "P"  # "pac" + "e" reads S
+    assert key_head(phonetic_key("pace"), "pace") == "PS"  # a final vowel fixes the S
+    assert phonetic_key("hat") == "HT"
+    assert phonetic_key("that") == "0T"
+    assert key_tail(phonetic_key("hat")) == "T"  # "t" + "hat" reads 0
+    assert key_tail(phonetic_key("uhk")) == ""  # "q" + "uhk": the "u" joins the "q", the "h" falls silent
