@@ -12,6 +12,7 @@ non-rhotic phonetic key, but only for words no dictionary knows.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -109,8 +110,14 @@ class OffensiveMatcher:
         if self._has_multi:
             self._multi.make_automaton()
         self._memo: dict[str, _WordInfo] = {}
-        self._plain: set[str] = set()  # memoised words that need no look in any text (see _word_info)
-        self._multi_parts = frozenset(part for key in self._keys if " " in key for part in key.split())
+        # A term of several words needs all of them, so the quick path runs the multi-word automaton only
+        # when a text holds each such term's rarest word (its trigger): "power", not "white"; "venus",
+        # not "of". Common words then stay plain.
+        self._multi_triggers = frozenset(
+            min(key.split(), key=lambda part: (lexicon.zipf(part), part)) for key in self._keys if " " in key
+        )
+        # No term is a number, so a number is clear by itself (a year, a house number).
+        self._numbers_clear = not any(key.isdigit() for key in self._keys)
         self._single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items() if " " not in k}
         self._by_len: dict[int, list[str]] = {}
         for k in self._keys:
@@ -118,6 +125,7 @@ class OffensiveMatcher:
         if keys:
             self._auto.make_automaton()
         self._has_terms = bool(keys)
+        self._plain = self._plain_words()  # words that need no look in any text; grows in _word_info
         self._fuzzy = {k: tuple(v) for k, v in fuzzy.items() if len(k) >= 2}
         # Sound-alike targets for two words read as one: the terms of several words, squeezed and joined.
         pair_keys = [k for k, ts in self._fuzzy.items() if any(len(self._words[t]) > 1 for t in ts)]
@@ -419,14 +427,18 @@ class OffensiveMatcher:
         rare: dict[str, _WordInfo] = {}
         multi = False
         for w in set(words).difference(self._plain):
-            if not (w.isalpha() or w.isdigit()):
-                return False  # letters touching digits: leetspeak ("sh1t"), which the full path reads
+            if not w.isalpha():
+                if not w.isdigit():
+                    return False  # letters touching digits: leetspeak ("sh1t"), which the full path reads
+                if self._numbers_clear:
+                    multi = multi or squeeze(w) in self._multi_triggers  # "2 girls 1 cup"
+                    continue
             info = memo(w) or self._word_info(w)
             if not info[1]:
                 return False
             if info[2]:
                 rare[w] = info
-            multi = multi or info[0] in self._multi_parts
+            multi = multi or info[0] in self._multi_triggers
         # "pak!": the full path also reads a trailing "!" as an i (whole words only, never memoised).
         if symbols and "!" in low:
             for w in _BANG_RE.findall(low):
@@ -461,7 +473,7 @@ class OffensiveMatcher:
         Memoised for words of the lexicon only: they are public vocabulary, and most of every text. A
         word the lexicon does not know may be a customer's name or a rare spelling; it is judged each
         time and never kept, so nothing a customer typed outlives the request in this process. A word
-        that needs no further look in any text (clear, known, not part of a term of several words)
+        that needs no further look in any text (clear, known, no trigger of a term of several words)
         also joins `_plain`.
         """
         info = self._memo.get(w)
@@ -478,11 +490,38 @@ class OffensiveMatcher:
         if w in self.lexicon.entries:
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
-                self._plain.clear()
             self._memo[w] = info
-            if clear and not unknown and sq not in self._multi_parts and (alpha or w.isdigit()):
+            if clear and not unknown and sq not in self._multi_triggers and (alpha or w.isdigit()):
                 self._plain.add(w)
         return info
+
+    def _plain_words(self) -> set[str]:
+        """The lexicon's words that the quick path may pass over unseen: known (no sound-alike test),
+        all letters or all digits, no term inside (one automaton pass over them all, at C speed), and
+        no trigger of a term of several words. Built once (~0.1 s), so the first texts a process screens
+        cost what later ones do; a word with a hit inside is judged on first sight by _word_info,
+        which adds it if the hit is harmless ("abase")."""
+        rare_unknown = self.lexicon.is_rare_unknown
+        words = [
+            w
+            for w in self.lexicon.entries
+            if w.isdigit() or (w.isalpha() and (len(w) < 3 or not rare_unknown(w, _FUZZY_KNOWN_ZIPF)))
+        ]
+        if not self._has_terms or not words:
+            return set(words)
+        squeezed = squeeze(" ".join(words)).split(" ")  # one squeeze per word, as no word holds a space
+        starts = list(itertools.accumulate((len(q) + 1 for q in squeezed[:-1]), initial=0))
+        hit: set[int] = set()
+        for end, (length, _) in self._auto.iter(" ".join(squeezed)):
+            hit.update(
+                range(bisect.bisect_right(starts, end - length + 1) - 1, bisect.bisect_right(starts, end))
+            )
+        triggers = self._multi_triggers
+        return {
+            w
+            for i, (w, q) in enumerate(zip(words, squeezed, strict=True))
+            if q not in triggers and i not in hit
+        }
 
     def _key(self, w: str, info: _WordInfo) -> str:
         """The word's phonetic key, kept in its memo entry once computed (a word of the lexicon)."""

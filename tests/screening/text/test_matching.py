@@ -307,5 +307,6 @@ def test_the_word_memo_keeps_public_vocabulary_only(screener: TextScreener) -> N
     canary = "zqxcanaryvwk"
     assert off.quick_clear(f"Happy birthday {canary} love from grandma")
     assert canary not in off._memo
-    assert {"happy", "birthday", "love", "grandma"} <= set(off._memo)
+    assert canary not in off._plain
+    assert {"happy", "birthday", "love", "grandma"} <= set(off._memo) | off._plain
     assert off.quick_clear(f"Happy birthday {canary} love from grandma")  # the memo changes no verdict
