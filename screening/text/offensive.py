@@ -218,16 +218,17 @@ class OffensiveMatcher:
     def _automaton_hits(
         self, nt: NormalizedText, toks: tuple[Token, ...], forms: list[str]
     ) -> Iterator[_Hit]:
+        # One squeeze for all tokens (NUL never survives folding, so it cannot merge with a letter).
+        sq_forms = squeeze("\x00".join(forms)).split("\x00")
         parts: list[str] = []
         starts: list[int] = []  # stream index where each token's squeezed form starts
-        sq_forms = [squeeze(f) for f in forms]
         pos = 0
-        for k, (tok, sq) in enumerate(zip(toks, sq_forms, strict=True)):
-            sep = " " if k == 0 or tok.gap in (Gap.SPACE, Gap.SOFT) else " | "
+        for tok, sq in zip(toks, sq_forms, strict=True):
+            sep = " | " if tok.gap == Gap.HARD else " "  # multi-word terms never span a hard gap
             parts.append(sep)
+            parts.append(sq)
             pos += len(sep)
             starts.append(pos)
-            parts.append(sq)
             pos += len(sq)
         parts.append(" ")
         stream = "".join(parts)
@@ -579,12 +580,21 @@ class OffensiveMatcher:
             and lex.is_rare_unknown(words[k], _FUZZY_KNOWN_ZIPF)
             for k in range(len(toks))
         ]
+        sq_words = squeeze("\x00".join(words)).split("\x00")
+        keys: dict[int, str] = {}  # phonetic keys, each computed once and only when asked for
+
+        def key_of(k: int) -> str:
+            key = keys.get(k)
+            if key is None:
+                key = keys[k] = phonetic_key(sq_words[k], non_rhotic=True)
+            return key
+
         for k, tok in enumerate(toks):
             # Part of a hyphenated or dotted name ("Coka-cola") is not a word on its own.
             compound = (k > 0 and tok.gap == Gap.SOFT) or (k + 1 < len(toks) and toks[k + 1].gap == Gap.SOFT)
             surname = tok.upper_first and lex.is_surname(words[k])  # "Connors" is no disguise
             if unknown[k] and not compound and not surname and not self._name_context(toks, k):
-                hit = self._fuzzy_one(words[k], k, k, tok.start, tok.end, single=True)
+                hit = self._fuzzy_one(words[k], k, k, tok.start, tok.end, single=True, key=key_of(k))
                 if hit is not None:
                     yield hit
             if (
@@ -593,6 +603,8 @@ class OffensiveMatcher:
                 and (unknown[k] or unknown[k + 1])
                 and words[k].isalpha()
                 and words[k + 1].isalpha()
+                and key_head(key_of(k), sq_words[k]) in self._pair_heads  # see quick_clear
+                and key_tail(key_of(k + 1)) in self._pair_tails
             ):
                 hit = self._fuzzy_one(
                     words[k] + words[k + 1], k, k + 1, tok.start, toks[k + 1].end, single=False
