@@ -86,6 +86,8 @@ class Verdict:
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> Verdict:
         fs = tuple(findings)
+        if not fs:
+            return _CLEAR  # most texts and images: one shared immutable verdict
         severities = {f.severity for f in fs}
         if Severity.BLOCK in severities:
             kind = VerdictKind.BLOCKED
@@ -100,3 +102,6 @@ class Verdict:
 
     def to_dict(self) -> dict[str, object]:
         return {"verdict": self.kind.value, "findings": [f.to_dict() for f in self.findings]}
+
+
+_CLEAR = Verdict(VerdictKind.CLEAR)

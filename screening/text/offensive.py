@@ -689,33 +689,32 @@ class OffensiveMatcher:
         return k > 0 and tok.gap == Gap.SPACE and name_like(toks[k - 1])
 
 
-_SEPARATOR_CACHE: dict[str, bool] = {}
-_SEPARATOR_TABLE: dict[int, str] = {}
+# Non-ASCII character -> what the quick path reads in its place ("" = it cannot judge the text).
+_SEPARATOR_CACHE: dict[str, str] = {}
 # Mask-like joints keep their ASCII kin, so the quick path still sees "r’mjob" as two joined words.
 _JOINERS = {"’": "'", "‐": "-", "‑": "-"}
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
 def _ascii_separators(text: str) -> str | None:
     """The text with non-ASCII punctuation and symbols that fold to nothing but a separator ("—",
     "♥", "·") replaced by spaces; None if any other non-ASCII character is present (a letter, a
     zero-width character, a fullwidth "!"), which the full path must see."""
-    for c in set(text):
-        if c.isascii():
-            continue
-        ok = _SEPARATOR_CACHE.get(c)
-        if ok is None:
+    out = text
+    for c in set(_NON_ASCII_RE.findall(text)):
+        rep = _SEPARATOR_CACHE.get(c)
+        if rep is None:
             folded = fold_char(c)
-            ok = unicodedata.category(c)[0] in "PSZ" and all(
+            separator = unicodedata.category(c)[0] in "PSZ" and all(
                 not ch.isalnum() and ch not in "@$!*#|" for ch in folded
             )
+            rep = _JOINERS.get(c, " ") if separator else ""
             if len(_SEPARATOR_CACHE) < 10_000:  # characters, not text: nothing a customer wrote is kept
-                _SEPARATOR_CACHE[c] = ok
-                if ok:
-                    _SEPARATOR_TABLE[ord(c)] = _JOINERS.get(c, " ")
-        if not ok:
+                _SEPARATOR_CACHE[c] = rep
+        if not rep:
             return None
-    out = text.translate(_SEPARATOR_TABLE)
-    return out if out.isascii() else "".join(c if c.isascii() else " " for c in out)
+        out = out.replace(c, rep)
+    return out
 
 
 def _squeeze_letters(s: str) -> str:
