@@ -137,27 +137,51 @@ def realistic_texts(n: int, rng: random.Random) -> tuple[list[str], list[bool]]:
     ], gold
 
 
-def measure(texts: list[str], gold: list[bool], label: str) -> None:
+def measure(texts: list[str], gold: list[bool], label: str, chunks: int = 10) -> None:
+    """Both engines screen the same chunks in turn (better-profanity, then ours, chunk by chunk), so a
+    change in the machine's speed during the run (a shared VM) falls on both alike. Ours starts cold:
+    the texts are its first since it was built. A second pass shows it warm, as in a running service."""
     terms = _default_terms()
     from better_profanity import profanity  # type: ignore[import-untyped]
 
+    t0 = time.perf_counter()
     profanity.load_censor_words(custom_words=[e.term for e in terms.entries])
+    build_base = time.perf_counter() - t0
     t0 = time.perf_counter()
-    base = [profanity.contains_profanity(t) for t in texts]
-    t_base = time.perf_counter() - t0
     screener = TextScreener(None, terms, _default_allow(), default_lexicon())
+    build_ours = time.perf_counter() - t0
     screener.screen_text("warm up")
-    t0 = time.perf_counter()
-    ours = [bool(screener.screen_text(t).findings) for t in texts]
-    t_ours = time.perf_counter() - t0
     n = len(texts)
+    step = -(-n // chunks)
+    base: list[bool] = []
+    ours: list[bool] = []
+    t_base = t_ours = 0.0
+    for lo in range(0, n, step):
+        part = texts[lo : lo + step]
+        t0 = time.perf_counter()
+        base += [profanity.contains_profanity(t) for t in part]
+        t1 = time.perf_counter()
+        ours += [bool(screener.screen_text(t).findings) for t in part]
+        t2 = time.perf_counter()
+        t_base += t1 - t0
+        t_ours += t2 - t1
+    t0 = time.perf_counter()
+    again = [bool(screener.screen_text(t).findings) for t in texts]
+    t_warm = time.perf_counter() - t0
+    assert again == ours, "a second pass must give the same verdicts"
     print(f"\n## {label}: {n} texts ({sum(gold)} offensive), {len(terms.entries)} terms for both")
-    print("| engine | texts/s | recall | false-alarm rate |")
-    print("|---|---:|---:|---:|")
-    for name, pred, secs in (("better-profanity 0.7", base, t_base), ("screening.text", ours, t_ours)):
+    print("| engine | build | texts/s | recall | false-alarm rate |")
+    print("|---|---:|---:|---:|---:|")
+    rows = (
+        ("better-profanity 0.7", base, t_base, build_base),
+        ("screening.text, first pass (cold)", ours, t_ours, build_ours),
+        ("screening.text, second pass (warm)", again, t_warm, build_ours),
+    )
+    for name, pred, secs, build in rows:
         rec, far = score(pred, gold)
-        print(f"| {name} | {n / secs:,.0f} | {rec:.3f} | {far:.3f} |")
-    print(f"throughput ratio: {t_base / t_ours:.0f}x (goal >= 100x, at higher recall)")
+        print(f"| {name} | {build * 1e3:,.0f} ms | {n / secs:,.0f} | {rec:.3f} | {far:.3f} |")
+    cold, warm = t_base / t_ours, t_base / t_warm
+    print(f"throughput ratio: {cold:.0f}x cold, {warm:.0f}x warm (goal >= 100x, at higher recall)")
 
 
 def main() -> None:

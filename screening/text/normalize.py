@@ -72,6 +72,8 @@ _DROP_SYMBOLS = str.maketrans("", "", LEET_SYMBOLS)
 # Numbers with a unit or ordinal are numbers, not leetspeak: "40th" is not "aoth" (nor "Auth0").
 _NUMBER_RE = re.compile(r"^\d+(?:st|nd|rd|th|s|am|pm|k|m|kg|g|lb|lbs|oz|cm|mm|km|ft|yo|yr|yrs|x)?$")
 _ASCII_CTRL = str.maketrans(dict.fromkeys((*range(32), 127), " "))
+_ASCII_LOWER = {c: chr(c).lower() for c in range(ord("A"), ord("Z") + 1)} | _ASCII_CTRL
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
 class Gap(enum.IntEnum):
@@ -196,6 +198,11 @@ def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
     """Folded text and, unless it is the identity, the original index of every folded char."""
     if text.isascii():
         return text.lower().translate(_ASCII_CTRL), None
+    # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а"): two C-level translations, and no
+    # offsets, as every folded index is the original one.
+    table = {ord(c): fold_char(c) for c in set(_NON_ASCII_RE.findall(text))}
+    if all(len(f) == 1 for f in table.values()):
+        return text.translate(table).translate(_ASCII_LOWER), None
     chars: list[str] = []
     offsets: list[int] = []
     for i, c in enumerate(text):
@@ -272,7 +279,7 @@ def normalize(text: str) -> NormalizedText:
         else:
             gap = Gap.SPACE if between == " " else _gap(between)
         # The original characters behind the token decide its case (fullwidth "Ｎ" is upper too).
-        orig = text[s:e] if offsets is None else "".join(text[offsets[i]] for i in range(s, e))
+        orig = text[s:e] if offsets is None else "".join(map(text.__getitem__, offsets[s:e]))
         if orig.islower() or not any(map(str.isalpha, orig)):
             upper_first = all_upper = False
             camel: tuple[int, ...] = ()
