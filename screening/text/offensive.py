@@ -63,7 +63,7 @@ _RUN_RE = re.compile(r"(.)\1*")
 
 
 # What the quick path knows of a word: (squeezed, clear on its own, rare enough for sound-alike tests,
-# phonetic key of the squeezed form or None until a sound-alike test needs it).
+# the phonetic key of the squeezed form if a sound-alike test needed it).
 _WordInfo = tuple[str, bool, bool, str | None]
 
 
@@ -110,6 +110,7 @@ class OffensiveMatcher:
         if self._has_multi:
             self._multi.make_automaton()
         self._memo: dict[str, _WordInfo] = {}
+        self._parts: dict[str, tuple[str, str]] = {}  # key head and tail of lexicon words (_pair_sounds)
         # A term of several words needs all of them, so the quick path runs the multi-word automaton only
         # when a text holds each such term's rarest word (its trigger): "power", not "white"; "venus",
         # not "of". Common words then stay plain.
@@ -425,7 +426,7 @@ class OffensiveMatcher:
         if lengths.count(1) > 1 and _SINGLES_RE.search(low):
             return False
         memo = self._memo.get
-        rare: dict[str, _WordInfo] = {}
+        rare: dict[str, str | None] = {}  # rare word -> its phonetic key
         multi = False
         for w in set(words).difference(self._plain):
             if not w.isalpha():
@@ -438,7 +439,7 @@ class OffensiveMatcher:
             if not info[1]:
                 return False
             if info[2]:
-                rare[w] = info
+                rare[w] = info[3]
             multi = multi or info[0] in self._multi_triggers
         # "pak!": the full path also reads a trailing "!" as an i (whole words only, never memoised).
         if symbols and "!" in low:
@@ -454,22 +455,44 @@ class OffensiveMatcher:
                     return False
         # Two words read as one sound-alike ("tos sa"), when either is a word no lexicon knows.
         if rare and self._pair_heads:
-            for k in range(len(words) - 1):
-                a, b = words[k], words[k + 1]
-                if (a in rare or b in rare) and a.isalpha() and b.isalpha():
-                    ia = rare.get(a) or memo(a) or self._word_info(a)
-                    ib = rare.get(b) or memo(b) or self._word_info(b)
-                    if (
-                        key_head(self._key(a, ia), ia[0]) in self._pair_heads
-                        and key_tail(self._key(b, ib)) in self._pair_tails
-                        and self._fuzzy_one(a + b, k, k + 1, 0, 0, single=False) is not None
+            last = len(words) - 1
+            for r in rare:  # a rare word is seldom repeated: find it with C-level list searches
+                i = -1
+                for _ in range(words.count(r)):
+                    i = words.index(r, i + 1)
+                    if (i > 0 and self._pair_sounds(words[i - 1], words[i], rare)) or (
+                        i < last and self._pair_sounds(words[i], words[i + 1], rare)
                     ):
                         return False
         return True
 
+    def _pair_sounds(self, a: str, b: str, keys: dict[str, str | None]) -> bool:
+        """Two words read as one sound like a term of several words. Every key of a joined pair starts
+        with the first word's key_head and ends with the second's key_tail, so most pairs are refused
+        on two set lookups. `keys`: phonetic keys the caller has already."""
+        return (
+            a.isalpha()
+            and b.isalpha()
+            and self._key_parts(a, keys.get(a))[0] in self._pair_heads
+            and self._key_parts(b, keys.get(b))[1] in self._pair_tails
+            and self._fuzzy_one(a + b, 0, 1, 0, 0, single=False) is not None
+        )
+
+    def _key_parts(self, w: str, key: str | None) -> tuple[str, str]:
+        """key_head and key_tail of the word's phonetic key; kept for words of the lexicon only."""
+        parts = self._parts.get(w)
+        if parts is None:
+            sq = squeeze(w)
+            if key is None:
+                key = phonetic_key(sq, non_rhotic=True)
+            parts = (key_head(key, sq), key_tail(key))
+            if w in self.lexicon.entries:  # bounded by the lexicon; a customer's own word is not kept
+                self._parts[w] = parts
+        return parts
+
     def _word_info(self, w: str) -> _WordInfo:
         """(squeezed form, nothing inside this word alone can be a term, a word for sound-alike tests,
-        phonetic key of the squeezed form).
+        phonetic key if computed).
 
         Memoised for words of the lexicon only: they are public vocabulary, and most of every text. A
         word the lexicon does not know may be a customer's name or a rare spelling; it is judged each
@@ -483,7 +506,7 @@ class OffensiveMatcher:
         sq = squeeze(w)
         alpha = w.isalpha()
         unknown = len(w) >= 3 and alpha and self.lexicon.is_rare_unknown(w, _FUZZY_KNOWN_ZIPF)
-        key = phonetic_key(sq, non_rhotic=True) if unknown else None  # others' on demand (_key)
+        key = phonetic_key(sq, non_rhotic=True) if unknown else None
         clear = not self._word_hit(w, sq, inside=True) and not (
             unknown and self._fuzzy_one(w, 0, 0, 0, 0, single=True, key=key) is not None
         )
@@ -491,6 +514,7 @@ class OffensiveMatcher:
         if w in self.lexicon.entries:
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
+                self._parts.clear()
             self._memo[w] = info
             if clear and not unknown and sq not in self._multi_triggers and (alpha or w.isdigit()):
                 self._plain.add(w)
@@ -523,15 +547,6 @@ class OffensiveMatcher:
             for i, (w, q) in enumerate(zip(words, squeezed, strict=True))
             if q not in triggers and i not in hit
         }
-
-    def _key(self, w: str, info: _WordInfo) -> str:
-        """The word's phonetic key, kept in its memo entry once computed (a word of the lexicon)."""
-        key = info[3]
-        if key is None:
-            key = phonetic_key(info[0], non_rhotic=True)
-            if w in self._memo:
-                self._memo[w] = (info[0], info[1], info[2], key)
-        return key
 
     def _word_hit(self, raw: str, sq: str, *, inside: bool) -> bool:
         """A one-word term in this word that the full path might keep: the whole word or the word plus an
