@@ -10,6 +10,7 @@ Inputs (none are runtime dependencies; install them only to rebuild):
     npm pack naughty-words@1.2.0 simple-icons@16.37.0   # in a scratch dir, then untar both
     .venv/bin/pip install wordfreq names confusable-homoglyphs && apt-get install wamerican
     .venv/bin/python scripts/build_text_lists.py --naughty DIR/naughty-words --icons DIR/simple-icons
+    .venv/bin/python scripts/build_text_lists.py --rekey   # after changing screening/text/phonetic.py
 """
 
 from __future__ import annotations
@@ -265,17 +266,28 @@ def build_lexicon() -> None:
                 if flag == "f" and freq >= 0.005:
                     flags.add("F")
 
-    # One "word code" pair per line, code = zipf*10 << 4 | flags (1 dictionary word, 2 first name,
-    # 4 surname, 8 common first name): loads with one split and no per-line parsing, as it is read at
-    # every start.
     bits = {"d": 1, "f": 2, "s": 4, "F": 8}
-    lines = []
-    for word in sorted(entries):
-        z, flags = entries[word]
-        lines.append(f"{word} {(z << 4) | sum(bits[c] for c in flags)}\n")
+    write_lexicon({w: (z << 4) | sum(bits[c] for c in flags) for w, (z, flags) in entries.items()})
+
+
+def write_lexicon(codes: dict[str, int]) -> None:
+    """One "word code sound" line per word, code = zipf*10 << 4 | flags (1 dictionary word, 2 first
+    name, 4 surname, 8 common first name), sound = the offensive matcher's phonetic key of the squeezed
+    word ("-" if none). Loads with one split and no per-line parsing, as it is read at every start;
+    the keys spare every process computing them (a test checks they match the code)."""
+    from screening.text.lexicon import sound_key
+
+    lines = [f"{word} {codes[word]} {sound_key(word) or '-'}\n" for word in sorted(codes)]
     with (OUT / "lexicon_en.txt.gz").open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         gz.write("".join(lines).encode("utf-8"))  # mtime=0: rebuilding gives the same bytes
-    print(f"lexicon: {len(entries)} words", file=sys.stderr)
+    print(f"lexicon: {len(codes)} words", file=sys.stderr)
+
+
+def rekey_lexicon() -> None:
+    """Rewrite the shipped lexicon's sound keys after a change to the phonetic key (no inputs needed)."""
+    from screening.text.lexicon import Lexicon
+
+    write_lexicon(Lexicon.load(OUT / "lexicon_en.txt.gz").entries)
 
 
 def build_confusables() -> None:
@@ -333,9 +345,15 @@ def build_marks(icons: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--naughty", type=Path, required=True, help="unpacked naughty-words package dir")
-    ap.add_argument("--icons", type=Path, required=True, help="unpacked simple-icons package dir")
+    ap.add_argument("--naughty", type=Path, help="unpacked naughty-words package dir")
+    ap.add_argument("--icons", type=Path, help="unpacked simple-icons package dir")
+    ap.add_argument("--rekey", action="store_true", help="only recompute the lexicon's sound keys")
     args = ap.parse_args()
+    if args.rekey:
+        rekey_lexicon()
+        return
+    if args.naughty is None or args.icons is None:
+        ap.error("--naughty and --icons are required (or --rekey)")
     OUT.mkdir(parents=True, exist_ok=True)
     build_terms(args.naughty)
     build_lexicon()

@@ -7,9 +7,12 @@ Used to decide what is an ordinary word (no fuzzy matching, dictionary-word mark
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from screening.text.normalize import squeeze
+from screening.text.phonetic import phonetic_key
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "text"
 
@@ -20,18 +23,39 @@ _COMMON_FIRST = 8
 _SHIFT = 4
 
 
+def sound_key(word: str) -> str:
+    """The offensive matcher's sound-alike key: non-rhotic phonetic key of the squeezed word."""
+    return phonetic_key(squeeze(word), non_rhotic=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Lexicon:
-    """word -> zipf*10 << 4 | flags. One dict keeps ~180k words in ~20 MB and one lookup per question."""
+    """word -> zipf*10 << 4 | flags. One dict keeps ~180k words in ~20 MB and one lookup per question.
+    `sounds`: word -> sound_key(word) or "-", shipped precomputed (a key costs ~3 us; the offensive matcher
+    asks for thousands of rare words' keys)."""
 
     entries: dict[str, int]
+    sounds: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
-        """Lines of "word code" (code = zipf*10 << 4 | flags); one split, ~0.1 s for 180k words."""
+        """Lines of "word code [sound]" (code = zipf*10 << 4 | flags); one split, ~0.1 s for 180k words."""
         with gzip.open(path, "rt", encoding="utf-8") as f:
-            parts = f.read().split()
-        return cls(dict(zip(parts[0::2], map(int, parts[1::2]), strict=True)))
+            first = f.readline()
+            parts = (first + f.read()).split()
+        if len(first.split()) == 2:
+            return cls(dict(zip(parts[0::2], map(int, parts[1::2]), strict=True)))
+        words = parts[0::3]
+        return cls(
+            dict(zip(words, map(int, parts[1::3]), strict=True)), dict(zip(words, parts[2::3], strict=True))
+        )
+
+    def sound(self, word: str) -> str:
+        """sound_key(word), from the shipped keys when the word has one ("-" is the empty key)."""
+        key = self.sounds.get(word)
+        if key is None:
+            return sound_key(word)
+        return key if key != "-" else ""
 
     def zipf(self, word: str) -> float:
         """Zipf frequency (log10 per billion words); 0 for unknown words."""
@@ -53,6 +77,15 @@ class Lexicon:
         disguised spelling (one lookup: this is asked of every word of every text)."""
         code = self.entries.get(word, 0)
         return not code & (_DICT | _FIRST) and (code >> _SHIFT) < max_zipf * 10
+
+    def rare_unknown_words(self, max_zipf: float, min_len: int = 1) -> set[str]:
+        """Every word of all letters for which is_rare_unknown holds, in one pass."""
+        limit = max_zipf * 10
+        return {
+            w
+            for w, code in self.entries.items()
+            if not code & (_DICT | _FIRST) and (code >> _SHIFT) < limit and len(w) >= min_len and w.isalpha()
+        }
 
     def is_surname(self, word: str) -> bool:
         return bool(self.entries.get(word, 0) & _SURNAME)

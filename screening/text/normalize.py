@@ -287,8 +287,8 @@ def normalize(text: str) -> NormalizedText:
             first = orig[0] if orig[0].isalpha() else next(c for c in orig if c.isalpha())
             upper_first = first.isupper()
             all_upper = not any(map(str.islower, orig))
-            if all_upper or len(orig) != len(word):
-                camel = ()
+            if all_upper or len(orig) != len(word) or orig[1:].islower():
+                camel = ()  # "Happy": no upper case after a lower one
             elif orig.isascii():
                 camel = tuple(x.start() for x in _CAMEL_RE.finditer(orig))
             else:

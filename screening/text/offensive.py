@@ -126,7 +126,6 @@ class OffensiveMatcher:
         if keys:
             self._auto.make_automaton()
         self._has_terms = bool(keys)
-        self._plain = self._plain_words()  # words that need no look in any text; grows in _word_info
         self._fuzzy = {k: tuple(v) for k, v in fuzzy.items() if len(k) >= 2}
         # Sound-alike targets for two words read as one: the terms of several words, squeezed and joined.
         pair_keys = [k for k, ts in self._fuzzy.items() if any(len(self._words[t]) > 1 for t in ts)]
@@ -144,6 +143,8 @@ class OffensiveMatcher:
         for phrase in allow.phrases if allow else ():
             self._allow.add(tuple(squeeze(w) for w in mark_words(phrase)))
         self._allow_max = max((len(p) for p in self._allow), default=0)
+        # Words that need no look in any text (grows in _word_info), and rare words clear on their own.
+        self._plain, self._rare_clear = self._prejudge()
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -429,6 +430,9 @@ class OffensiveMatcher:
         rare: dict[str, str | None] = {}  # rare word -> its phonetic key
         multi = False
         for w in set(words).difference(self._plain):
+            if w in self._rare_clear:
+                rare[w] = None
+                continue
             if not w.isalpha():
                 if not w.isdigit():
                     return False  # letters touching digits: leetspeak ("sh1t"), which the full path reads
@@ -484,7 +488,7 @@ class OffensiveMatcher:
         if parts is None:
             sq = squeeze(w)
             if key is None:
-                key = phonetic_key(sq, non_rhotic=True)
+                key = self.lexicon.sound(w)
             parts = (key_head(key, sq), key_tail(key))
             if w in self.lexicon.entries:  # bounded by the lexicon; a customer's own word is not kept
                 self._parts[w] = parts
@@ -506,7 +510,7 @@ class OffensiveMatcher:
         sq = squeeze(w)
         alpha = w.isalpha()
         unknown = len(w) >= 3 and alpha and self.lexicon.is_rare_unknown(w, _FUZZY_KNOWN_ZIPF)
-        key = phonetic_key(sq, non_rhotic=True) if unknown else None
+        key = self.lexicon.sound(w) if unknown else None
         clear = not self._word_hit(w, sq, inside=True) and not (
             unknown and self._fuzzy_one(w, 0, 0, 0, 0, single=True, key=key) is not None
         )
@@ -520,33 +524,36 @@ class OffensiveMatcher:
                 self._plain.add(w)
         return info
 
-    def _plain_words(self) -> set[str]:
-        """The lexicon's words that the quick path may pass over unseen: known (no sound-alike test),
-        all letters or all digits, no term inside (one automaton pass over them all, at C speed), and
-        no trigger of a term of several words. Built once (~0.1 s), so the first texts a process screens
-        cost what later ones do; a word with a hit inside is judged on first sight by _word_info,
-        which adds it if the hit is harmless ("abase")."""
-        rare_unknown = self.lexicon.is_rare_unknown
-        words = [
-            w
-            for w in self.lexicon.entries
-            if w.isdigit() or (w.isalpha() and (len(w) < 3 or not rare_unknown(w, _FUZZY_KNOWN_ZIPF)))
-        ]
+    def _prejudge(self) -> tuple[set[str], frozenset[str]]:
+        """Judge the lexicon's words once, at build (~0.1 s, in set operations), so the first texts a
+        process screens cost what later ones do. Returns the words the quick path may pass over unseen
+        (known, so no sound-alike test; all letters or all digits; no term inside; no trigger of a term
+        of several words), and the rare words that are clear on their own (they still take part in the
+        pair test). One automaton pass over all words at C speed finds those with a term inside; they
+        are left to _word_info, which judges them on first sight ("abase" holds a harmless hit)."""
+        lex = self.lexicon
+        words = [w for w in lex.entries if w.isalpha() or w.isdigit()]
         if not self._has_terms or not words:
-            return set(words)
-        squeezed = squeeze(" ".join(words)).split(" ")  # one squeeze per word, as no word holds a space
-        starts = list(itertools.accumulate((len(q) + 1 for q in squeezed[:-1]), initial=0))
+            return set(words), frozenset()
+        joined = squeeze(" ".join(words))  # one squeeze for all words, as no word holds a space
+        squeezed = joined.split(" ")
+        starts = list(itertools.accumulate(map(len, squeezed[:-1]), _after_space, initial=0))
         hit: set[int] = set()
-        for end, (length, _) in self._auto.iter(" ".join(squeezed)):
+        for end, (length, _) in self._auto.iter(joined):  # a term of several words marks each word
             hit.update(
                 range(bisect.bisect_right(starts, end - length + 1) - 1, bisect.bisect_right(starts, end))
             )
-        triggers = self._multi_triggers
-        return {
-            w
-            for i, (w, q) in enumerate(zip(words, squeezed, strict=True))
-            if q not in triggers and i not in hit
+        excluded = {words[i] for i in hit}
+        excluded.update(itertools.compress(words, map(self._multi_triggers.__contains__, squeezed)))
+        rare = lex.rare_unknown_words(_FUZZY_KNOWN_ZIPF, min_len=3)  # as _word_info's "unknown"
+        plain = set(words) - excluded - rare
+        candidates = rare - excluded
+        fuzzy, sounds = self._fuzzy, lex.sounds
+        sounding = {w for w in candidates if (sounds.get(w) or lex.sound(w)) in fuzzy}
+        rare_clear = candidates - {
+            w for w in sounding if self._fuzzy_one(w, 0, 0, 0, 0, single=True, key=lex.sound(w)) is not None
         }
+        return plain, frozenset(rare_clear)
 
     def _word_hit(self, raw: str, sq: str, *, inside: bool) -> bool:
         """A one-word term in this word that the full path might keep: the whole word or the word plus an
@@ -601,19 +608,26 @@ class OffensiveMatcher:
         def key_of(k: int) -> str:
             key = keys.get(k)
             if key is None:
-                key = keys[k] = phonetic_key(sq_words[k], non_rhotic=True)
+                key = keys[k] = self.lexicon.sound(words[k])
             return key
 
+        last = len(toks) - 1
         for k, tok in enumerate(toks):
+            if not unknown[k] and (k == last or not unknown[k + 1]):
+                continue  # neither this word nor the pair it starts is a sound-alike candidate
             # Part of a hyphenated or dotted name ("Coka-cola") is not a word on its own.
-            compound = (k > 0 and tok.gap == Gap.SOFT) or (k + 1 < len(toks) and toks[k + 1].gap == Gap.SOFT)
-            surname = tok.upper_first and lex.is_surname(words[k])  # "Connors" is no disguise
-            if unknown[k] and not compound and not surname and not self._name_context(toks, k):
+            compound = (k > 0 and tok.gap == Gap.SOFT) or (k < last and toks[k + 1].gap == Gap.SOFT)
+            if (
+                unknown[k]
+                and not compound
+                and not (tok.upper_first and lex.is_surname(words[k]))  # "Connors" is no disguise
+                and not self._name_context(toks, k)
+            ):
                 hit = self._fuzzy_one(words[k], k, k, tok.start, tok.end, single=True, key=key_of(k))
                 if hit is not None:
                     yield hit
             if (
-                k + 1 < len(toks)
+                k < last
                 and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT)
                 and (unknown[k] or unknown[k + 1])
                 and words[k].isalpha()
@@ -660,14 +674,13 @@ class OffensiveMatcher:
         return hit.term in self._name_terms and hit.first == hit.last and self._name_use(toks, hit.first)
 
     def _allowed(self, toks: tuple[Token, ...], hit: _Hit) -> bool:
-        words = [squeeze(t.text) for t in toks]
+        """Some allow-listed phrase covers the hit's words ("pussy willow")."""
         lo = max(0, hit.first - self._allow_max + 1)
+        hi = min(len(toks), hit.first + self._allow_max)
+        words = squeeze("\x00".join(t.text for t in toks[lo:hi])).split("\x00")  # only the window
         for i in range(lo, hit.first + 1):
-            for length in range(1, self._allow_max + 1):
-                j = i + length - 1
-                if j < hit.last or j >= len(toks):
-                    continue
-                if tuple(words[i : j + 1]) in self._allow:
+            for j in range(max(i, hit.last), min(hi, i + self._allow_max)):
+                if tuple(words[i - lo : j + 1 - lo]) in self._allow:
                     return True
         return False
 
@@ -730,6 +743,11 @@ def _ascii_separators(text: str) -> str | None:
             return None
         out = out.replace(c, rep)
     return out
+
+
+def _after_space(start: int, length: int) -> int:
+    """Where the next word starts in a space-joined string, after one of `length` at `start`."""
+    return start + length + 1
 
 
 def _squeeze_letters(s: str) -> str:

@@ -310,3 +310,42 @@ def test_the_word_memo_keeps_public_vocabulary_only(screener: TextScreener) -> N
     assert canary not in off._plain
     assert {"happy", "birthday", "love", "grandma"} <= set(off._memo) | off._plain
     assert off.quick_clear(f"Happy birthday {canary} love from grandma")  # the memo changes no verdict
+
+
+def test_the_build_time_judgement_agrees_with_judging_on_first_sight(screener: TextScreener) -> None:
+    """The quick path passes over `_plain` words and takes `_rare_clear` words as clear without a look:
+    both sets must say what _word_info would, word for word."""
+    import random
+
+    off = screener._offensive
+    assert off is not None
+    rng = random.Random(7)
+    sample = rng.sample(sorted(off._plain), 3000) + rng.sample(sorted(off._rare_clear), 3000)
+    for w in sample:
+        off._memo.pop(w, None)
+        _, clear, rare, _ = off._word_info(w)
+        assert clear, w
+        assert rare == (w in off._rare_clear), w
+
+
+def test_the_shipped_lexicon_carries_the_current_sound_keys() -> None:
+    """The keys are computed at build time (scripts/build_text_lists.py --rekey); a change to the
+    phonetic key without a rekey would make the matcher disagree with itself."""
+    from screening.text.lexicon import sound_key
+
+    lex = default_lexicon()
+    assert len(lex.sounds) == len(lex.entries)
+    stale = [w for w, key in lex.sounds.items() if key != (sound_key(w) or "-")]
+    assert not stale, stale[:10]
+
+
+def test_a_lexicon_without_sound_keys_still_answers(tmp_path: Path) -> None:
+    import gzip
+
+    from screening.text.lexicon import Lexicon, sound_key
+
+    path = tmp_path / "lex.txt.gz"
+    path.write_bytes(gzip.compress(b"tosser 320\nhello 800\n"))
+    lex = Lexicon.load(path)
+    assert lex.zipf("hello") == 50.0 / 10
+    assert lex.sound("tosser") == sound_key("tosser") == "TS"
