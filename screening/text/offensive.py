@@ -79,8 +79,8 @@ class _Hit:
 
 
 class OffensiveMatcher:
-    """The automata are only read and the word memo only gains or drops whole entries (atomic dict
-    operations), so threads may share one matcher."""
+    """The automata are only read, and the word memos and `_plain` only gain or drop whole entries
+    (single dict and set operations, atomic under the GIL), so threads may share one matcher."""
 
     def __init__(self, terms: TermList, lexicon: Lexicon, allow: AllowList | None = None) -> None:
         self.terms = terms
@@ -457,7 +457,7 @@ class OffensiveMatcher:
             for a, b in _JOINT_RE.findall(low):
                 if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
                     return False
-        # Two words read as one sound-alike ("tos sa"), when either is a word no lexicon knows.
+        # Two words read as one sound-alike of a term of several words ("bal gak"), when either is rare.
         if rare and self._pair_heads:
             last = len(words) - 1
             for r in rare:  # a rare word is seldom repeated: find it with C-level list searches
@@ -525,7 +525,7 @@ class OffensiveMatcher:
         return info
 
     def _prejudge(self) -> tuple[set[str], frozenset[str]]:
-        """Judge the lexicon's words once, at build (~0.1 s, in set operations), so the first texts a
+        """Judge the lexicon's words once, at build (~0.4 s, mostly set operations), so the first texts a
         process screens cost what later ones do. Returns the words the quick path may pass over unseen
         (known, so no sound-alike test; all letters or all digits; no term inside; no trigger of a term
         of several words), and the rare words that are clear on their own (they still take part in the

@@ -349,3 +349,18 @@ def test_a_lexicon_without_sound_keys_still_answers(tmp_path: Path) -> None:
     lex = Lexicon.load(path)
     assert lex.zipf("hello") == 50.0 / 10
     assert lex.sound("tosser") == sound_key("tosser") == "TS"
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [("Happy birthday bal gak", "ldnoobw:ball_gag"), ("the blo jobb king", "ldnoobw:blow_job")],
+)
+def test_two_words_that_sound_like_a_term_of_two(text: str, entry: str) -> None:
+    """The pair filter (key head and tail) must let these through to the sound-alike test."""
+    from screening.text.screener import _default_allow, _default_terms
+
+    shipped = TextScreener(None, _default_terms(), _default_allow(), default_lexicon())
+    off = shipped._offensive
+    assert off is not None
+    assert not off.quick_clear(text)
+    assert entry in {f.entry for f in shipped.screen_text(text).findings}
