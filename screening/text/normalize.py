@@ -14,6 +14,7 @@ character remembers the index of the original character it came from. Worked exa
 from __future__ import annotations
 
 import enum
+import itertools
 import operator
 import re
 import unicodedata
@@ -198,11 +199,16 @@ def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
     """Folded text and, unless it is the identity, the original index of every folded char."""
     if text.isascii():
         return text.lower().translate(_ASCII_CTRL), None
-    # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а"): two C-level translations, and no
-    # offsets, as every folded index is the original one.
+    # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а") or drops a char (zero-width
+    # spaces): two C-level translations, and the offsets, if any, from C-level iterators.
     table = {ord(c): fold_char(c) for c in set(_NON_ASCII_RE.findall(text))}
-    if all(len(f) == 1 for f in table.values()):
-        return text.translate(table).translate(_ASCII_LOWER), None
+    if all(len(f) <= 1 for f in table.values()):
+        folded = text.translate(table).translate(_ASCII_LOWER)
+        if len(folded) == len(text):
+            return folded, None  # every folded index is the original one
+        dropped = {chr(o) for o, f in table.items() if not f}
+        kept = map(operator.not_, map(dropped.__contains__, text))
+        return folded, tuple(itertools.compress(range(len(text)), kept))
     chars: list[str] = []
     offsets: list[int] = []
     for i, c in enumerate(text):

@@ -760,19 +760,23 @@ def _squeeze_letters(s: str) -> str:
 
 
 def _wild_equal(pat: str, key: str) -> bool:
-    """pat (with "?" = one char or none) spells key exactly."""
-    memo: dict[tuple[int, int], bool] = {}
-
-    def go(i: int, j: int) -> bool:
-        if (i, j) in memo:
-            return memo[(i, j)]
-        if i == len(pat):
-            res = j == len(key)
-        elif pat[i] == "?":
-            res = go(i + 1, j) or (j < len(key) and key[j] != " " and go(i + 1, j + 1))
+    """pat (with "?" = one char or none, never a space) spells key exactly. Patterns hold at most three
+    "?", so trying which of them stand for a char (at most 8 ways) beats a character-level search."""
+    parts = pat.split("?")
+    wild = len(parts) - 1
+    taken = len(key) - (len(pat) - wild)  # how many "?" stand for a char
+    if not 0 <= taken <= wild:
+        return False
+    for chars in itertools.combinations(range(wild), taken):
+        pos = 0
+        for i, part in enumerate(parts):
+            if not key.startswith(part, pos):
+                break
+            pos += len(part)
+            if i in chars:
+                if key[pos] == " ":
+                    break
+                pos += 1
         else:
-            res = j < len(key) and pat[i] == key[j] and go(i + 1, j + 1)
-        memo[(i, j)] = res
-        return res
-
-    return go(0, 0)
+            return True  # lengths add up, so every char of the key is spelled
+    return False
