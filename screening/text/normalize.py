@@ -232,16 +232,11 @@ def squeeze(s: str) -> str:
 
 
 def squeeze_map(s: str) -> tuple[str, list[int]]:
-    """squeeze() plus, for each kept char, its index in s."""
-    out: list[str] = []
-    idx: list[int] = []
-    prev = ""
-    for i, c in enumerate(s):
-        if c != prev:
-            out.append(c)
-            idx.append(i)
-            prev = c
-    return "".join(out), idx
+    """squeeze() plus, for each kept char, its index in s (where it differs from the char before it,
+    found by C-level iterators)."""
+    if not s:
+        return s, []
+    return squeeze(s), [0, *itertools.compress(range(1, len(s)), map(operator.ne, s[1:], s))]
 
 
 def _gap(between: str) -> Gap:

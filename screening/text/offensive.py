@@ -16,8 +16,8 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 import ahocorasick
 from rapidfuzz import fuzz
@@ -67,8 +67,7 @@ _RUN_RE = re.compile(r"(.)\1*")
 _WordInfo = tuple[str, bool, bool, str | None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
+class _Hit(NamedTuple):  # a tuple: built per candidate hit, ~5x cheaper than a frozen dataclass
     term: int
     first: int  # token range, inclusive
     last: int
@@ -159,7 +158,7 @@ class OffensiveMatcher:
         if not toks or not self._has_terms or (not quick_checked and self.quick_clear(nt.original)):
             return [], set()
         hits: list[_Hit] = []
-        forms = [self._forms(t) for t in toks]
+        forms = [(w, w, None) if (w := t.text).isalpha() else self._forms(t) for t in toks]  # most are words
         matched_tokens: set[int] = set()
         for variant in (0, 1):
             if variant == 1 and all(f[0] == f[1] for f in forms):
