@@ -109,7 +109,7 @@ class OffensiveMatcher:
         if self._has_multi:
             self._multi.make_automaton()
         self._memo: dict[str, _WordInfo] = {}
-        self._parts: dict[str, tuple[str, str]] = {}  # key head and tail of lexicon words (_pair_sounds)
+        self._parts: dict[str, tuple[int, int, int]] = {}  # see _key_parts; lexicon words only
         # A term of several words needs all of them, so the quick path runs the multi-word automaton only
         # when a text holds each such term's rarest word (its trigger): "power", not "white"; "venus",
         # not "of". Common words then stay plain.
@@ -130,8 +130,24 @@ class OffensiveMatcher:
         pair_keys = [k for k, ts in self._fuzzy.items() if any(len(self._words[t]) > 1 for t in ts)]
         # Every key of two words joined starts with the first's key_head and ends with the second's
         # key_tail, so a pair whose parts fit no such target key is no sound-alike of a term.
-        self._pair_heads = frozenset(k[:i] for k in pair_keys for i in range(len(k) + 1))
-        self._pair_tails = frozenset(k[i:] for k in pair_keys for i in range(len(k) + 1))
+        # One bit per target: which targets' keys start with a given head, end with a given tail, and
+        # lie within the sound-alike test's length tolerance of a pair's squeezed length. A pair goes on
+        # only if one target has all three (an AND of three ints).
+        targets = [
+            (k, len(squeeze("".join(self._words[t]))))
+            for k in pair_keys
+            for t in self._fuzzy[k]
+            if len(self._words[t]) > 1
+        ]
+        self._head_bits: dict[str, int] = {}
+        self._tail_bits: dict[str, int] = {}
+        self._len_bits: dict[int, int] = {}
+        for bit, (k, length) in enumerate(targets):
+            for i in range(len(k) + 1):
+                self._head_bits[k[:i]] = self._head_bits.get(k[:i], 0) | 1 << bit
+                self._tail_bits[k[i:]] = self._tail_bits.get(k[i:], 0) | 1 << bit
+            for n in range(max(1, length - 3), length + 4):  # _fuzzy_one's tolerance
+                self._len_bits[n] = self._len_bits.get(n, 0) | 1 << bit
         self._fuzzy_longest = max(
             (len(squeeze("".join(self._words[t]))) for ts in self._fuzzy.values() for t in ts), default=0
         )
@@ -457,7 +473,7 @@ class OffensiveMatcher:
                 if self._match_exact(a + b) is not None or self._match_wild(a + "?" + b) is not None:
                     return False
         # Two words read as one sound-alike of a term of several words ("bal gak"), when either is rare.
-        if rare and self._pair_heads:
+        if rare and self._len_bits:
             last = len(words) - 1
             for r in rare:  # a rare word is seldom repeated: find it with C-level list searches
                 i = -1
@@ -470,25 +486,36 @@ class OffensiveMatcher:
         return True
 
     def _pair_sounds(self, a: str, b: str, keys: dict[str, str | None]) -> bool:
-        """Two words read as one sound like a term of several words. Every key of a joined pair starts
-        with the first word's key_head and ends with the second's key_tail, so most pairs are refused
-        on two set lookups. `keys`: phonetic keys the caller has already."""
-        return (
-            a.isalpha()
-            and b.isalpha()
-            and self._key_parts(a, keys.get(a))[0] in self._pair_heads
-            and self._key_parts(b, keys.get(b))[1] in self._pair_tails
-            and self._fuzzy_one(a + b, 0, 1, 0, 0, single=False) is not None
+        """Two words read as one sound like a term of several words. `keys`: phonetic keys the caller
+        has already."""
+        if not (a.isalpha() and b.isalpha()):
+            return False
+        head, _, len_a = self._key_parts(a, keys.get(a))
+        _, tail, len_b = self._key_parts(b, keys.get(b))
+        return self._pair_may_sound(head, tail, len_a + len_b - (a[-1] == b[0])) and (
+            self._fuzzy_one(a + b, 0, 1, 0, 0, single=False) is not None
         )
 
-    def _key_parts(self, w: str, key: str | None) -> tuple[str, str]:
-        """key_head and key_tail of the word's phonetic key; kept for words of the lexicon only."""
+    def _pair_may_sound(self, head_bits: int, tail_bits: int, length: int) -> bool:
+        """Some target of several words could be the joined pair's sound-alike: its key starts with the
+        first word's key_head, ends with the second's key_tail (so it holds for every joined key, see
+        phonetic.key_head), and its length is within tolerance. Refuses nearly every pair before any
+        key of the pair is computed."""
+        return bool(head_bits & tail_bits & self._len_bits.get(length, 0))
+
+    def _key_parts(self, w: str, key: str | None) -> tuple[int, int, int]:
+        """(targets whose keys start with the word's key_head, those ending with its key_tail, length
+        of the squeezed word), kept for words of the lexicon only."""
         parts = self._parts.get(w)
         if parts is None:
             sq = squeeze(w)
             if key is None:
                 key = self.lexicon.sound(w)
-            parts = (key_head(key, sq), key_tail(key))
+            parts = (
+                self._head_bits.get(key_head(key, sq), 0),
+                self._tail_bits.get(key_tail(key), 0),
+                len(sq),
+            )
             if w in self.lexicon.entries:  # bounded by the lexicon; a customer's own word is not kept
                 self._parts[w] = parts
         return parts
@@ -631,8 +658,11 @@ class OffensiveMatcher:
                 and (unknown[k] or unknown[k + 1])
                 and words[k].isalpha()
                 and words[k + 1].isalpha()
-                and key_head(key_of(k), sq_words[k]) in self._pair_heads  # see quick_clear
-                and key_tail(key_of(k + 1)) in self._pair_tails
+                and self._pair_may_sound(
+                    self._head_bits.get(key_head(key_of(k), sq_words[k]), 0),
+                    self._tail_bits.get(key_tail(key_of(k + 1)), 0),
+                    len(sq_words[k]) + len(sq_words[k + 1]) - (sq_words[k][-1:] == sq_words[k + 1][:1]),
+                )
             ):
                 hit = self._fuzzy_one(
                     words[k] + words[k + 1], k, k + 1, tok.start, toks[k + 1].end, single=False
