@@ -137,11 +137,13 @@ def realistic_texts(n: int, rng: random.Random) -> tuple[list[str], list[bool]]:
     ], gold
 
 
-def measure(texts: list[str], gold: list[bool], label: str, chunks: int = 10) -> None:
+def measure(texts: list[str], gold: list[bool], warmup: list[str], label: str, chunks: int = 10) -> None:
     """Both engines screen the same chunks in turn (better-profanity, then ours, chunk by chunk), so a
-    change in the machine's speed during the run (a shared VM) falls on both alike. Ours starts cold:
-    the texts are its first since it was built. It then screens each chunk a second time, warm, as a
-    running service that has seen these words before."""
+    change in the machine's speed during the run (a shared VM) falls on both alike. Before each timed
+    chunk, each engine first screens the same few other texts (`warmup`, untimed): otherwise whichever
+    runs second would pay for the CPU caches the first one emptied. Ours meets the chunk's texts for
+    the first time (first pass), then screens them again (second pass), as a running service that has
+    seen these words before."""
     terms = _default_terms()
     from better_profanity import profanity  # type: ignore[import-untyped]
 
@@ -160,30 +162,33 @@ def measure(texts: list[str], gold: list[bool], label: str, chunks: int = 10) ->
     t_base = t_ours = t_warm = 0.0
     for lo in range(0, n, step):
         part = texts[lo : lo + step]
+        for t in warmup:
+            profanity.contains_profanity(t)
         t0 = time.perf_counter()
         base += [profanity.contains_profanity(t) for t in part]
-        t1 = time.perf_counter()
+        t_base += time.perf_counter() - t0
+        for t in warmup:
+            screener.screen_text(t)
+        t0 = time.perf_counter()
         ours += [bool(screener.screen_text(t).findings) for t in part]
-        t2 = time.perf_counter()
+        t1 = time.perf_counter()
         again += [bool(screener.screen_text(t).findings) for t in part]
-        t3 = time.perf_counter()
-        t_base += t1 - t0
-        t_ours += t2 - t1
-        t_warm += t3 - t2
+        t_ours += t1 - t0
+        t_warm += time.perf_counter() - t1
     assert again == ours, "a second pass must give the same verdicts"
     print(f"\n## {label}: {n} texts ({sum(gold)} offensive), {len(terms.entries)} terms for both")
     print("| engine | build | texts/s | recall | false-alarm rate |")
     print("|---|---:|---:|---:|---:|")
     rows = (
         ("better-profanity 0.7", base, t_base, build_base),
-        ("screening.text, first pass (cold)", ours, t_ours, build_ours),
-        ("screening.text, second pass (warm)", again, t_warm, build_ours),
+        ("screening.text, first pass", ours, t_ours, build_ours),
+        ("screening.text, second pass", again, t_warm, build_ours),
     )
     for name, pred, secs, build in rows:
         rec, far = score(pred, gold)
         print(f"| {name} | {build * 1e3:,.0f} ms | {n / secs:,.0f} | {rec:.3f} | {far:.3f} |")
     cold, warm = t_base / t_ours, t_base / t_warm
-    print(f"throughput ratio: {cold:.0f}x cold, {warm:.0f}x warm (goal >= 100x, at higher recall)")
+    print(f"throughput ratio: {cold:.0f}x first pass, {warm:.0f}x second (goal >= 100x, at higher recall)")
 
 
 def main() -> None:
@@ -193,8 +198,12 @@ def main() -> None:
     n = 2_000 if args.quick else 10_000
     print(f"# bench_text_offensive  machine: {platform.platform()} | cores={os.cpu_count()}")
     print("# other jobs share this machine, so timings are noisy; both engines run in the same process")
-    measure(*realistic_texts(n, random.Random(5)), "personalisation texts (as bench_text_marks)")
-    measure(*make_texts(n, random.Random(11)), "adversarial mix (1/5 disguised terms, 1/5 Scunthorpe words)")
+    warm = realistic_texts(100, random.Random(99))[0]
+    measure(*realistic_texts(n, random.Random(5)), warm, "personalisation texts (as bench_text_marks)")
+    warm = make_texts(100, random.Random(99))[0]
+    measure(
+        *make_texts(n, random.Random(11)), warm, "adversarial mix (1/5 disguised terms, 1/5 Scunthorpe words)"
+    )
 
 
 if __name__ == "__main__":
