@@ -72,7 +72,7 @@ _VOWELS = frozenset("aeiouy")
 def key_head(key: str, word: str) -> str:
     """The part of `word`'s key that every key of `word + anything` starts with (both squeezed). Only
     the last letter of a word can read differently once another follows ("pac" + "e": K becomes S;
-    "tosse" + "r"), so its code is dropped, unless the word ends in a vowel, which fixes it."""
+    "tos" + "h": S becomes X), so its code is dropped, unless the word ends in a vowel, which fixes it."""
     return key if word[-1:] in _VOWELS else key[:-1]
 
 
