@@ -17,3 +17,12 @@ def key_parts(key: str) -> list[str]:
     if not all(_PART.fullmatch(p) for p in parts):
         raise ValueError("blob keys are '/'-joined ids of [A-Za-z0-9_-]")
     return parts
+
+
+def folder_prefix(prefix: str) -> str:
+    """Validate a prefix that names a whole folder ("seller/order/"): whole-order deletes and checks
+    must never match a sibling whose id merely starts the same way."""
+    if not prefix.endswith("/"):
+        raise ValueError("a prefix to delete or check must name a whole folder (end with '/')")
+    key_parts(prefix[:-1])
+    return prefix

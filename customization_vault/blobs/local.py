@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from customization_vault.blobs._keys import key_parts
+from customization_vault.blobs._keys import folder_prefix, key_parts
 from customization_vault.errors import BackendError, BlobNotFound
 
 __all__ = ["LocalBlobStore"]
@@ -128,10 +128,7 @@ class LocalBlobStore:
         return sum(self.delete_many(keys) for keys in self.remaining(prefixes).values())
 
     def remaining(self, prefixes: Sequence[str]) -> dict[str, list[str]]:
-        for prefix in prefixes:
-            if not prefix.endswith("/"):
-                raise ValueError("a prefix to delete or check must name a whole folder (end with '/')")
-        listed = {prefix: list(self.list(prefix)) for prefix in prefixes}
+        listed = {prefix: list(self.list(folder_prefix(prefix))) for prefix in prefixes}
         return {prefix: keys for prefix, keys in listed.items() if keys}
 
     def list(self, prefix: str = "") -> Iterator[str]:

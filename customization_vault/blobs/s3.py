@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from customization_vault.blobs._keys import key_parts
+from customization_vault.blobs._keys import folder_prefix, key_parts
 from customization_vault.errors import BackendError, BlobNotFound
 
 if TYPE_CHECKING:
@@ -261,10 +261,7 @@ class S3BlobStore:
         return {p: [k[cut:] for k in keys] for p, keys in zip(prefixes, listed, strict=True) if keys}
 
     def _full_prefix(self, prefix: str) -> str:
-        if not prefix.endswith("/"):
-            raise ValueError("a prefix to delete or check must name a whole folder (end with '/')")
-        key_parts(prefix[:-1])
-        return self._prefix + prefix
+        return self._prefix + folder_prefix(prefix)
 
     def _delete_listed(self, groups: Mapping[str, set[str] | None]) -> int:
         """List every group (a folder; None = all of it, else only the wanted keys), then delete it all.

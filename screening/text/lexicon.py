@@ -28,6 +28,11 @@ def sound_key(word: str) -> str:
     return phonetic_key(squeeze(word), non_rhotic=True)
 
 
+def _rare(code: int, limit: float) -> bool:
+    """Neither a dictionary word nor a first name, and rarer than limit (zipf x 10)."""
+    return not code & (_DICT | _FIRST) and (code >> _SHIFT) < limit
+
+
 @dataclass(frozen=True, slots=True)
 class Lexicon:
     """word -> zipf*10 << 4 | flags. One dict keeps ~180k words in ~20 MB and one lookup per question.
@@ -75,16 +80,13 @@ class Lexicon:
     def is_rare_unknown(self, word: str, max_zipf: float) -> bool:
         """Neither a dictionary word nor a first name, and rarer than max_zipf: a word that may be a
         disguised spelling (one lookup: this is asked of every word of every text)."""
-        code = self.entries.get(word, 0)
-        return not code & (_DICT | _FIRST) and (code >> _SHIFT) < max_zipf * 10
+        return _rare(self.entries.get(word, 0), max_zipf * 10)
 
     def rare_unknown_words(self, max_zipf: float, min_len: int = 1) -> set[str]:
         """Every word of all letters for which is_rare_unknown holds, in one pass."""
         limit = max_zipf * 10
         return {
-            w
-            for w, code in self.entries.items()
-            if not code & (_DICT | _FIRST) and (code >> _SHIFT) < limit and len(w) >= min_len and w.isalpha()
+            w for w, code in self.entries.items() if _rare(code, limit) and len(w) >= min_len and w.isalpha()
         }
 
     def is_surname(self, word: str) -> bool:

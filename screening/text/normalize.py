@@ -196,14 +196,16 @@ def fold_char(c: str) -> str:
 
 
 def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
-    """Folded text and, unless it is the identity, the original index of every folded char."""
+    """Folded text and, unless it is the identity, the original index of every folded char. ASCII is
+    lower-cased and its control characters read as spaces on every path."""
     if text.isascii():
         return text.lower().translate(_ASCII_CTRL), None
-    # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а") or drops a char (zero-width
-    # spaces): two C-level translations, and the offsets, if any, from C-level iterators.
     table = {ord(c): fold_char(c) for c in set(_NON_ASCII_RE.findall(text))}
+    low = text.translate(_ASCII_LOWER)
+    # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а") or drops a char (zero-width
+    # spaces): one more C-level translation, and the offsets, if any, from C-level iterators.
     if all(len(f) <= 1 for f in table.values()):
-        folded = text.translate(table).translate(_ASCII_LOWER)
+        folded = low.translate(table)
         if len(folded) == len(text):
             return folded, None  # every folded index is the original one
         dropped = {chr(o) for o, f in table.items() if not f}
@@ -211,8 +213,8 @@ def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
         return folded, tuple(itertools.compress(range(len(text)), kept))
     chars: list[str] = []
     offsets: list[int] = []
-    for i, c in enumerate(text):
-        f = c.lower() if c.isascii() else fold_char(c)
+    for i, c in enumerate(low):  # a char that folds to several ("ß" -> "ss") needs the loop
+        f = c if c.isascii() else table[ord(c)]
         if len(f) == 1:
             chars.append(f)
             offsets.append(i)

@@ -28,6 +28,7 @@ from screening.text.lists import AllowList, TermEntry, TermList, mark_words
 from screening.text.normalize import (
     _LEET_I,
     _LEET_L,
+    _NON_ASCII_RE,
     Gap,
     NormalizedText,
     Token,
@@ -48,7 +49,6 @@ _WILDCARD_SYMBOLS = str.maketrans(dict.fromkeys("*#!@$-", "?"))
 # surname but also a common disguise, so the bar is higher than for brands).
 _FUZZY_KNOWN_ZIPF = 3.3
 _MAX_SEGMENT = 24
-_MEMO_MAX = 50_000  # quick-path verdicts on lexicon words (a few MB); cleared whole when full
 _WORD_RE = re.compile(r"[a-z0-9]+")
 # Anything the quick path cannot judge: leet symbols or digits touching letters, "!" before a letter,
 # or single characters in a row ("f u c k"). Two searches: one alternation of both is twice as slow.
@@ -78,7 +78,7 @@ class _Hit(NamedTuple):  # a tuple: built per candidate hit, ~5x cheaper than a 
 
 
 class OffensiveMatcher:
-    """The automata are only read, and the word memos and `_plain` only gain or drop whole entries
+    """The automata are only read, and the word memos and `_plain` only gain whole entries
     (single dict and set operations, atomic under the GIL), so threads may share one matcher."""
 
     def __init__(self, terms: TermList, lexicon: Lexicon, allow: AllowList | None = None) -> None:
@@ -438,8 +438,7 @@ class OffensiveMatcher:
         words = _WORD_RE.findall(low)
         if not words:
             return True
-        lengths = list(map(len, words))
-        if lengths.count(1) > 1 and _SINGLES_RE.search(low):
+        if list(map(len, words)).count(1) > 1 and _SINGLES_RE.search(low):
             return False
         memo = self._memo.get
         rare: dict[str, str | None] = {}  # rare word -> its phonetic key
@@ -541,10 +540,7 @@ class OffensiveMatcher:
             unknown and self._fuzzy_one(w, 0, 0, 0, 0, single=True, key=key) is not None
         )
         info = (sq, clear, unknown, key)
-        if w in self.lexicon.entries:
-            if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
-                self._parts.clear()
+        if w in self.lexicon.entries:  # so the memo is bounded by the lexicon (and mostly prejudged)
             self._memo[w] = info
             if clear and not unknown and sq not in self._multi_triggers and (alpha or w.isdigit()):
                 self._plain.add(w)
@@ -750,7 +746,6 @@ class OffensiveMatcher:
 _SEPARATOR_CACHE: dict[str, str] = {}
 # Mask-like joints keep their ASCII kin, so the quick path still sees "r’mjob" as two joined words.
 _JOINERS = {"’": "'", "‐": "-", "‑": "-"}
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
 def _ascii_separators(text: str) -> str | None:

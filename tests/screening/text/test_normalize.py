@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from screening.text.normalize import Gap, normalize, squeeze, squeeze_map
@@ -112,6 +112,7 @@ _PHONETIC_LETTERS = st.text(alphabet="abcdeghikopqrstuwxyhhwwrrcgxq", min_size=1
 
 
 @given(_PHONETIC_LETTERS, _PHONETIC_LETTERS, st.booleans())
+@example("cjq", "uhhihgcw", True)  # "q" + "u": found in 2M random pairs, too rare for a short search
 @settings(max_examples=3000, deadline=None)
 def test_a_joined_key_keeps_the_head_and_tail_of_its_parts(a: str, b: str, non_rhotic: bool) -> None:
     """The quick path's pair filter rests on this: whatever follows or precedes a word, its key_head
@@ -131,3 +132,10 @@ def test_key_head_and_tail_drop_the_letters_a_neighbour_can_change() -> None:
     assert phonetic_key("that") == "0T"
     assert key_tail(phonetic_key("hat")) == "T"  # "t" + "hat" reads 0
     assert key_tail(phonetic_key("uhk")) == ""  # "q" + "uhk": the "u" joins the "q", the "h" falls silent
+
+
+@pytest.mark.parametrize("rest", ["b", "é", "\u200b", "ß"])
+def test_control_characters_read_as_spaces_on_every_folding_path(rest: str) -> None:
+    """ASCII text, char-for-char folds, dropped chars and multi-char folds take different code paths."""
+    folded = normalize("a\tb" + rest).folded
+    assert folded.startswith("a b")
