@@ -21,8 +21,8 @@ from api.purging import PurgeGateway, RetentionPurge
 from api.routes import orders, system
 from api.settings import Settings
 from api.wiring import Services, build_services
+from customization_vault.fulfilment import FulfilmentService
 from customization_vault.intake import Limits
-from customization_vault.service import FulfilmentService
 
 log = logging.getLogger(__name__)
 

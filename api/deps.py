@@ -19,7 +19,7 @@ from api.metrics import Metrics
 from api.purging import PurgeGateway
 from api.wiring import Services as WiredServices
 from customization_vault.apikeys import Principal, Role, Unauthenticated
-from customization_vault.service import FulfilmentService
+from customization_vault.fulfilment import FulfilmentService
 
 
 @dataclass

@@ -14,12 +14,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from customization_vault.apikeys import Unauthenticated
+from customization_vault.catalog import DatabaseUnavailable
 from customization_vault.errors import (
     BackendError,
     ContentGone,
@@ -208,6 +208,6 @@ async def _on_database_unavailable(_request: Request, exc: Exception) -> Respons
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VaultError, _on_vault_error)
-    app.add_exception_handler(OperationalError, _on_database_unavailable)
+    app.add_exception_handler(DatabaseUnavailable, _on_database_unavailable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from customization_vault.vault import OrderView
+from customization_vault.catalog import OrderView
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner
 

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from customization_vault.service import ItemSummary, OrderSummary
-from customization_vault.vault import FindingView, ItemView, OrderView
+from customization_vault.catalog import FindingView, ItemView, OrderView
+from customization_vault.fulfilment import ItemSummary, OrderSummary
 
 
 class FindingRead(BaseModel):

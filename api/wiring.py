@@ -8,14 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
 from api.settings import Settings
 from customization_vault.apikeys import ApiKeys
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
-from customization_vault.catalog.db import create_db_engine, make_sessionmaker, migrate
+from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
 from customization_vault.keys.base import KeyProvider
 from customization_vault.vault import Vault
@@ -162,8 +159,7 @@ class Services:
     """Everything a process needs, built once from Settings and handed to the app, CLI and workers."""
 
     settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
+    catalog: Catalog
     audit: AuditLog
     keys: KeyProvider
     blobs: BlobStore
@@ -178,7 +174,7 @@ class Services:
     purge_metrics: PurgeMetrics = field(default_factory=PurgeMetrics)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.catalog.engine.dispose()
 
 
 def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_db: bool = True) -> Services:
@@ -186,12 +182,12 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     engine = create_db_engine(settings.database_url, echo=settings.database.echo)
     if migrate_db:
         migrate(engine)
-    sessions = make_sessionmaker(engine)
-    audit = AuditLog(sessions, clock)
+    catalog = Catalog.of(engine)
+    audit = AuditLog(catalog, clock)
     keys = build_key_provider(settings, clock)
     blobs = build_blob_store(settings)
     vault = Vault(
-        sessions,
+        catalog,
         keys,
         blobs,
         audit,
@@ -205,13 +201,12 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics)
     return Services(
         settings,
-        engine,
-        sessions,
+        catalog,
         audit,
         keys,
         blobs,
         vault,
-        ApiKeys(sessions, audit, clock),
+        ApiKeys(catalog, audit, clock),
         clock,
         screener=build_screener(settings),
         signer=signer,

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from api.settings import Settings
 from api.wiring import build_services
-from customization_vault.vault import NewItem, OrderView, Vault
+from customization_vault.catalog import OrderView
+from customization_vault.content import NewItem
+from customization_vault.vault import Vault
 from retention.config import RetentionConfig
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner
@@ -35,12 +37,14 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def seed(vault: Vault, n: int, tag: str) -> list[OrderView]:
-    seller = vault.ensure_seller(f"bench-{tag}")
+    seller = vault.orders.ensure_seller(f"bench-{tag}")
     orders = []
     for i in range(n):
-        order, _ = vault.create_order(seller, f"{tag}-{i}", actor="bench")
+        order, _ = vault.orders.create(seller, f"{tag}-{i}", actor="bench")
         for kind, ctype, size in ITEMS:
-            vault.put_item(order, [os.urandom(size)], NewItem(kind, ctype, Verdict.of(())), actor="bench")
+            vault.content.put_item(
+                order, [os.urandom(size)], NewItem(kind, ctype, Verdict.of(())), actor="bench"
+            )
         orders.append(order)
     return orders
 
@@ -85,9 +89,12 @@ def main() -> None:
         for order in base:
             t0 = time.perf_counter()
             plain.mark(order, "fulfilled", actor="bench")
-            svc.vault.blobs.delete_many(svc.vault.blob_keys(order))  # bytes first: recoverable until here
+            svc.vault.blobs.delete_many(
+                svc.vault.content.blob_keys(order)
+            )  # bytes first: recoverable until here
             baseline.append(time.perf_counter() - t0)
-            svc.vault.shred(order, actor="bench")
+            with svc.vault.catalog.unit() as u:
+                u.keys.delete([order.id])
         svc.close()
 
     ms = 1000.0

@@ -193,7 +193,7 @@ def run_case(n: int, workers: int, pg_server: str, moto: str, tmp: Path) -> dict
     s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
     bucket = str(settings.storage.s3_bucket)
     t0 = time.perf_counter()
-    seed_fulfilled(svc.engine, svc.clock(), n, items_per_order=3, put_blob=moto_put(bucket))
+    seed_fulfilled(svc.catalog.engine, svc.clock(), n, items_per_order=3, put_blob=moto_put(bucket))
     seeded = time.perf_counter() - t0
 
     go = tmp / f"go-{n}-{workers}"
@@ -218,7 +218,7 @@ def run_case(n: int, workers: int, pg_server: str, moto: str, tmp: Path) -> dict
         reports.append(json.loads(out.decode().strip().splitlines()[-1]))
     wall = time.perf_counter() - t0
 
-    with svc.engine.connect() as conn:
+    with svc.catalog.engine.connect() as conn:
         left = conn.execute(
             select(func.count()).select_from(Order).where(Order.state != "purged")
         ).scalar_one()

@@ -24,7 +24,7 @@ from typing import Any
 
 from api.settings import Settings
 from api.wiring import build_services
-from customization_vault.vault import NewItem
+from customization_vault.content import NewItem
 from screening.findings import Verdict
 
 MiB = 1 << 20
@@ -44,7 +44,7 @@ def bench_throughput(size: int, rounds: int) -> None:
         settings = Settings(environment="test", data_dir=Path(d) / "var", bootstrap_demo=False)
         svc = build_services(settings)
         vault = svc.vault
-        order, _ = vault.create_order(vault.ensure_seller("bench"), "bench-1", actor="bench")
+        order, _ = vault.orders.create(vault.orders.ensure_seller("bench"), "bench-1", actor="bench")
         plain_dir = settings.blob_dir / "plain"
         plain_dir.mkdir(parents=True, exist_ok=True)
         ours, base = [], []
@@ -63,10 +63,10 @@ def bench_throughput(size: int, rounds: int) -> None:
             base.append(time.perf_counter() - t0)
             p.unlink()
             t0 = time.perf_counter()
-            item, _ = vault.put_item(
+            item, _ = vault.content.put_item(
                 order, stream(size, chunk), NewItem("image", "image/png", Verdict.of(())), actor="bench"
             )
-            _, out = vault.open_item(order, item.id, actor="bench", purpose="bench")
+            _, out = vault.content.open_item(order, item.id, actor="bench", purpose="bench")
             n = sum(len(c) for c in out)
             ours.append(time.perf_counter() - t0)
             assert n == size
@@ -116,20 +116,20 @@ def bench_kms_calls() -> None:
             client: Any = svc.keys._kms  # type: ignore[attr-defined]
             client.meta.events.register("before-call.kms.*", lambda model, **_: calls.append(model.name))
             vault = svc.vault
-            seller = vault.ensure_seller("bench")
-            vault.create_order(seller, "warm", actor="b")  # first call per epoch resolves the alias
+            seller = vault.orders.ensure_seller("bench")
+            vault.orders.create(seller, "warm", actor="b")  # first call per epoch resolves the alias
             rows = []
             for i in range(20):
                 calls.clear()
-                order, _ = vault.create_order(seller, f"o{i}", actor="b")
+                order, _ = vault.orders.create(seller, f"o{i}", actor="b")
                 c_create = list(calls)
                 calls.clear()
-                item, _ = vault.put_item(
+                item, _ = vault.content.put_item(
                     order, [b"x" * 1000], NewItem("text", "text/plain", Verdict.of(())), actor="b"
                 )
                 c_put = list(calls)
                 calls.clear()
-                _, out = vault.fetch_for_fulfilment(order, item.id, actor="b")
+                _, out = vault.content.fetch_for_fulfilment(order, item.id, actor="b")
                 b"".join(out)
                 c_get = list(calls)
                 rows.append((c_create, c_put, c_get))

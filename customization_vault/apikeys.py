@@ -14,13 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
 from customization_vault.audit import AuditLog
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import ApiKey, Seller
-from customization_vault.catalog.types import new_id
+from customization_vault.catalog import ApiKeyRecord, Catalog
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import InvalidInput, NotFound, VaultError
 
@@ -64,9 +59,15 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _info(row: ApiKeyRecord) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        row.id, row.prefix, Role(row.role), row.seller_external_id, row.label, row.created_at, row.revoked_at
+    )
+
+
 class ApiKeys:
-    def __init__(self, sessions: sessionmaker[Session], audit: AuditLog, clock: Clock = system_clock) -> None:
-        self._sessions = sessions
+    def __init__(self, catalog: Catalog, audit: AuditLog, clock: Clock = system_clock) -> None:
+        self._catalog = catalog
         self._audit = audit
         self._clock = clock
 
@@ -80,63 +81,49 @@ class ApiKeys:
             raise InvalidInput("only fulfilment keys are bound to a seller")
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        with session_scope(self._sessions) as s:
-            row = ApiKey(
-                id=new_id(),
+        with self._catalog.unit() as u:
+            row = u.apikeys.add(
                 prefix=prefix,
                 secret_hash=_digest(secret),
                 role=role.value,
                 seller_id=seller_id,
                 label=label,
-                created_at=self._clock(),
+                now=self._clock(),
             )
-            s.add(row)
-            s.flush()
             self._audit.record(
-                s,
+                u,
                 actor=actor,
                 action="apikey.create",
                 target_type="api_key",
                 target_id=row.id,
                 details={"role": role.value, "seller_id": seller_id},
             )
-            info = self._info(s, row)
-        return f"cv_{prefix}_{secret}", info
-
-    def _info(self, s: Session, row: ApiKey) -> ApiKeyInfo:
-        seller = s.get(Seller, row.seller_id).external_id if row.seller_id else None  # type: ignore[union-attr]
-        return ApiKeyInfo(
-            row.id, row.prefix, Role(row.role), seller, row.label, row.created_at, row.revoked_at
-        )
+        return f"cv_{prefix}_{secret}", _info(row)
 
     def list(self) -> list[ApiKeyInfo]:
-        with session_scope(self._sessions) as s:
-            rows = s.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars().all()
-            return [self._info(s, r) for r in rows]
+        with self._catalog.unit() as u:
+            return [_info(r) for r in u.apikeys.all()]
 
     def revoke(self, key_id_or_prefix: str, *, actor: str = "cli") -> ApiKeyInfo:
-        with session_scope(self._sessions) as s:
-            row = s.execute(
-                select(ApiKey).where((ApiKey.id == key_id_or_prefix) | (ApiKey.prefix == key_id_or_prefix))
-            ).scalar_one_or_none()
-            if row is None:
+        with self._catalog.unit() as u:
+            found = u.apikeys.revoke(key_id_or_prefix, self._clock())
+            if found is None:
                 raise NotFound("no such API key")
-            if row.revoked_at is None:
-                row.revoked_at = self._clock()
+            row, fresh = found
+            if fresh:
                 self._audit.record(
-                    s, actor=actor, action="apikey.revoke", target_type="api_key", target_id=row.id
+                    u, actor=actor, action="apikey.revoke", target_type="api_key", target_id=row.id
                 )
-            return self._info(s, row)
+            return _info(row)
 
     def authenticate(self, token: str) -> Principal:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "cv" or not parts[1] or not parts[2]:
             raise Unauthenticated("malformed API key")
         _, prefix, secret = parts
-        with session_scope(self._sessions) as s:
-            row = s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
-            ok = row is not None and hmac.compare_digest(row.secret_hash, _digest(secret))
-            if row is None or not ok or row.revoked_at is not None:
-                raise Unauthenticated("unknown or revoked API key")
-            seller_ext = s.get(Seller, row.seller_id).external_id if row.seller_id else None  # type: ignore[union-attr]
-            return Principal(row.id, Role(row.role), row.seller_id, seller_ext)
+        with self._catalog.unit() as u:
+            row = u.apikeys.by_prefix(prefix)
+        ok = row is not None and hmac.compare_digest(row.secret_hash, _digest(secret))
+        if row is None or not ok or row.revoked_at is not None:
+            raise Unauthenticated("unknown or revoked API key")
+        return Principal(row.id, Role(row.role), row.seller_id, row.seller_external_id)

@@ -14,11 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import AuditEvent, AuditHead
+from customization_vault.catalog import AuditRecord, Catalog, Unit
 from customization_vault.clock import Clock, system_clock
 
 GENESIS = "0" * 64
@@ -50,7 +46,7 @@ def event_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def hash_of(ev: AuditEvent) -> str:
+def hash_of(ev: AuditRecord) -> str:
     """The hash an event must carry: over its own fields and its predecessor's hash."""
     return event_hash(
         prev_hash=ev.prev_hash,
@@ -89,13 +85,13 @@ class ChainReport:
 
 
 class AuditLog:
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock = system_clock) -> None:
-        self._sessions = sessions
+    def __init__(self, catalog: Catalog, clock: Clock = system_clock) -> None:
+        self._catalog = catalog
         self._clock = clock
 
     def record(
         self,
-        session: Session,
+        unit: Unit,
         *,
         actor: str,
         action: str,
@@ -103,10 +99,10 @@ class AuditLog:
         target_id: str,
         purpose: str | None = None,
         details: Mapping[str, Any] | None = None,
-    ) -> AuditEvent:
-        """Append inside the caller's transaction, so the event commits or rolls back with its cause."""
+    ) -> AuditRecord:
+        """Append inside the caller's unit of work, so the event commits or rolls back with its cause."""
         return self.record_many(
-            session,
+            unit,
             actor=actor,
             action=action,
             target_type=target_type,
@@ -116,59 +112,55 @@ class AuditLog:
 
     def record_many(
         self,
-        session: Session,
+        unit: Unit,
         *,
         actor: str,
         action: str,
         target_type: str,
         targets: Sequence[tuple[str, Mapping[str, Any]]],
         purpose: str | None = None,
-    ) -> list[AuditEvent]:
+    ) -> list[AuditRecord]:
         """One event per (target id, details), chained in order under one lock of the head row: a sweep
         audits each order of a batch on its own, at the cost of one round trip, not three per order."""
         if not targets:
             return []
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+        seq, prev = unit.audit.lock_head()
         at = self._clock().astimezone(UTC)  # hashed as UTC, read back as UTC
-        seq, prev = head.seq, head.hash
-        events: list[AuditEvent] = []
+        events: list[AuditRecord] = []
         for target_id, details in targets:
             seq += 1
-            ev = AuditEvent(
-                seq=seq,
-                at=at,
-                actor=actor,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                purpose=purpose,
-                details=_check_details(details),
-                prev_hash=prev,
-            )
-            ev.hash = prev = hash_of(ev)
-            events.append(ev)
-        session.add_all(events)
-        head.seq, head.hash = seq, prev
-        session.flush()
+            fields: dict[str, Any] = {
+                "prev_hash": prev,
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "purpose": purpose,
+                "details": _check_details(details),
+            }
+            prev = event_hash(**fields)
+            events.append(AuditRecord(**fields, hash=prev))
+        unit.audit.append(events)
         return events
 
-    def append(self, **kwargs: Any) -> AuditEvent:
-        with session_scope(self._sessions) as s:
-            return self.record(s, **kwargs)
+    def append(self, **kwargs: Any) -> AuditRecord:
+        """Record in a unit of work of its own (an action with no other catalog write)."""
+        with self._catalog.unit() as u:
+            return self.record(u, **kwargs)
+
+    def history(self, target_id: str) -> list[AuditRecord]:
+        with self._catalog.unit() as u:
+            return u.audit.for_target(target_id)
 
     def verify(self, batch: int = 5000) -> ChainReport:
         """Walk the chain from genesis; name the first event that was edited, removed or reordered."""
         prev, expected_seq, checked = GENESIS, 1, 0
-        with session_scope(self._sessions) as s:
+        with self._catalog.unit() as u:
             last = 0
             while True:
-                rows = (
-                    s.execute(
-                        select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-                    )
-                    .scalars()
-                    .all()
-                )
+                rows = u.audit.page(last, batch)
                 if not rows:
                     break
                 for ev in rows:
@@ -179,7 +171,7 @@ class AuditLog:
                     if hash_of(ev) != ev.hash:
                         return ChainReport(False, checked, ev.seq, "event content does not match its hash")
                     prev, expected_seq, checked, last = ev.hash, ev.seq + 1, checked + 1, ev.seq
-            head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-            if head.seq != checked or head.hash != prev:
+            head_seq, head_hash = u.audit.head()
+            if head_seq != checked or head_hash != prev:
                 return ChainReport(False, checked, checked + 1, "events after the last one were removed")
         return ChainReport(True, checked)

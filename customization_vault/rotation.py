@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
-
 from customization_vault.audit import AuditLog
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import Order, WrappedDataKey
+from customization_vault.catalog import Catalog
 from customization_vault.clock import Clock, system_clock
-from customization_vault.keys.base import KeyContext, KeyProvider, WrappedKey
+from customization_vault.keys.base import KeyContext, KeyProvider
 
 Progress = Callable[[int], None]
 
@@ -30,13 +26,13 @@ class RewrapReport:
     retired: tuple[str, ...] = ()
 
 
-def count_live_keys(sessions: sessionmaker[Session]) -> int:
-    with session_scope(sessions) as s:
-        return int(s.execute(select(func.count()).select_from(WrappedDataKey)).scalar_one())
+def count_live_keys(catalog: Catalog) -> int:
+    with catalog.unit() as u:
+        return u.keys.count()
 
 
 def rewrap_all(
-    sessions: sessionmaker[Session],
+    catalog: Catalog,
     keys: KeyProvider,
     audit: AuditLog,
     *,
@@ -45,34 +41,24 @@ def rewrap_all(
     progress: Progress | None = None,
     clock: Clock = system_clock,
 ) -> RewrapReport:
-    with session_scope(sessions) as s:
-        epochs = sorted({e for (e,) in s.execute(select(WrappedDataKey.epoch).distinct())})
+    with catalog.unit() as u:
+        epochs = u.keys.epochs()
     new_keks = {epoch: keys.rotate(epoch) for epoch in epochs}
     old_keks: set[str] = set()
     done = 0
     last = ""
     while True:
-        with session_scope(sessions) as s:
-            rows = s.execute(
-                select(WrappedDataKey, Order.seller_id)
-                .join(Order, Order.id == WrappedDataKey.order_id)
-                .where(WrappedDataKey.order_id > last)
-                .order_by(WrappedDataKey.order_id)
-                .limit(batch)
-            ).all()
+        with catalog.unit() as u:
+            rows = u.keys.page_after(last, batch)
             if not rows:
                 break
-            for row, seller_id in rows:
-                last = row.order_id
-                if row.kek_id == new_keks.get(row.epoch):
+            for order_id, seller_id, wrapped in rows:
+                last = order_id
+                if wrapped.kek_id == new_keks.get(wrapped.epoch):
                     continue
-                old_keks.add(row.kek_id)
-                fresh = keys.rewrap(
-                    WrappedKey(row.provider, row.kek_id, row.epoch, row.blob),
-                    KeyContext(seller_id, row.order_id),
-                )
-                row.kek_id, row.blob, row.provider = fresh.kek_id, fresh.blob, fresh.provider
-                row.rewrapped_at = clock()
+                old_keks.add(wrapped.kek_id)
+                fresh = keys.rewrap(wrapped, KeyContext(seller_id, order_id))
+                u.keys.replace(order_id, fresh, clock())
                 done += 1
         if progress is not None:
             progress(len(rows))

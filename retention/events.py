@@ -13,12 +13,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import Seller
+from customization_vault.catalog import OrderView
 from customization_vault.errors import OrderNotFound
-from customization_vault.vault import OrderView, Vault
+from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
 from retention.policy import Trigger
 from retention.purge import Purger
@@ -137,14 +134,11 @@ class SqsConsumer:
         return "marked"
 
     def _find(self, event: OrderEvent) -> OrderView | None:
-        with session_scope(self.vault.sessions) as s:
-            seller_id = s.execute(
-                select(Seller.id).where(Seller.external_id == event.seller_id)
-            ).scalar_one_or_none()
+        seller_id = self.vault.orders.seller_id(event.seller_id)
         if seller_id is None:
             return None
         try:
-            return self.vault.find_order(seller_id, event.order_id)
+            return self.vault.orders.find(seller_id, event.order_id)
         except OrderNotFound:
             return None
 

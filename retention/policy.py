@@ -18,17 +18,6 @@ class Trigger(enum.StrEnum):
     EXPIRED = "expired"
 
 
-class Step(enum.IntEnum):
-    """`Order.purge_step`: the last step whose effect is committed. A resumed purge starts after it."""
-
-    NONE = 0
-    MARKED = 1
-    KEY_SHREDDED = 2
-    BLOBS_DELETED = 3
-    DERIVED_DELETED = 4
-    PURGED = 5
-
-
 def expiry_cutoff(now: datetime, config: RetentionConfig) -> datetime:
     """An open order whose first upload (or creation, if none) is at or before this has expired."""
     return now - timedelta(days=config.max_retention_days)

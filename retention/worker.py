@@ -16,15 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
-
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import Item, Order, ReviewCase, WrappedDataKey
 from customization_vault.clock import Clock
-from customization_vault.lifecycle import ItemState, OrderState
-from customization_vault.vault import OrderView
+from customization_vault.lifecycle import OrderState, PurgeOutcome
 from retention.config import RetentionConfig
-from retention.holds import active_hold_clause
 from retention.metrics import PurgeMetrics
 from retention.policy import Trigger, decide_epoch, expiry_cutoff, rejected_cutoff
 from retention.purge import Purger
@@ -33,7 +27,6 @@ __all__ = ["PurgeWorker", "SweepReport"]
 
 log = logging.getLogger(__name__)
 
-_DUE_STATES = (OrderState.FULFILLED, OrderState.CANCELLED, OrderState.EXPIRED)
 _ORPHAN_CHUNK = 1000
 
 
@@ -86,9 +79,9 @@ class PurgeWorker:
             for outcome in self.purger.run_batch(batch, actor=self.actor):
                 if outcome.ok:
                     purged += 1
-                elif outcome.outcome == "held":
+                elif outcome.outcome == PurgeOutcome.HELD:
                     held += 1
-                elif outcome.outcome == "failed":
+                elif outcome.outcome == PurgeOutcome.FAILED:
                     failed += 1
         now = self.clock()
         do_maintenance = (
@@ -132,39 +125,17 @@ class PurgeWorker:
         return sweep
 
     def _claims(self) -> Iterator[list[str]]:
-        """Batches of due orders, each claimed for `claim_lease_seconds` in a short transaction.
-
-        SKIP LOCKED lets concurrent workers take disjoint batches without waiting; the lease (written to
-        `purge_next_attempt_at`) keeps them disjoint after the claim commits, and hands a crashed
-        worker's orders to the others once it lapses. SQLite ignores FOR UPDATE: BEGIN IMMEDIATE
-        serialises the claim instead.
-        """
+        """Batches of due orders, each claimed for `claim_lease_seconds` in a short transaction."""
         seen: set[str] = set()
+        lease = timedelta(seconds=self.config.claim_lease_seconds)
         while not self._stop.is_set():
-            with session_scope(self.vault.sessions) as s:
-                now = self.clock()
-                ids = list(
-                    s.execute(
-                        select(Order.id)
-                        .where(
-                            Order.state.in_(_DUE_STATES),
-                            # NULL too: the state alone says "must be purged" (e.g. a row marked by an
-                            # older release that did not set a due time); never let such a row hide.
-                            or_(Order.purge_due_at.is_(None), Order.purge_due_at <= now),
-                            or_(Order.purge_next_attempt_at.is_(None), Order.purge_next_attempt_at <= now),
-                            ~active_hold_clause(Order.id, now),
-                        )
-                        .order_by(Order.purge_due_at.asc().nulls_first())
-                        .limit(self.config.sweep_batch_size)
-                        .with_for_update(skip_locked=True, of=Order)
-                    ).scalars()
-                )
+            with self.vault.catalog.unit() as u:
                 # An order retried within this sweep (failed with a zero backoff) waits for the next one.
-                ids = [i for i in ids if i not in seen]
-                if not ids:
-                    return
-                lease = now + timedelta(seconds=self.config.claim_lease_seconds)
-                s.execute(update(Order).where(Order.id.in_(ids)).values(purge_next_attempt_at=lease))
+                ids = u.orders.claim_due(
+                    self.clock(), limit=self.config.sweep_batch_size, lease=lease, skip=seen
+                )
+            if not ids:
+                return
             seen.update(ids)
             yield ids
 
@@ -173,21 +144,10 @@ class PurgeWorker:
         count = 0
         while not self._stop.is_set():
             now = self.clock()
-            with session_scope(self.vault.sessions) as s:
-                rows = (
-                    s.execute(
-                        select(Order)
-                        .where(
-                            Order.state == OrderState.OPEN,
-                            func.coalesce(Order.first_upload_at, Order.created_at)
-                            <= expiry_cutoff(now, self.config),
-                        )
-                        .limit(self.config.sweep_batch_size)
-                    )
-                    .scalars()
-                    .all()
+            with self.vault.catalog.unit() as u:
+                views = u.orders.open_since(
+                    expiry_cutoff(now, self.config), limit=self.config.sweep_batch_size
                 )
-                views = [OrderView.of(o) for o in rows]
             if not views:
                 break
             for view in views:
@@ -200,22 +160,9 @@ class PurgeWorker:
     def _expire_items(self) -> int:
         """Delete the content of items rejected longer ago than the appeal window (no appeal pending)."""
         now = self.clock()
-        appealed = exists().where(ReviewCase.item_id == Item.id, ReviewCase.state == "appealed")
-        with session_scope(self.vault.sessions) as s:
-            ids = list(
-                s.execute(
-                    select(Item.id)
-                    .join(Order, Order.id == Item.order_id)
-                    .where(
-                        Item.state == ItemState.REJECTED,
-                        Item.rejected_at <= rejected_cutoff(now, self.config),
-                        Item.deleted_at.is_(None),
-                        Order.state != OrderState.PURGED,
-                        ~appealed,
-                        ~active_hold_clause(Order.id, now),
-                    )
-                    .limit(self.config.sweep_batch_size * 5)
-                ).scalars()
+        with self.vault.catalog.unit() as u:
+            ids = u.items.rejected_before(
+                rejected_cutoff(now, self.config), now, limit=self.config.sweep_batch_size * 5
             )
         count = 0
         for item_id in ids:
@@ -254,10 +201,8 @@ class PurgeWorker:
         return deleted
 
     def _delete_orphans(self, chunk: list[tuple[str, str]]) -> int:
-        order_ids = {o for o, _ in chunk}
-        with session_scope(self.vault.sessions) as s:
-            rows = s.execute(select(Order.id, Order.state).where(Order.id.in_(order_ids))).all()
-            states = {str(r[0]): str(r[1]) for r in rows}
+        with self.vault.catalog.unit() as u:
+            states = u.orders.states(sorted({o for o, _ in chunk}))
         doomed = [k for o, k in chunk if o not in states or states[o] == OrderState.PURGED]
         if not doomed:
             return 0
@@ -274,18 +219,9 @@ class PurgeWorker:
         for info in keys.epochs():
             if info.destroyed:
                 continue
-            with session_scope(self.vault.sessions) as s:
-                live = s.execute(
-                    select(func.count())
-                    .select_from(Order)
-                    .where(Order.epoch == info.epoch, Order.state != OrderState.PURGED)
-                ).scalar_one()
-                live += s.execute(
-                    select(func.count()).select_from(WrappedDataKey).where(WrappedDataKey.epoch == info.epoch)
-                ).scalar_one()
-                last_purged = s.execute(
-                    select(func.max(Order.purged_at)).where(Order.epoch == info.epoch)
-                ).scalar_one()
+            with self.vault.catalog.unit() as u:
+                live, last_purged = u.orders.epoch_usage(info.epoch)
+                live += u.keys.count(epoch=info.epoch)
             decision = decide_epoch(
                 info.epoch,
                 now=now,

@@ -31,7 +31,9 @@ def init(data_dir: DataDirOption = None) -> None:
     with services(settings) as svc:
         svc.keys.check()
         svc.blobs.check()
-        typer.echo(f"initialised {settings.data_dir} (schema {current_revision(svc.engine)})", err=True)
+        typer.echo(
+            f"initialised {settings.data_dir} (schema {current_revision(svc.catalog.engine)})", err=True
+        )
 
 
 @keys_app.command("rotate")
@@ -39,9 +41,9 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
     """Re-wrap every live order's data key under a new KEK of its epoch; no blob is touched."""
     settings = load_settings(data_dir)
     with services(settings) as svc:
-        total = count_live_keys(svc.sessions)
+        total = count_live_keys(svc.catalog)
         with typer.progressbar(length=total, label="re-wrapping data keys", file=None) as bar:
-            report = rewrap_all(svc.sessions, svc.keys, svc.audit, progress=bar.update, clock=svc.clock)
+            report = rewrap_all(svc.catalog, svc.keys, svc.audit, progress=bar.update, clock=svc.clock)
     typer.echo(
         f"re-wrapped {report.rewrapped} data keys; new KEKs: "
         + (", ".join(f"{e}={k}" for e, k in report.new_keks.items()) or "none")
@@ -62,7 +64,7 @@ def api_key_create(
     """Create an API key; prints the token alone on stdout (it is shown only once)."""
     settings = load_settings(data_dir)
     with services(settings) as svc:
-        seller_id = svc.vault.ensure_seller(seller) if seller is not None else None
+        seller_id = svc.vault.orders.ensure_seller(seller) if seller is not None else None
         token, info = svc.api_keys.create(role, seller_id=seller_id, label=label)
     typer.echo(token)
     typer.echo(f"created {info.role.value} key {info.prefix} (id {info.id})", err=True)
@@ -110,8 +112,8 @@ def db_upgrade(revision: str = "head", data_dir: DataDirOption = None) -> None:
     """Migrate the catalog up to a revision (default: head)."""
     settings = load_settings(data_dir)
     with services(settings) as svc:
-        migrate(svc.engine, revision)
-        typer.echo(f"schema at {current_revision(svc.engine)}", err=True)
+        migrate(svc.catalog.engine, revision)
+        typer.echo(f"schema at {current_revision(svc.catalog.engine)}", err=True)
 
 
 @db_app.command("downgrade")

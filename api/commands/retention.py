@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from api.commands._common import DataDirOption, load_settings, services
 from api.settings import Settings
 from api.wiring import Services, build_receipt_signer
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import Seller
 from customization_vault.errors import OrderNotFound
 from retention.errors import SigningKeyError
 from retention.holds import LegalHolds
@@ -159,12 +156,11 @@ def receipts_verify(
 
 def _resolve_order(svc: Services, order: str, seller: str | None) -> str:
     if seller is None:
-        return svc.vault.get_order(order).id
-    with session_scope(svc.sessions) as s:
-        seller_id = s.execute(select(Seller.id).where(Seller.external_id == seller)).scalar_one_or_none()
+        return svc.vault.orders.get(order).id
+    seller_id = svc.vault.orders.seller_id(seller)
     if seller_id is None:
         raise OrderNotFound("no such order")
-    return svc.vault.find_order(seller_id, order).id
+    return svc.vault.orders.find(seller_id, order).id
 
 
 @holds_app.command("place")
@@ -184,7 +180,7 @@ def holds_place(
     settings = load_settings(data_dir)
     with services(settings) as svc:
         order_id = _resolve_order(svc, order, seller)
-        holds = LegalHolds(svc.sessions, svc.audit, svc.clock)
+        holds = LegalHolds(svc.catalog, svc.audit, svc.clock)
         hold = holds.place(
             order_id, reason=reason, expires_at=svc.clock() + timedelta(days=days), actor=actor
         )
@@ -201,7 +197,7 @@ def holds_release(
     """Release a hold; the next sweep purges the order if it is due."""
     settings = load_settings(data_dir)
     with services(settings) as svc:
-        view = LegalHolds(svc.sessions, svc.audit, svc.clock).release(hold, actor=actor)
+        view = LegalHolds(svc.catalog, svc.audit, svc.clock).release(hold, actor=actor)
     typer.echo(f"released hold {view.id} on order {view.order_id}", err=True)
 
 
@@ -215,9 +211,8 @@ def holds_list(
     settings = load_settings(data_dir)
     with services(settings) as svc:
         order_id = _resolve_order(svc, order, seller)
-        now = svc.clock()
-        for h in LegalHolds(svc.sessions, svc.audit, svc.clock).for_order(order_id):
-            state = "active" if h.active(now) else ("released" if h.released_at else "lapsed")
+        for h in LegalHolds(svc.catalog, svc.audit, svc.clock).for_order(order_id):
+            state = "active" if h.active else ("released" if h.released_at else "lapsed")
             typer.echo(
                 f"{h.id}\t{h.placed_at:%Y-%m-%d}\t{h.expires_at:%Y-%m-%d}\t{state}\t{h.placed_by}\t{h.reason}"
             )

@@ -49,7 +49,7 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
     if path.exists() or services.api_keys.list():
         return None
     admin, _ = services.api_keys.create(Role.ADMIN, label="demo admin", actor="serve:bootstrap")
-    seller_id = services.vault.ensure_seller(DEMO_SELLER)
+    seller_id = services.vault.orders.ensure_seller(DEMO_SELLER)
     fulfilment, _ = services.api_keys.create(
         Role.FULFILMENT, seller_id=seller_id, label="demo fulfilment", actor="serve:bootstrap"
     )

@@ -27,8 +27,8 @@ from api.deps import ApiContext, Context, FulfilmentPrincipal, SellerPrincipal
 from api.purging import run_purge_quietly
 from api.schemas import ItemRead, OrderDetailRead, OrderRead, PurgeRead, TextItemCreate
 from customization_vault.errors import InvalidInput, NotFound
+from customization_vault.fulfilment import UploadResult
 from customization_vault.lifecycle import OrderState
-from customization_vault.service import UploadResult
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 

@@ -7,7 +7,6 @@ import logging
 from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import text
 
 from api.deps import Context
 from api.metrics import CONTENT_TYPE
@@ -26,12 +25,8 @@ def _check_all(ctx: Context) -> dict[str, str]:
     services = ctx.services
     checks: dict[str, str] = {}
 
-    def database() -> None:
-        with services.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
     for name, probe in (
-        ("database", database),
+        ("database", services.catalog.ping),
         ("blob_store", services.blobs.check),
         ("key_provider", services.keys.check),
     ):

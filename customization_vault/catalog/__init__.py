@@ -1,4 +1,8 @@
-"""The catalog database: schema, engines, sessions and migrations."""
+"""The catalog database: schema, engines, migrations, and the repositories that are the only way in.
+
+Services open `Catalog.unit()` and call the repositories' named methods; only this package imports
+the ORM models or builds SQL (an import-linter contract holds everyone else to it).
+"""
 
 from customization_vault.catalog.db import (
     create_db_engine,
@@ -9,8 +13,30 @@ from customization_vault.catalog.db import (
     migrate,
     session_scope,
 )
+from customization_vault.catalog.errors import DatabaseUnavailable, DuplicateRow
+from customization_vault.catalog.unit import Catalog, Unit
+from customization_vault.catalog.views import (
+    ApiKeyRecord,
+    AuditRecord,
+    FindingView,
+    HoldView,
+    ItemView,
+    OrderView,
+    ReviewView,
+)
 
 __all__ = [
+    "ApiKeyRecord",
+    "AuditRecord",
+    "Catalog",
+    "DatabaseUnavailable",
+    "DuplicateRow",
+    "FindingView",
+    "HoldView",
+    "ItemView",
+    "OrderView",
+    "ReviewView",
+    "Unit",
     "create_db_engine",
     "current_revision",
     "downgrade",

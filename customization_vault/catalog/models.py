@@ -23,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from customization_vault.catalog.types import UTCDateTime, new_id
+from customization_vault.catalog.types import EnumInt, EnumString, UTCDateTime, new_id
+from customization_vault.lifecycle import ItemState, OrderState, PurgeStep, ReviewState, VerdictKind
 
 ID = String(36)
 
@@ -64,8 +65,7 @@ class Order(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
     external_id: Mapped[str] = mapped_column(String(128))
-    # open | fulfilled | cancelled | expired | purged
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[OrderState] = mapped_column(EnumString(OrderState), default=OrderState.OPEN)
     epoch: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     first_upload_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -74,8 +74,8 @@ class Order(Base):
     triggered_at: Mapped[datetime | None] = mapped_column(default=None)
     # When the sweep must have purged this order at the latest (None: not yet due).
     purge_due_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Purge progress, so a crash resumes where it stopped: 0 none .. 5 purged.
-    purge_step: Mapped[int] = mapped_column(Integer, default=0)
+    # Purge progress, so a crash resumes where it stopped.
+    purge_step: Mapped[PurgeStep] = mapped_column(EnumInt(PurgeStep), default=PurgeStep.NONE)
     purge_attempts: Mapped[int] = mapped_column(Integer, default=0)
     purge_next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     purge_last_error: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -108,9 +108,8 @@ class Item(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)  # plaintext bytes as stored
     stored_size: Mapped[int] = mapped_column(BigInteger, default=0)  # ciphertext bytes
-    # received | clear | flagged | blocked | approved | rejected
-    state: Mapped[str] = mapped_column(String(16), default="received")
-    verdict: Mapped[str | None] = mapped_column(String(16), default=None)
+    state: Mapped[ItemState] = mapped_column(EnumString(ItemState), default=ItemState.RECEIVED)
+    verdict: Mapped[VerdictKind | None] = mapped_column(EnumString(VerdictKind), default=None)
     metadata_removed: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -146,8 +145,7 @@ class ReviewCase(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
-    # open | claimed | escalated | decided | appealed | closed
-    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    state: Mapped[ReviewState] = mapped_column(EnumString(ReviewState), default=ReviewState.OPEN, index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     decision: Mapped[str | None] = mapped_column(String(16), default=None)  # approve | reject

@@ -112,8 +112,8 @@ class Keys:
 
 
 def make_keys(svc: Services) -> Keys:
-    sa = svc.vault.ensure_seller("seller-a")
-    sb = svc.vault.ensure_seller("seller-b")
+    sa = svc.vault.orders.ensure_seller("seller-a")
+    sb = svc.vault.orders.ensure_seller("seller-b")
     a, _ = svc.api_keys.create(Role.FULFILMENT, seller_id=sa)
     b, _ = svc.api_keys.create(Role.FULFILMENT, seller_id=sb)
     r, _ = svc.api_keys.create(Role.REVIEWER)
@@ -162,7 +162,7 @@ class Leftovers:
 
 def leftovers(svc: Services) -> Leftovers:
     """Everything an upload could leave behind, counted from the catalog and the blob store listing."""
-    with session_scope(svc.sessions) as s:
+    with session_scope(svc.catalog.sessions) as s:
         counts = [
             s.execute(select(func.count()).select_from(m)).scalar_one()
             for m in (Item, FindingRow, ReviewCase, WrappedDataKey)

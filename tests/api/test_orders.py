@@ -226,7 +226,7 @@ def test_content_is_streamed_with_its_sniffed_type_and_every_fetch_is_audited(ap
     from customization_vault.catalog.db import session_scope
     from customization_vault.catalog.models import AuditEvent
 
-    with session_scope(api.services.sessions) as s:
+    with session_scope(api.services.catalog.sessions) as s:
         reads = s.execute(select(AuditEvent).where(AuditEvent.action == "item.read")).scalars().all()
         assert len(reads) == 2
         assert {e.purpose for e in reads} == {"fulfilment"}
@@ -241,8 +241,8 @@ def test_a_legal_hold_makes_fulfilment_answer_202_until_released(api: Api) -> No
     c, a = api.client, api.keys.a
     c.put("/v1/orders/ord-h", headers=a)
     item = _upload_text(api, "ord-h", "held text")
-    order = api.services.vault.find_order(api.services.vault.ensure_seller("seller-a"), "ord-h")
-    holds = LegalHolds(api.services.sessions, api.services.audit, api.services.clock)
+    order = api.services.vault.orders.find(api.services.vault.orders.ensure_seller("seller-a"), "ord-h")
+    holds = LegalHolds(api.services.catalog, api.services.audit, api.services.clock)
     hold = holds.place(
         order.id, reason="litigation", expires_at=api.services.clock() + timedelta(days=1), actor="t"
     )

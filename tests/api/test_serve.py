@@ -81,9 +81,9 @@ def test_serve_runs_the_purge_worker_and_the_event_consumer_beside_the_api(
                 ),
             )
             deadline = time.monotonic() + 60  # a bound on waiting, not a speed claim
-            while svc.vault.get_order(order.id).state != "purged" and time.monotonic() < deadline:
+            while svc.vault.orders.get(order.id).state != "purged" and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert svc.vault.get_order(order.id).state == "purged"
+            assert svc.vault.orders.get(order.id).state == "purged"
             assert svc.purger is not None
             assert svc.purger.receipt(order.id) is not None
         finally:

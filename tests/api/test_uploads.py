@@ -247,7 +247,7 @@ def test_bad_inputs_leave_nothing_on_production_backends_too(api: Api) -> None:
 
 
 def test_the_item_limit_per_order_is_a_problem_not_a_leftover(small: Api) -> None:
-    small.services.vault.max_items_per_order = 2
+    small.services.vault.content.max_items_per_order = 2
     for i in range(2):
         assert _send(small, {"json": {"kind": "text", "text": f"item {i}"}}).status_code == 201
     before = leftovers(small.services)

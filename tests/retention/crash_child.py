@@ -38,7 +38,7 @@ def main() -> None:
     settings = Settings()
     svc = build_services(settings)
     purger = Purger(svc.vault, receipt_signer(settings), config=settings.retention, on_step=hook)
-    purger.mark(svc.vault.get_order(order_id), "fulfilled", actor="crash-child")
+    purger.mark(svc.vault.orders.get(order_id), "fulfilled", actor="crash-child")
     purger.run(order_id, actor="crash-child")
     _publish(marker, "finished")  # the hook never fired: the parent fails the test on this
 

@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import Engine, LargeBinary, String, Text, select
 from sqlalchemy.types import JSON
 
+from customization_vault.catalog import ItemView, OrderView
 from customization_vault.catalog.models import Base
-from customization_vault.vault import ItemView, NewItem, OrderView, Vault
+from customization_vault.content import NewItem
+from customization_vault.vault import Vault
 from screening.findings import Finding, FindingKind, Severity, Verdict
 
 CANARY = b"CANARY-51d0e8-happy-birthday-grandma-engraving"
@@ -44,17 +46,19 @@ def seed_order(
     vault: Vault, external_id: str, *, seller: str = "seller-1", canary: bytes = CANARY
 ) -> tuple[OrderView, list[ItemView]]:
     """An order with three items: clear text, flagged text (span), image (hash, region, digest)."""
-    seller_id = vault.ensure_seller(seller)
-    order, _ = vault.create_order(seller_id, external_id, actor="test")
+    seller_id = vault.orders.ensure_seller(seller)
+    order, _ = vault.orders.create(seller_id, external_id, actor="test")
     items = []
     for new in (clear_item(), flagged_item(), image_item()):
-        item, _ = vault.put_item(order, [os.urandom(1000), canary, os.urandom(500)], new, actor="test")
+        item, _ = vault.content.put_item(
+            order, [os.urandom(1000), canary, os.urandom(500)], new, actor="test"
+        )
         items.append(item)
-    return vault.get_order(order.id), items
+    return vault.orders.get(order.id), items
 
 
 def raw_blobs(vault: Vault, order: OrderView) -> dict[str, bytes]:
-    return {k: b"".join(vault.blobs.get(k)) for k in vault.blob_keys(order)}
+    return {k: b"".join(vault.blobs.get(k)) for k in vault.content.blob_keys(order)}
 
 
 def db_values(engine: Engine) -> Iterable[bytes]:

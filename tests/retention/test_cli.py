@@ -49,7 +49,7 @@ def test_worker_once_purges_and_the_receipt_verifies(data_dir: Path, svc: Any, t
     assert code == 0, err
     report = json.loads(out)
     assert (report["claimed"], report["purged"], report["maintenance"]) == (1, 1, True)
-    assert svc.vault.get_order(order.id).state == "purged"
+    assert svc.vault.orders.get(order.id).state == "purged"
 
     receipt = tmp_path / "receipt.json"
     receipt.write_text(json.dumps(purger.receipt(order.id)))

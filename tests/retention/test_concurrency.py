@@ -41,7 +41,9 @@ def test_four_workers_purge_every_order_exactly_once(
     settings = Settings()
     svc = build_services(settings)
     try:
-        ids = seed_fulfilled(svc.engine, svc.clock(), ORDERS, items_per_order=1, blob_root=settings.blob_dir)
+        ids = seed_fulfilled(
+            svc.catalog.engine, svc.clock(), ORDERS, items_per_order=1, blob_root=settings.blob_dir
+        )
         go = tmp_path / "go"
         children = [
             subprocess.Popen(
@@ -69,14 +71,14 @@ def test_four_workers_purge_every_order_exactly_once(
         assert sum(r["purged"] for r in reports) == ORDERS
         assert all(r["failed"] == 0 and r["failures"] == 0 for r in reports)
         assert sum(1 for r in reports if r["claimed"] > 0) >= 2, "the workers did not overlap"
-        with session_scope(svc.sessions) as s:
+        with session_scope(svc.catalog.sessions) as s:
             states = dict(s.execute(select(Order.state, func.count()).group_by(Order.state)).all())
             assert states == {"purged": ORDERS}
             assert s.execute(select(func.count()).select_from(WrappedDataKey)).scalar_one() == 0
             assert s.execute(select(func.count()).select_from(PurgeReceipt)).scalar_one() == ORDERS
             assert set(s.execute(select(PurgeReceipt.order_id)).scalars()) == set(ids)
         for action in ("order.shred", "order.purge"):
-            counts = audited_orders(svc.sessions, action)
+            counts = audited_orders(svc.catalog.sessions, action)
             assert set(counts) == set(ids)
             assert set(counts.values()) == {1}
         assert list(svc.blobs.list("")) == []

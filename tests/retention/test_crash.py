@@ -123,14 +123,14 @@ def test_a_killed_purge_is_finished_by_the_next_sweep(
     svc = build_services(settings)
     try:
         order, _ = seed_order(svc.vault, f"CRASH-{step}-{phase}")
-        keys = svc.vault.blob_keys(order)
+        keys = svc.vault.content.blob_keys(order)
         assert len(keys) == 3
 
         _kill_at(env, order.id, step, phase, tmp_path / "marker")
 
         # The crash left the order exactly at the last committed step.
         expected = step if phase == "committed" else step - 1
-        with session_scope(svc.sessions) as s:
+        with session_scope(svc.catalog.sessions) as s:
             o = s.get(Order, order.id)
             assert o is not None
             assert o.purge_step == expected
@@ -140,14 +140,14 @@ def test_a_killed_purge_is_finished_by_the_next_sweep(
             ).scalar_one()
         assert key_rows == (1 if expected < 2 else 0)
         if step == 3 and phase == "effect":  # the bytes went, the commit did not
-            assert svc.vault.blob_keys(order) == []
+            assert svc.vault.content.blob_keys(order) == []
 
         purger = Purger(svc.vault, receipt_signer(settings), config=settings.retention)
         report = PurgeWorker(purger).run_once(maintenance=True)
         assert (report.purged, report.failed) == (1, 0)
 
-        assert svc.vault.get_order(order.id).state == "purged"
-        assert svc.vault.blob_keys(order) == []
+        assert svc.vault.orders.get(order.id).state == "purged"
+        assert svc.vault.content.blob_keys(order) == []
         assert not any(svc.vault.blobs.exists(k) for k in keys)
         if settings.storage.backend == "s3":
             s3 = boto3.client("s3", endpoint_url=settings.storage.s3_endpoint_url, region_name="us-east-1")
@@ -156,7 +156,7 @@ def test_a_killed_purge_is_finished_by_the_next_sweep(
             )
             assert listing.get("Versions", []) == []
             assert listing.get("DeleteMarkers", []) == []
-        with session_scope(svc.sessions) as s:
+        with session_scope(svc.catalog.sessions) as s:
             assert s.get(WrappedDataKey, order.id) is None
             items = s.execute(select(Item).where(Item.order_id == order.id)).scalars().all()
             assert all(i.perceptual_hash is None and i.request_digest is None for i in items)
@@ -169,8 +169,8 @@ def test_a_killed_purge_is_finished_by_the_next_sweep(
                 select(func.count()).select_from(PurgeReceipt).where(PurgeReceipt.order_id == order.id)
             ).scalar_one()
         assert receipts == 1
-        assert audited_orders(svc.sessions, "order.purge")[order.id] == 1
-        assert audited_orders(svc.sessions, "order.shred")[order.id] == 1
+        assert audited_orders(svc.catalog.sessions, "order.purge")[order.id] == 1
+        assert audited_orders(svc.catalog.sessions, "order.shred")[order.id] == 1
         doc = purger.receipt(order.id)
         assert doc is not None
         assert verify_receipt(doc, purger.signer.public_key_pem())

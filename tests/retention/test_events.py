@@ -77,8 +77,8 @@ def test_fulfilled_and_cancelled_events_purge_their_orders(
     _send(client, queue, {"type": "OrderCancelled", "order_id": "M-2", "seller_id": "shop-9", "extra": 1})
     report = SqsConsumer(client, queue, purger, embedded.vault).poll_once(wait_seconds=0)
     assert (report.received, report.marked) == (2, 2)
-    assert embedded.vault.get_order(a.id).state == "purged"
-    assert embedded.vault.get_order(b.id).state == "purged"
+    assert embedded.vault.orders.get(a.id).state == "purged"
+    assert embedded.vault.orders.get(b.id).state == "purged"
     doc = purger.receipt(b.id)
     assert doc is not None
     assert doc["body"]["trigger"]["kind"] == "cancelled"
@@ -126,15 +126,15 @@ def test_a_mark_that_did_not_commit_keeps_the_message_and_redelivery_purges(
     _send(client, queue, {"type": "OrderFulfilled", "order_id": "N-1", "seller_id": "shop-2"})
     broken = FailingMark(embedded.vault, ReceiptSigner.generate(), clock=clock)
     assert SqsConsumer(client, queue, broken, embedded.vault).poll_once(wait_seconds=0).failed == 1
-    assert embedded.vault.get_order(order.id).state == "open"
+    assert embedded.vault.orders.get(order.id).state == "open"
     # Redelivered to a healthy consumer that only marks; the sweep does the rest.
     purger = _purger(embedded, clock)
     consumer = SqsConsumer(client, queue, purger, embedded.vault, purge_inline=False)
     assert consumer.poll_once(wait_seconds=0).marked == 1
-    assert embedded.vault.get_order(order.id).state == "fulfilled"
+    assert embedded.vault.orders.get(order.id).state == "fulfilled"
     clock.advance(timedelta(seconds=10))
     assert PurgeWorker(purger).run_once(maintenance=False).purged == 1
-    assert embedded.vault.get_order(order.id).state == "purged"
+    assert embedded.vault.orders.get(order.id).state == "purged"
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,9 @@ from customization_vault.catalog.models import (
 )
 from customization_vault.clock import FrozenClock
 from customization_vault.errors import BackendError, ContentGone, InvalidInput, KeyDestroyed
+from customization_vault.lifecycle import PurgeStep as Step
 from customization_vault.vault import Vault
 from retention.holds import LegalHolds
-from retention.policy import Step
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner, verify_receipt
 from tests.retention.helpers import (
@@ -37,7 +37,7 @@ from tests.retention.helpers import (
 
 
 def _count(services: Any, model: Any, *where: Any) -> int:
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         return int(s.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
 
 
@@ -54,26 +54,25 @@ def test_fulfilment_purges_everything_and_signs_a_receipt(
     marked = purger.mark(order, "fulfilled", actor="seller")
     assert (marked.state, marked.trigger, marked.purge_step) == ("fulfilled", "fulfilled", Step.MARKED)
     with pytest.raises(ContentGone):
-        vault.fetch_for_fulfilment(order, items[0].id, actor="seller")
+        vault.content.fetch_for_fulfilment(order, items[0].id, actor="seller")
 
     report = purger.run(order.id, actor="seller")
     assert report.outcome == "purged"
     assert report.steps == ("key_shredded", "blobs_deleted", "derived_deleted", "purged")
-    assert report.blob_versions_deleted >= 3
 
-    after = vault.get_order(order.id)
+    after = vault.orders.get(order.id)
     assert after.state == "purged"
     assert after.purged_at is not None
     assert after.key_destroyed_at is not None
     assert after.blobs_deleted_at is not None
     with pytest.raises(ContentGone):
-        vault.fetch_for_fulfilment(after, items[0].id, actor="seller")
+        vault.content.fetch_for_fulfilment(after, items[0].id, actor="seller")
     with pytest.raises(KeyDestroyed):
-        vault.open_item(after, items[0].id, actor="admin", purpose="test")
-    assert vault.blob_keys(after) == []
+        vault.content.open_item(after, items[0].id, actor="admin", purpose="test")
+    assert vault.content.blob_keys(after) == []
     assert not any(vault.blobs.exists(k) for k in before)
     assert _count(services, WrappedDataKey, WrappedDataKey.order_id == order.id) == 0
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         rows = s.execute(select(Item).where(Item.order_id == order.id)).scalars().all()
         assert all(i.perceptual_hash is None and i.request_digest is None for i in rows)
         assert all(i.deleted_at is not None for i in rows)
@@ -135,11 +134,11 @@ def test_a_legal_hold_pauses_the_purge_until_released(
 ) -> None:
     vault: Vault = services.vault
     order, items = seed_order(vault, "D-1")
-    holds = LegalHolds(services.sessions, services.audit, clock)
+    holds = LegalHolds(services.catalog, services.audit, clock)
     hold = holds.place(order.id, reason="subpoena 42", expires_at=clock() + timedelta(days=30), actor="admin")
     purger.mark(order, "fulfilled", actor="t")
     with pytest.raises(ContentGone):  # fulfilment still ends access while the hold keeps the bytes
-        vault.fetch_for_fulfilment(order, items[0].id, actor="t")
+        vault.content.fetch_for_fulfilment(order, items[0].id, actor="t")
     assert purger.run(order.id, actor="t").outcome == "held"
     assert len(raw_blobs(vault, order)) == 3
     assert _count(services, WrappedDataKey, WrappedDataKey.order_id == order.id) == 1
@@ -150,7 +149,7 @@ def test_a_legal_hold_pauses_the_purge_until_released(
 
 def test_an_expired_hold_no_longer_pauses(services: Any, purger: Purger, clock: FrozenClock) -> None:
     order, _ = seed_order(services.vault, "D-2")
-    holds = LegalHolds(services.sessions, services.audit, clock)
+    holds = LegalHolds(services.catalog, services.audit, clock)
     holds.place(order.id, reason="review", expires_at=clock() + timedelta(days=1), actor="admin")
     purger.mark(order, "fulfilled", actor="t")
     assert purger.run(order.id, actor="t").outcome == "held"
@@ -179,7 +178,7 @@ def test_a_failing_step_is_recorded_with_backoff_and_resumed(
     services: Any, signer: ReceiptSigner, clock: FrozenClock, retention_config: Any
 ) -> None:
     flaky = FlakyStore(services.blobs)
-    vault = Vault(services.sessions, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
+    vault = Vault(services.catalog, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
     purger = Purger(vault, signer, clock=clock, config=retention_config)
     order, _ = seed_order(vault, "E-1")
     purger.mark(order, "fulfilled", actor="t")
@@ -187,7 +186,7 @@ def test_a_failing_step_is_recorded_with_backoff_and_resumed(
     for attempt in (1, 2, 3):
         report = purger.run(order.id, actor="t")
         assert (report.outcome, report.error) == ("failed", "BackendError")
-        with session_scope(services.sessions) as s:
+        with session_scope(services.catalog.sessions) as s:
             o = s.get(Order, order.id)
             assert o is not None
             assert (o.purge_attempts, o.purge_step, o.purge_last_error) == (
@@ -202,10 +201,10 @@ def test_a_failing_step_is_recorded_with_backoff_and_resumed(
     assert purger.metrics.get("purge_stuck") == 1  # alert threshold 3 in the fixture config
     # The key was shredded before the failure and stays shredded; the blobs are still there.
     assert _count(services, WrappedDataKey, WrappedDataKey.order_id == order.id) == 0
-    assert len(vault.blob_keys(order)) == 3
+    assert len(vault.content.blob_keys(order)) == 3
     flaky.failing = False
     assert purger.run(order.id, actor="t").outcome == "purged"
-    assert vault.blob_keys(order) == []
+    assert vault.content.blob_keys(order) == []
 
 
 def test_verification_failure_redoes_the_deletion(
@@ -225,7 +224,7 @@ def test_verification_failure_redoes_the_deletion(
     report = purger.run(order.id, actor="t")
     assert (report.outcome, report.error) == ("failed", "VerificationFailed")
     assert purger.receipt(order.id) is None
-    assert vault.get_order(order.id).purge_step == Step.MARKED
+    assert vault.orders.get(order.id).purge_step == Step.MARKED
     plain = Purger(vault, signer, clock=clock, config=retention_config)
     assert plain.run(order.id, actor="t").outcome == "purged"
     assert not vault.blobs.exists(key)
@@ -249,7 +248,7 @@ def test_no_byte_of_the_canary_or_its_ciphertext_survives(
     purger.mark(order, "fulfilled", actor="t")
     assert purger.run(order.id, actor="t").outcome == "purged"
 
-    assert find_needles(db_values(services.engine), needles) == []
+    assert find_needles(db_values(services.catalog.engine), needles) == []
     assert find_needles((d for _, d in files_under(backend_settings.data_dir)), needles) == []
     if backend_settings.storage.backend == "s3":
         versions = s3_all_versions(s3, bucket)

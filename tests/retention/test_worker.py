@@ -12,6 +12,7 @@ from customization_vault.blobs.base import blob_key
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import Item, Order, ReviewCase
 from customization_vault.clock import FrozenClock
+from customization_vault.lifecycle import PurgeStep as Step
 from customization_vault.vault import Vault
 from retention.config import RetentionConfig
 from retention.purge import Purger
@@ -27,7 +28,7 @@ def test_lost_events_are_purged_by_the_sweep(services: Any, purger: Purger, work
         purger.mark(o, "fulfilled", actor="t")
     report = worker.run_once(maintenance=False)
     assert (report.claimed, report.purged, report.failed) == (2, 2, 0)
-    assert [services.vault.get_order(o.id).state for o in orders] == ["purged", "purged", "open"]
+    assert [services.vault.orders.get(o.id).state for o in orders] == ["purged", "purged", "open"]
     assert all(purger.receipt(o.id) is not None for o in orders[:2])
     assert len(raw_blobs(services.vault, orders[2])) == 3
     assert worker.run_once(maintenance=False).claimed == 0
@@ -50,25 +51,25 @@ def test_orders_expire_after_max_retention_from_first_upload(
 ) -> None:
     vault: Vault = services.vault
     early, _ = seed_order(vault, "X-1")
-    empty, _ = vault.create_order(vault.ensure_seller("seller-1"), "X-empty", actor="t")
+    empty, _ = vault.orders.create(vault.orders.ensure_seller("seller-1"), "X-empty", actor="t")
     clock.advance(timedelta(days=10))
     late, _ = seed_order(vault, "X-2")
     clock.advance(timedelta(days=80, seconds=1))  # early: 90 days + 1 s after upload; late: 80 days
     report = worker.run_once(maintenance=False)
     assert report.orders_expired == 2
-    assert vault.get_order(early.id).state == "purged"
-    assert vault.get_order(empty.id).state == "purged"
-    assert vault.get_order(late.id).state == "open"
+    assert vault.orders.get(early.id).state == "purged"
+    assert vault.orders.get(empty.id).state == "purged"
+    assert vault.orders.get(late.id).state == "open"
     doc = purger.receipt(early.id)
     assert doc is not None
     assert doc["body"]["trigger"]["kind"] == "expired"
     clock.advance(timedelta(days=10))
     assert worker.run_once(maintenance=False).orders_expired == 1
-    assert vault.get_order(late.id).state == "purged"
+    assert vault.orders.get(late.id).state == "purged"
 
 
 def _reject(services: Any, item_id: str, at: datetime, *, appealed: bool = False) -> None:
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         item = s.get(Item, item_id)
         assert item is not None
         item.state, item.rejected_at = "rejected", at
@@ -91,10 +92,10 @@ def test_rejected_items_lose_their_content_after_the_appeal_window(
     key = blob_key(order.seller_id, order.id, items[1].id)
     assert not vault.blobs.exists(key)
     assert len(raw_blobs(vault, appealed_order)) == 3  # an appeal pending keeps the content
-    assert vault.get_order(order.id).state == "open"
-    _, stream = vault.fetch_for_fulfilment(order, items[0].id, actor="t")  # the rest still serves
+    assert vault.orders.get(order.id).state == "open"
+    _, stream = vault.content.fetch_for_fulfilment(order, items[0].id, actor="t")  # the rest still serves
     assert b"".join(stream)
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         row = s.get(Item, items[1].id)
         assert row is not None
         assert row.deleted_at is not None
@@ -140,7 +141,7 @@ def test_kek_epochs_are_destroyed_only_when_nothing_can_need_them(
     assert worker.run_once(maintenance=True).epochs_destroyed == ()
     # The service carries on in the current epoch.
     fresh, items = seed_order(vault, "E-new")
-    _, stream = vault.fetch_for_fulfilment(fresh, items[0].id, actor="t")
+    _, stream = vault.content.fetch_for_fulfilment(fresh, items[0].id, actor="t")
     assert b"".join(stream)
 
 
@@ -153,13 +154,13 @@ def test_the_background_thread_purges_by_itself(services: Any, signer: ReceiptSi
     worker.start()
     try:
         deadline = time.monotonic() + 30
-        while services.vault.get_order(order.id).state != "purged" and time.monotonic() < deadline:
+        while services.vault.orders.get(order.id).state != "purged" and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         worker.stop()
     assert not worker.running
-    assert services.vault.get_order(order.id).state == "purged"
-    with session_scope(services.sessions) as s:
+    assert services.vault.orders.get(order.id).state == "purged"
+    with session_scope(services.catalog.sessions) as s:
         o = s.get(Order, order.id)
         assert o is not None
         assert o.purge_attempts == 0
@@ -169,12 +170,12 @@ def test_an_order_whose_state_says_purge_is_swept_even_without_a_due_time(
     services: Any, purger: Purger, worker: PurgeWorker
 ) -> None:
     order, _ = seed_order(services.vault, "N-1")
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         o = s.get(Order, order.id)
         assert o is not None
         o.state, o.trigger, o.purge_step, o.purge_due_at = "cancelled", "cancelled", 1, None
     assert worker.run_once(maintenance=False).purged == 1
-    assert services.vault.get_order(order.id).state == "purged"
+    assert services.vault.orders.get(order.id).state == "purged"
 
 
 def test_a_batch_sorts_out_mixed_orders(services: Any, purger: Purger, clock: FrozenClock) -> None:
@@ -188,7 +189,7 @@ def test_a_batch_sorts_out_mixed_orders(services: Any, purger: Purger, clock: Fr
     for o in (due, held, done):
         purger.mark(o, "fulfilled", actor="t")
     purger.run(done.id, actor="t")
-    LegalHolds(services.sessions, services.audit, clock).place(
+    LegalHolds(services.catalog, services.audit, clock).place(
         held.id, reason="r", expires_at=clock() + timedelta(days=1), actor="admin"
     )
     ghost = "00000000-0000-4000-8000-000000000000"
@@ -205,7 +206,7 @@ def test_a_batch_sorts_out_mixed_orders(services: Any, purger: Purger, clock: Fr
     assert reports[due.id].receipt == purger.receipt(due.id)
     assert len(raw_blobs(vault, held)) == 3
     assert len(raw_blobs(vault, open_)) == 3
-    assert vault.blob_keys(due) == []
+    assert vault.content.blob_keys(due) == []
 
 
 def test_a_failing_batch_falls_back_to_single_orders_and_records_each(
@@ -214,16 +215,59 @@ def test_a_failing_batch_falls_back_to_single_orders_and_records_each(
     from tests.retention.test_purge import FlakyStore
 
     flaky = FlakyStore(services.blobs)
-    vault = Vault(services.sessions, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
+    vault = Vault(services.catalog, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
     purger = Purger(vault, signer, clock=clock, config=retention_config)
     orders = [seed_order(vault, f"FB-{i}")[0] for i in range(3)]
     for o in orders:
         purger.mark(o, "fulfilled", actor="t")
     report = PurgeWorker(purger).run_once(maintenance=False)
     assert (report.claimed, report.failed, report.purged) == (3, 3, 0)
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         rows = [s.get(Order, o.id) for o in orders]
         assert all(r is not None and (r.purge_attempts, r.purge_step) == (1, 2) for r in rows)
     flaky.failing = False
     clock.advance(timedelta(seconds=11))
     assert PurgeWorker(purger).run_once(maintenance=False).purged == 3
+
+
+def _history(services: Any, order_id: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """An order's audit events without the parts that differ by time or chain position."""
+    return [(e.actor, e.action, e.target_type, e.details) for e in services.audit.history(order_id)]
+
+
+def test_an_orders_audit_history_is_the_same_purged_alone_or_in_a_batch(
+    services: Any, purger: Purger
+) -> None:
+    """One protocol: the fulfilment call (alone) and the sweep (a batch) write the same events."""
+    alone, _ = seed_order(services.vault, "AH-alone")
+    batch = [seed_order(services.vault, f"AH-batch-{i}")[0] for i in range(3)]
+    for o in (alone, *batch):
+        purger.mark(o, "fulfilled", actor="t")
+    assert purger.run(alone.id, actor="t").outcome == "purged"
+    assert [r.outcome for r in purger.run_batch([o.id for o in batch], actor="t")] == ["purged"] * 3
+    expected = _history(services, alone.id)
+    assert [a for _, a, _, _ in expected] == [
+        "order.create",
+        "order.fulfilled",
+        "order.shred",
+        "order.purge",
+    ]
+    for o in batch:
+        assert _history(services, o.id) == expected
+
+
+def test_a_purge_keeps_the_first_key_destruction_time(
+    services: Any, purger: Purger, clock: FrozenClock
+) -> None:
+    """A rerun after a restored key row shreds again but does not rewrite when the key first died."""
+    order, _ = seed_order(services.vault, "KD-1")
+    purger.mark(order, "fulfilled", actor="t")
+    with services.catalog.unit() as u:  # simulate a crash right after the shred committed
+        u.keys.delete([order.id])
+        u.orders.advance([order.id], Step.KEY_SHREDDED, key_destroyed_at=clock())
+    first = services.vault.orders.get(order.id).key_destroyed_at
+    clock.advance(timedelta(hours=1))
+    with services.catalog.unit() as u:
+        u.orders.rewind([order.id])
+    assert purger.run(order.id, actor="t").outcome == "purged"
+    assert services.vault.orders.get(order.id).key_destroyed_at == first

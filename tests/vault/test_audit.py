@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from customization_vault.audit import AuditLog
+from customization_vault.catalog import Catalog
 from customization_vault.catalog.db import create_db_engine, make_sessionmaker, migrate
 from customization_vault.clock import FrozenClock
 
@@ -34,7 +35,7 @@ def _fill(log: AuditLog, n: int) -> None:
 
 
 def test_an_untouched_chain_verifies(sessions: sessionmaker[Session], clock: FrozenClock) -> None:
-    log = AuditLog(sessions, clock)
+    log = AuditLog(Catalog(sessions), clock)
     assert log.verify().ok
     _fill(log, 25)
     report = log.verify(batch=7)
@@ -43,7 +44,7 @@ def test_an_untouched_chain_verifies(sessions: sessionmaker[Session], clock: Fro
 
 
 def test_editing_a_row_in_the_database_is_caught(sessions: sessionmaker[Session], clock: FrozenClock) -> None:
-    log = AuditLog(sessions, clock)
+    log = AuditLog(Catalog(sessions), clock)
     _fill(log, 10)
     with sessions() as s, s.begin():
         s.execute(text("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4"))
@@ -54,7 +55,7 @@ def test_editing_a_row_in_the_database_is_caught(sessions: sessionmaker[Session]
 
 
 def test_deleting_a_middle_row_is_caught(sessions: sessionmaker[Session], clock: FrozenClock) -> None:
-    log = AuditLog(sessions, clock)
+    log = AuditLog(Catalog(sessions), clock)
     _fill(log, 10)
     with sessions() as s, s.begin():
         s.execute(text("DELETE FROM audit_events WHERE seq = 6"))
@@ -65,7 +66,7 @@ def test_deleting_a_middle_row_is_caught(sessions: sessionmaker[Session], clock:
 
 
 def test_truncating_the_tail_is_caught(sessions: sessionmaker[Session], clock: FrozenClock) -> None:
-    log = AuditLog(sessions, clock)
+    log = AuditLog(Catalog(sessions), clock)
     _fill(log, 10)
     with sessions() as s, s.begin():
         s.execute(text("DELETE FROM audit_events WHERE seq >= 9"))
@@ -81,7 +82,7 @@ def test_rehashing_an_edited_row_still_breaks_the_next_link(
     from customization_vault.audit import hash_of
     from customization_vault.catalog.models import AuditEvent
 
-    log = AuditLog(sessions, clock)
+    log = AuditLog(Catalog(sessions), clock)
     _fill(log, 5)
     with sessions() as s, s.begin():
         ev = s.get(AuditEvent, 2)
@@ -95,7 +96,7 @@ def test_rehashing_an_edited_row_still_breaks_the_next_link(
 
 def test_details_refuse_nested_structures(sessions: sessionmaker[Session], clock: FrozenClock) -> None:
     """Details carry flat facts only; a nested blob is the typical way content slips into logs."""
-    log = AuditLog(sessions, clock)
+    log = AuditLog(Catalog(sessions), clock)
     with pytest.raises(TypeError):
         log.append(actor="a", action="x", target_type="item", target_id="i", details={"body": {"text": "x"}})
     assert log.verify().checked == 0
@@ -106,13 +107,12 @@ def test_events_recorded_together_chain_like_single_ones(
 ) -> None:
     """record_many (the sweep's per-order events) continues the chain, and tampering with one of a
     batch is caught at that event."""
-    from customization_vault.catalog.db import session_scope
-
-    log = AuditLog(sessions, clock)
+    catalog = Catalog(sessions)
+    log = AuditLog(catalog, clock)
     _fill(log, 2)
-    with session_scope(sessions) as s:
+    with catalog.unit() as u:
         events = log.record_many(
-            s,
+            u,
             actor="worker:w1",
             action="order.purge",
             target_type="order",

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import AuditEvent, Item, ReviewCase, WrappedDataKey
+from customization_vault.content import NewItem
 from customization_vault.errors import (
     ContentGone,
     ContentHeld,
@@ -23,7 +24,7 @@ from customization_vault.errors import (
     TooLarge,
 )
 from customization_vault.rotation import rewrap_all
-from customization_vault.vault import NewItem, Vault
+from customization_vault.vault import Vault
 from screening.findings import Finding, FindingKind, Severity, Verdict
 
 CANARY = b"CANARY-7f3a9c-customer-secret-engraving"
@@ -53,20 +54,20 @@ def read(stream: Any) -> bytes:
 
 def test_put_then_open_round_trips_and_is_audited(services: Any) -> None:
     vault: Vault = services.vault
-    seller = vault.ensure_seller("seller-a")
-    order, created = vault.create_order(seller, "A-1001", actor="t")
+    seller = vault.orders.ensure_seller("seller-a")
+    order, created = vault.orders.create(seller, "A-1001", actor="t")
     assert created
     payload = os.urandom(300_000) + CANARY
-    item, made = vault.put_item(
+    item, made = vault.content.put_item(
         order, chunks(payload), clear(kind="image", content_type="image/png"), actor="t"
     )
     assert made
     assert item.size == len(payload)
     assert item.stored_size > item.size
-    got, stream = vault.fetch_for_fulfilment(order, item.id, actor="fulfilment:k1")
+    got, stream = vault.content.fetch_for_fulfilment(order, item.id, actor="fulfilment:k1")
     assert read(stream) == payload
     assert got.content_type == "image/png"
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         actions = [a for (a,) in s.execute(select(AuditEvent.action).order_by(AuditEvent.seq))]
     assert actions == ["order.create", "item.put", "item.read"]
     assert services.audit.verify().ok
@@ -74,74 +75,78 @@ def test_put_then_open_round_trips_and_is_audited(services: Any) -> None:
 
 def test_create_order_is_idempotent_per_seller(services: Any) -> None:
     vault: Vault = services.vault
-    a, b = vault.ensure_seller("seller-a"), vault.ensure_seller("seller-b")
-    assert vault.ensure_seller("seller-a") == a
-    o1, c1 = vault.create_order(a, "X-1", actor="t")
-    o2, c2 = vault.create_order(a, "X-1", actor="t")
-    o3, c3 = vault.create_order(b, "X-1", actor="t")
+    a, b = vault.orders.ensure_seller("seller-a"), vault.orders.ensure_seller("seller-b")
+    assert vault.orders.ensure_seller("seller-a") == a
+    o1, c1 = vault.orders.create(a, "X-1", actor="t")
+    o2, c2 = vault.orders.create(a, "X-1", actor="t")
+    o3, c3 = vault.orders.create(b, "X-1", actor="t")
     assert (c1, c2, c3) == (True, False, True)
     assert o1.id == o2.id != o3.id
     with pytest.raises(OrderNotFound):
-        vault.find_order(b, "X-2")
+        vault.orders.find(b, "X-2")
 
 
 def test_another_sellers_order_and_items_are_unreachable(services: Any) -> None:
     vault: Vault = services.vault
-    a, b = vault.ensure_seller("seller-a"), vault.ensure_seller("seller-b")
-    oa, _ = vault.create_order(a, "O-1", actor="t")
-    ob, _ = vault.create_order(b, "O-2", actor="t")
-    item, _ = vault.put_item(oa, [b"hello"], clear(), actor="t")
+    a, b = vault.orders.ensure_seller("seller-a"), vault.orders.ensure_seller("seller-b")
+    oa, _ = vault.orders.create(a, "O-1", actor="t")
+    ob, _ = vault.orders.create(b, "O-2", actor="t")
+    item, _ = vault.content.put_item(oa, [b"hello"], clear(), actor="t")
     with pytest.raises(OrderNotFound):
-        vault.find_order(b, "O-1")
+        vault.orders.find(b, "O-1")
     with pytest.raises(ItemNotFound):
-        vault.get_item(ob, item.id)
+        vault.content.get_item(ob, item.id)
 
 
 def test_release_rules_follow_the_verdict(services: Any) -> None:
     vault: Vault = services.vault
-    seller = vault.ensure_seller("s")
-    order, _ = vault.create_order(seller, "O", actor="t")
-    held, _ = vault.put_item(order, [b"nike shoes"], flagged(), actor="t")
-    refused, _ = vault.put_item(order, [b"bad words"], blocked(), actor="t")
+    seller = vault.orders.ensure_seller("s")
+    order, _ = vault.orders.create(seller, "O", actor="t")
+    held, _ = vault.content.put_item(order, [b"nike shoes"], flagged(), actor="t")
+    refused, _ = vault.content.put_item(order, [b"bad words"], blocked(), actor="t")
     assert held.state == "flagged"
     assert held.findings[0].span == (0, 4)
     assert refused.state == "blocked"
     with pytest.raises(ContentHeld):
-        vault.fetch_for_fulfilment(order, held.id, actor="t")
+        vault.content.fetch_for_fulfilment(order, held.id, actor="t")
     with pytest.raises(ContentRefused):
-        vault.fetch_for_fulfilment(order, refused.id, actor="t")
-    with session_scope(services.sessions) as s:
+        vault.content.fetch_for_fulfilment(order, refused.id, actor="t")
+    with session_scope(services.catalog.sessions) as s:
         cases = s.execute(select(func.count()).select_from(ReviewCase)).scalar_one()
     assert cases == 1  # only the flagged item waits for a reviewer
 
 
 def test_idempotent_retry_creates_one_item(services: Any) -> None:
     vault: Vault = services.vault
-    order, _ = vault.create_order(vault.ensure_seller("s"), "O", actor="t")
-    first, c1 = vault.put_item(order, [b"abc"], clear(idempotency_key="k-1", request_digest="d1"), actor="t")
-    again, c2 = vault.put_item(order, [b"abc"], clear(idempotency_key="k-1", request_digest="d1"), actor="t")
+    order, _ = vault.orders.create(vault.orders.ensure_seller("s"), "O", actor="t")
+    first, c1 = vault.content.put_item(
+        order, [b"abc"], clear(idempotency_key="k-1", request_digest="d1"), actor="t"
+    )
+    again, c2 = vault.content.put_item(
+        order, [b"abc"], clear(idempotency_key="k-1", request_digest="d1"), actor="t"
+    )
     assert (c1, c2) == (True, False)
     assert first.id == again.id
     with pytest.raises(StateConflict):
-        vault.put_item(order, [b"xyz"], clear(idempotency_key="k-1", request_digest="d2"), actor="t")
-    assert len(vault.list_items(order)) == 1
-    assert len(vault.blob_keys(order)) == 1
+        vault.content.put_item(order, [b"xyz"], clear(idempotency_key="k-1", request_digest="d2"), actor="t")
+    assert len(vault.content.list_items(order)) == 1
+    assert len(vault.content.blob_keys(order)) == 1
 
 
 def test_items_per_order_limit_leaves_nothing_behind(services: Any) -> None:
     vault: Vault = services.vault
-    vault.max_items_per_order = 2
-    order, _ = vault.create_order(vault.ensure_seller("s"), "O", actor="t")
-    vault.put_item(order, [b"1"], clear(), actor="t")
-    vault.put_item(order, [b"2"], clear(), actor="t")
+    vault.content.max_items_per_order = 2
+    order, _ = vault.orders.create(vault.orders.ensure_seller("s"), "O", actor="t")
+    vault.content.put_item(order, [b"1"], clear(), actor="t")
+    vault.content.put_item(order, [b"2"], clear(), actor="t")
     with pytest.raises(TooLarge):
-        vault.put_item(order, [b"3"], clear(), actor="t")
-    assert len(vault.blob_keys(order)) == 2
+        vault.content.put_item(order, [b"3"], clear(), actor="t")
+    assert len(vault.content.blob_keys(order)) == 2
 
 
 def test_a_failing_stream_leaves_no_item_and_no_blob(services: Any) -> None:
     vault: Vault = services.vault
-    order, _ = vault.create_order(vault.ensure_seller("s"), "O", actor="t")
+    order, _ = vault.orders.create(vault.orders.ensure_seller("s"), "O", actor="t")
 
     class ClientGone(Exception):
         pass
@@ -151,86 +156,91 @@ def test_a_failing_stream_leaves_no_item_and_no_blob(services: Any) -> None:
         raise ClientGone("client went away")
 
     with pytest.raises(ClientGone):
-        vault.put_item(order, broken(), clear(), actor="t")
-    assert vault.list_items(order) == []
-    assert vault.blob_keys(order) == []
+        vault.content.put_item(order, broken(), clear(), actor="t")
+    assert vault.content.list_items(order) == []
+    assert vault.content.blob_keys(order) == []
 
 
 def test_shred_makes_every_ciphertext_unopenable_while_blobs_remain(services: Any) -> None:
     vault: Vault = services.vault
-    order, _ = vault.create_order(vault.ensure_seller("s"), "O", actor="t")
-    item, _ = vault.put_item(order, [CANARY], clear(), actor="t")
-    assert vault.shred(order, actor="t") is True
-    assert vault.shred(order, actor="t") is False  # idempotent
-    assert vault.blob_keys(order) == [f"{order.seller_id}/{order.id}/{item.id}"]  # bytes still there ...
+    order, _ = vault.orders.create(vault.orders.ensure_seller("s"), "O", actor="t")
+    item, _ = vault.content.put_item(order, [CANARY], clear(), actor="t")
+    with vault.catalog.unit() as u:  # the shred primitive the purge's step 2 uses
+        assert u.keys.delete([order.id]) == {order.id}
+    with vault.catalog.unit() as u:
+        assert u.keys.delete([order.id]) == set()  # idempotent
+    assert vault.content.blob_keys(order) == [
+        f"{order.seller_id}/{order.id}/{item.id}"
+    ]  # bytes still there ...
     with pytest.raises(KeyDestroyed):  # ... and useless
-        vault.open_item(order, item.id, actor="t", purpose="test")
-    with session_scope(services.sessions) as s:
+        vault.content.open_item(order, item.id, actor="t", purpose="test")
+    with session_scope(services.catalog.sessions) as s:
         assert s.get(WrappedDataKey, order.id) is None
 
 
 def test_a_blob_moved_to_another_order_fails_authentication(services: Any) -> None:
     vault: Vault = services.vault
-    seller = vault.ensure_seller("s")
-    o1, _ = vault.create_order(seller, "O1", actor="t")
-    o2, _ = vault.create_order(seller, "O2", actor="t")
-    i1, _ = vault.put_item(o1, [b"first order's bytes"], clear(), actor="t")
-    i2, _ = vault.put_item(o2, [b"second order"], clear(), actor="t")
+    seller = vault.orders.ensure_seller("s")
+    o1, _ = vault.orders.create(seller, "O1", actor="t")
+    o2, _ = vault.orders.create(seller, "O2", actor="t")
+    i1, _ = vault.content.put_item(o1, [b"first order's bytes"], clear(), actor="t")
+    i2, _ = vault.content.put_item(o2, [b"second order"], clear(), actor="t")
     stolen = list(vault.blobs.get(f"{seller}/{o1.id}/{i1.id}"))
     vault.blobs.put(f"{seller}/{o2.id}/{i2.id}", stolen)
-    _, stream = vault.open_item(o2, i2.id, actor="t", purpose="test")
+    _, stream = vault.content.open_item(o2, i2.id, actor="t", purpose="test")
     with pytest.raises(IntegrityError):
         read(stream)
 
 
 def test_fulfilled_order_content_is_gone(services: Any) -> None:
     vault: Vault = services.vault
-    order, _ = vault.create_order(vault.ensure_seller("s"), "O", actor="t")
-    item, _ = vault.put_item(order, [b"abc"], clear(), actor="t")
-    with session_scope(services.sessions) as s:
+    order, _ = vault.orders.create(vault.orders.ensure_seller("s"), "O", actor="t")
+    item, _ = vault.content.put_item(order, [b"abc"], clear(), actor="t")
+    with session_scope(services.catalog.sessions) as s:
         from customization_vault.catalog.models import Order
 
         row = s.get(Order, order.id)
         assert row is not None
         row.state = "fulfilled"
     with pytest.raises(ContentGone):
-        vault.fetch_for_fulfilment(order, item.id, actor="t")
+        vault.content.fetch_for_fulfilment(order, item.id, actor="t")
     with pytest.raises(ContentGone):
-        vault.put_item(order, [b"late"], clear(), actor="t")
+        vault.content.put_item(order, [b"late"], clear(), actor="t")
 
 
 def test_rewrap_moves_every_key_without_touching_blobs(services: Any) -> None:
     vault: Vault = services.vault
-    seller = vault.ensure_seller("s")
-    orders = [vault.create_order(seller, f"O{i}", actor="t")[0] for i in range(5)]
+    seller = vault.orders.ensure_seller("s")
+    orders = [vault.orders.create(seller, f"O{i}", actor="t")[0] for i in range(5)]
     items = [
-        vault.put_item(o, [f"payload {i}".encode()], clear(), actor="t")[0] for i, o in enumerate(orders)
+        vault.content.put_item(o, [f"payload {i}".encode()], clear(), actor="t")[0]
+        for i, o in enumerate(orders)
     ]
-    blobs_before = {k: b"".join(vault.blobs.get(k)) for o in orders for k in vault.blob_keys(o)}
-    with session_scope(services.sessions) as s:
+    blobs_before = {k: b"".join(vault.blobs.get(k)) for o in orders for k in vault.content.blob_keys(o)}
+    with session_scope(services.catalog.sessions) as s:
         before = {r.order_id: r.kek_id for r in s.execute(select(WrappedDataKey)).scalars()}
     seen: list[int] = []
-    report = rewrap_all(services.sessions, services.keys, services.audit, batch=2, progress=seen.append)
+    report = rewrap_all(services.catalog, services.keys, services.audit, batch=2, progress=seen.append)
     assert report.rewrapped == 5
     assert sum(seen) == 5
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         after = {r.order_id: r.kek_id for r in s.execute(select(WrappedDataKey)).scalars()}
     assert set(after) == set(before)
     assert all(after[k] != before[k] for k in before)
-    blobs_after = {k: b"".join(vault.blobs.get(k)) for o in orders for k in vault.blob_keys(o)}
+    blobs_after = {k: b"".join(vault.blobs.get(k)) for o in orders for k in vault.content.blob_keys(o)}
     assert blobs_after == blobs_before
     for i, (o, it) in enumerate(zip(orders, items, strict=True)):
-        _, stream = vault.open_item(o, it.id, actor="t", purpose="test")
+        _, stream = vault.content.open_item(o, it.id, actor="t", purpose="test")
         assert read(stream) == f"payload {i}".encode()
 
 
 def test_no_plaintext_reaches_disk(services: Any, backend_settings: Any) -> None:
     vault: Vault = services.vault
-    order, _ = vault.create_order(vault.ensure_seller("s"), "O", actor="t")
-    vault.put_item(order, chunks(CANARY * 50), clear(), actor="t")
+    order, _ = vault.orders.create(vault.orders.ensure_seller("s"), "O", actor="t")
+    vault.content.put_item(order, chunks(CANARY * 50), clear(), actor="t")
     data_dir: Path = backend_settings.data_dir
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert CANARY not in path.read_bytes(), path
-    with session_scope(services.sessions) as s:
+    with session_scope(services.catalog.sessions) as s:
         assert s.execute(select(func.count()).select_from(Item)).scalar_one() == 1

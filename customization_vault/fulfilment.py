@@ -12,14 +12,11 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from customization_vault.catalog.db import session_scope
-from customization_vault.catalog.models import ReviewCase
-from customization_vault.errors import InvalidInput, StateConflict
+from customization_vault.catalog import ItemView, OrderView, ReviewView
+from customization_vault.content import NewItem
+from customization_vault.errors import InvalidInput
 from customization_vault.intake import (
     CorruptFont,
     CorruptImage,
@@ -28,7 +25,7 @@ from customization_vault.intake import (
     accept_file,
     validate_text,
 )
-from customization_vault.vault import ItemView, NewItem, OrderView, Vault
+from customization_vault.vault import Vault
 from screening.composite import UnscreenableInput
 from screening.findings import Verdict
 from screening.screener import Screener
@@ -40,21 +37,9 @@ MAX_IDEMPOTENCY_KEY = 200
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewOutcome:
-    """The trust-and-safety decision on a flagged item (no reviewer notes: they may quote content)."""
-
-    state: str
-    decision: str | None
-    reason_code: str | None
-    decided_at: datetime | None
-    appeal_decision: str | None
-    appeal_decided_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class ItemSummary:
     item: ItemView
-    review: ReviewOutcome | None
+    review: ReviewView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,34 +91,21 @@ class FulfilmentService:
 
     # ------------------------------------------------------------------ orders
     def create_order(self, seller_id: str, external_id: str, *, actor: str) -> tuple[OrderView, bool]:
-        return self.vault.create_order(seller_id, external_id, actor=actor)
+        return self.vault.orders.create(seller_id, external_id, actor=actor)
 
     def order(self, seller_id: str, external_id: str) -> OrderView:
-        return self.vault.find_order(seller_id, external_id)
+        return self.vault.orders.find(seller_id, external_id)
 
     def summary(self, seller_id: str, external_id: str) -> OrderSummary:
-        order = self.vault.find_order(seller_id, external_id)
-        items = self.vault.list_items(order)
-        reviews = self._reviews([i.id for i in items])
+        order = self.vault.orders.find(seller_id, external_id)
+        with self.vault.catalog.unit() as u:
+            items = u.items.for_order(order.id)
+            reviews = u.reviews.latest_for_items([i.id for i in items])
         return OrderSummary(
             order,
             tuple(ItemSummary(i, reviews.get(i.id)) for i in items),
             self.receipt(order),
         )
-
-    def _reviews(self, item_ids: list[str]) -> dict[str, ReviewOutcome]:
-        if not item_ids:
-            return {}
-        out: dict[str, ReviewOutcome] = {}
-        with session_scope(self.vault.sessions) as s:
-            rows = s.execute(
-                select(ReviewCase).where(ReviewCase.item_id.in_(item_ids)).order_by(ReviewCase.created_at)
-            ).scalars()
-            for r in rows:  # the latest case per item wins
-                out[r.item_id] = ReviewOutcome(
-                    r.state, r.decision, r.reason_code, r.decided_at, r.appeal_decision, r.appeal_decided_at
-                )
-        return out
 
     def receipt(self, order: OrderView) -> dict[str, Any] | None:
         """The signed purge receipt, or None before the purge finished (or without a receipt source)."""
@@ -141,16 +113,9 @@ class FulfilmentService:
 
     # ------------------------------------------------------------------ uploads
     def _replay(self, order: OrderView, key: str | None, digest: str) -> UploadResult | None:
-        """An idempotent retry answers from the catalog without re-screening or re-encrypting."""
-        if key is None:
-            return None
-        prior = self.vault.find_idempotent(order, key)
-        if prior is None:
-            return None
-        item, prior_digest = prior
-        if prior_digest != digest:
-            raise StateConflict("the idempotency key was already used for a different request")
-        return UploadResult(item, created=False)
+        """An idempotent retry answers from the catalog before screening or encrypting anything."""
+        prior = self.vault.content.replay(order, key, digest)
+        return None if prior is None else UploadResult(prior, created=False)
 
     def upload_file(
         self,
@@ -163,7 +128,7 @@ class FulfilmentService:
         actor: str,
     ) -> UploadResult:
         key = check_idempotency_key(idempotency_key)
-        order = self.vault.find_order(seller_id, external_id)
+        order = self.vault.orders.find(seller_id, external_id)
         digest = request_digest("file", data)
         replay = self._replay(order, key, digest)
         if replay is not None:
@@ -171,7 +136,7 @@ class FulfilmentService:
         accepted = accept_file(data, self.limits, declared_type)
         media = accepted.media_type
         verdict = self._screen(accepted.data, media.content_type)
-        item, created = self.vault.put_item(
+        item, created = self.vault.content.put_item(
             order,
             [accepted.data],
             NewItem(
@@ -190,7 +155,7 @@ class FulfilmentService:
         self, seller_id: str, external_id: str, text: str, *, idempotency_key: str | None, actor: str
     ) -> UploadResult:
         key = check_idempotency_key(idempotency_key)
-        order = self.vault.find_order(seller_id, external_id)
+        order = self.vault.orders.find(seller_id, external_id)
         text = validate_text(text, self.limits)
         data = text.encode("utf-8")
         digest = request_digest("text", data)
@@ -198,7 +163,7 @@ class FulfilmentService:
         if replay is not None:
             return replay
         verdict = self._screen(data, "text/plain")
-        item, created = self.vault.put_item(
+        item, created = self.vault.content.put_item(
             order,
             [data],
             NewItem(
@@ -225,5 +190,5 @@ class FulfilmentService:
         self, seller_id: str, external_id: str, item_id: str, *, actor: str
     ) -> tuple[ItemView, Iterator[bytes]]:
         """Released content for the order's own seller; the vault audits the access before any byte."""
-        order = self.vault.find_order(seller_id, external_id)
-        return self.vault.fetch_for_fulfilment(order, item_id, actor=actor)
+        order = self.vault.orders.find(seller_id, external_id)
+        return self.vault.content.fetch_for_fulfilment(order, item_id, actor=actor)

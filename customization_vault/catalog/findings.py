@@ -1,0 +1,59 @@
+"""Findings: what screening matched in an item. Where it matched (spans, regions) is derived content."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from customization_vault.catalog.models import FindingRow
+from customization_vault.catalog.views import FindingView
+from screening.findings import Finding
+
+
+def _row(item_id: str, f: Finding) -> FindingRow:
+    return FindingRow(
+        item_id=item_id,
+        kind=f.kind.value,
+        list_ref=f.list_ref,
+        entry=f.entry,
+        label=f.label,
+        category=f.category,
+        score=float(f.score),
+        severity=f.severity.value,
+        distance=f.distance,
+        span_start=f.span[0] if f.span else None,
+        span_end=f.span[1] if f.span else None,
+        region=list(f.region) if f.region else None,
+    )
+
+
+class Findings:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, item_id: str, findings: Iterable[Finding]) -> tuple[FindingView, ...]:
+        rows = [_row(item_id, f) for f in findings]
+        self._s.add_all(rows)
+        self._s.flush()
+        return tuple(FindingView.of(r) for r in rows)
+
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, tuple[FindingView, ...]]:
+        if not item_ids:
+            return {}
+        out: dict[str, list[FindingView]] = {}
+        rows = self._s.execute(
+            select(FindingRow).where(FindingRow.item_id.in_(item_ids)).order_by(FindingRow.id)
+        ).scalars()
+        for f in rows:
+            out.setdefault(f.item_id, []).append(FindingView.of(f))
+        return {k: tuple(v) for k, v in out.items()}
+
+    def null_locations(self, item_ids: Select[str]) -> None:
+        """Forget where in the content each match was (offsets and pixel boxes are derived content)."""
+        self._s.execute(
+            update(FindingRow)
+            .where(FindingRow.item_id.in_(item_ids))
+            .values(span_start=None, span_end=None, region=None)
+        )

@@ -1,0 +1,189 @@
+"""Frozen views of catalog rows: what repositories hand to the services above them.
+
+Services never hold an ORM object: a view cannot lazy-load after its session closed, cannot be
+mutated by accident, and keeps the ORM (and SQLAlchemy) inside this package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from customization_vault.catalog.models import FindingRow, Item, LegalHold, Order, ReviewCase
+from customization_vault.lifecycle import ItemState, OrderState, PurgeStep, ReviewState, VerdictKind
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: str
+    seller_id: str
+    external_id: str
+    state: OrderState
+    epoch: str
+    created_at: datetime
+    first_upload_at: datetime | None
+    trigger: str | None
+    triggered_at: datetime | None
+    purge_step: PurgeStep
+    key_destroyed_at: datetime | None
+    blobs_deleted_at: datetime | None
+    purged_at: datetime | None
+
+    @classmethod
+    def of(cls, o: Order) -> OrderView:
+        return cls(
+            o.id,
+            o.seller_id,
+            o.external_id,
+            OrderState(o.state),
+            o.epoch,
+            o.created_at,
+            o.first_upload_at,
+            o.trigger,
+            o.triggered_at,
+            PurgeStep(o.purge_step),
+            o.key_destroyed_at,
+            o.blobs_deleted_at,
+            o.purged_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    kind: str
+    list_ref: str
+    entry: str
+    label: str | None
+    category: str | None
+    score: float
+    severity: str
+    distance: int | None
+    span: tuple[int, int] | None
+    region: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, f: FindingRow) -> FindingView:
+        span = (f.span_start, f.span_end) if f.span_start is not None and f.span_end is not None else None
+        return cls(
+            f.kind,
+            f.list_ref,
+            f.entry,
+            f.label,
+            f.category,
+            f.score,
+            f.severity,
+            f.distance,
+            span,
+            tuple(f.region) if f.region else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: str
+    order_id: str
+    kind: str
+    content_type: str
+    size: int
+    stored_size: int
+    state: ItemState
+    verdict: VerdictKind | None
+    metadata_removed: tuple[str, ...]
+    created_at: datetime
+    findings: tuple[FindingView, ...] = ()
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def of(cls, i: Item, findings: tuple[FindingView, ...] = ()) -> ItemView:
+        return cls(
+            i.id,
+            i.order_id,
+            i.kind,
+            i.content_type,
+            i.size,
+            i.stored_size,
+            ItemState(i.state),
+            None if i.verdict is None else VerdictKind(i.verdict),
+            tuple(i.metadata_removed or ()),
+            i.created_at,
+            findings,
+            i.deleted_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    """A review case as the order view and the review queue see it (no reviewer notes: they may quote
+    content, and they stay with the case)."""
+
+    id: str
+    item_id: str
+    state: ReviewState
+    decision: str | None
+    reason_code: str | None
+    decided_at: datetime | None
+    appealed_at: datetime | None
+    appeal_decision: str | None
+    appeal_decided_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: ReviewCase) -> ReviewView:
+        return cls(
+            r.id,
+            r.item_id,
+            ReviewState(r.state),
+            r.decision,
+            r.reason_code,
+            r.decided_at,
+            r.appealed_at,
+            r.appeal_decision,
+            r.appeal_decided_at,
+            r.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HoldView:
+    id: str
+    order_id: str
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    expires_at: datetime
+    released_at: datetime | None
+    active: bool  # computed by the catalog's one hold rule, as of the query
+
+    @classmethod
+    def of(cls, h: LegalHold, *, active: bool) -> HoldView:
+        return cls(h.id, h.order_id, h.reason, h.placed_by, h.placed_at, h.expires_at, h.released_at, active)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: str
+    prefix: str
+    secret_hash: str
+    role: str
+    seller_id: str | None
+    seller_external_id: str | None
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One stored audit event, exactly as hashed."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    purpose: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str

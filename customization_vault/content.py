@@ -1,0 +1,220 @@
+"""Items' content: envelope-encrypted on the way in, released by the lifecycle rules on the way out.
+
+Every method is one unit of work: a blob written before its row commits is deleted again if the row
+does not commit (and the orphan sweep catches a crash in between), so a failed call leaves no item,
+blob or key behind. Every read is audited before the first byte leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, ObjectContext, decrypt_stream, encrypt_stream
+from customization_vault.audit import AuditLog
+from customization_vault.blobs.base import BlobStore, blob_key, order_prefix
+from customization_vault.catalog import Catalog, DuplicateRow, ItemView, OrderView, Unit
+from customization_vault.catalog.types import new_id
+from customization_vault.clock import Clock, system_clock
+from customization_vault.errors import ItemNotFound, KeyDestroyed, OrderNotFound, StateConflict, TooLarge
+from customization_vault.keys.base import DataKey, KeyContext, KeyProvider
+from customization_vault.lifecycle import ItemState, check_accepts_uploads, check_release, item_state_for
+from screening.findings import Verdict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """What the intake hands the vault: already validated, sanitised and screened."""
+
+    kind: str
+    content_type: str
+    verdict: Verdict
+    metadata_removed: tuple[str, ...] = ()
+    perceptual_hash: str | None = None
+    idempotency_key: str | None = None
+    request_digest: str | None = None
+
+
+class ContentVault:
+    def __init__(
+        self,
+        catalog: Catalog,
+        keys: KeyProvider,
+        blobs: BlobStore,
+        audit: AuditLog,
+        *,
+        clock: Clock = system_clock,
+        segment_size: int = DEFAULT_SEGMENT_SIZE,
+        max_items_per_order: int = 50,
+    ) -> None:
+        self._catalog = catalog
+        self._keys = keys
+        self._blobs = blobs
+        self._audit = audit
+        self._clock = clock
+        self.segment_size = segment_size
+        self.max_items_per_order = max_items_per_order
+
+    def _data_key(self, u: Unit, order: OrderView) -> DataKey:
+        wrapped = u.keys.get(order.id)
+        if wrapped is None:
+            raise KeyDestroyed("the order's data key was destroyed")
+        return self._keys.unwrap(wrapped, KeyContext(order.seller_id, order.id))
+
+    def replay(self, order: OrderView, idempotency_key: str | None, digest: str | None) -> ItemView | None:
+        """The item an earlier request with this key created, if the request is the same one.
+
+        A retry with the same key and the same digest answers from the catalog (no re-screening, no
+        re-encryption); the same key with a different request is a client error, never an overwrite.
+        """
+        if idempotency_key is None:
+            return None
+        with self._catalog.unit() as u:
+            prior = u.items.by_idempotency_key(order.id, idempotency_key)
+        if prior is None:
+            return None
+        item, prior_digest = prior
+        if prior_digest != digest:
+            raise StateConflict("the idempotency key was already used for a different request")
+        return item
+
+    def put_item(
+        self, order: OrderView, content: Iterable[bytes], new: NewItem, *, actor: str
+    ) -> tuple[ItemView, bool]:
+        """Encrypt and store one item with its screening result; (item, created)."""
+        prior = self.replay(order, new.idempotency_key, new.request_digest)
+        if prior is not None:
+            return prior, False
+        item_id = new_id()
+        key = blob_key(order.seller_id, order.id, item_id)
+        with self._catalog.unit() as u:
+            current = u.orders.get(order.id)
+            if current is None:
+                raise OrderNotFound("no such order")
+            check_accepts_uploads(current.state)
+            if u.items.count(order.id) >= self.max_items_per_order:
+                raise TooLarge("the order already holds the maximum number of items")
+            dek = self._data_key(u, order)
+        ctx = ObjectContext(order.seller_id, order.id, item_id)
+        size = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in content:
+                size += len(chunk)
+                yield chunk
+
+        stored = self._blobs.put(key, encrypt_stream(dek, ctx, counted(), segment_size=self.segment_size))
+        try:
+            with self._catalog.unit() as u:
+                current = u.orders.lock(order.id)
+                if current is None:
+                    raise OrderNotFound("no such order")
+                check_accepts_uploads(current.state)
+                now = self._clock()
+                state = item_state_for(new.verdict.kind)
+                u.items.add(
+                    item_id=item_id,
+                    order_id=order.id,
+                    kind=new.kind,
+                    content_type=new.content_type,
+                    size=size,
+                    stored_size=stored,
+                    state=state,
+                    verdict=new.verdict.kind,
+                    metadata_removed=new.metadata_removed,
+                    idempotency_key=new.idempotency_key,
+                    request_digest=new.request_digest,
+                    perceptual_hash=new.perceptual_hash,
+                    now=now,
+                )
+                findings = u.findings.add(item_id, new.verdict.findings)
+                if state == ItemState.FLAGGED:
+                    u.reviews.open_for(item_id, now)
+                u.orders.note_first_upload(order.id, now)
+                self._audit.record(
+                    u,
+                    actor=actor,
+                    action="item.put",
+                    target_type="item",
+                    target_id=item_id,
+                    details={
+                        "order_id": order.id,
+                        "verdict": new.verdict.kind.value,
+                        "bytes": size,
+                        "findings": len(findings),
+                    },
+                )
+                view = u.items.get(item_id, order_id=order.id)
+                assert view is not None
+        except BaseException as exc:
+            self._discard_blob(key)
+            if isinstance(exc, DuplicateRow) and new.idempotency_key is not None:
+                prior = self.replay(order, new.idempotency_key, new.request_digest)
+                if prior is not None:
+                    return prior, False
+            raise
+        return view, True
+
+    def _discard_blob(self, key: str) -> None:
+        try:
+            self._blobs.delete(key)
+        except Exception:  # the orphan sweep will collect it; never mask the original error
+            log.warning("could not delete blob of a failed upload; left for the orphan sweep")
+
+    def get_item(self, order: OrderView, item_id: str) -> ItemView:
+        with self._catalog.unit() as u:
+            item = u.items.get(item_id, order_id=order.id)
+        if item is None:
+            raise ItemNotFound("no such item")
+        return item
+
+    def list_items(self, order: OrderView) -> list[ItemView]:
+        with self._catalog.unit() as u:
+            return u.items.for_order(order.id)
+
+    def open_item(
+        self, order: OrderView, item_id: str, *, actor: str, purpose: str
+    ) -> tuple[ItemView, Iterator[bytes]]:
+        """Decrypt an item as a stream, whatever its state (review, screening); audited with `purpose`."""
+        return self._open(order, item_id, actor=actor, purpose=purpose, for_release=False)
+
+    def fetch_for_fulfilment(
+        self, order: OrderView, item_id: str, *, actor: str
+    ) -> tuple[ItemView, Iterator[bytes]]:
+        """Content for the order's own seller: only when released, only while the order is open."""
+        return self._open(order, item_id, actor=actor, purpose="fulfilment", for_release=True)
+
+    def _open(
+        self, order: OrderView, item_id: str, *, actor: str, purpose: str, for_release: bool
+    ) -> tuple[ItemView, Iterator[bytes]]:
+        # One unit of work: the release rule, the key unwrap and the audit event see the same state.
+        with self._catalog.unit() as u:
+            item = u.items.get(item_id, order_id=order.id)
+            if item is None:
+                raise ItemNotFound("no such item")
+            if for_release:
+                current = u.orders.get(order.id)
+                if current is None:
+                    raise OrderNotFound("no such order")
+                # Checked before the unwrap: a purged order answers "gone", not "key destroyed".
+                check_release(current.state, item.state)
+            dek = self._data_key(u, order)
+            self._audit.record(
+                u,
+                actor=actor,
+                action="item.read",
+                target_type="item",
+                target_id=item_id,
+                purpose=purpose,
+                details={"order_id": order.id},
+            )
+        ctx = ObjectContext(order.seller_id, order.id, item_id)
+        return item, decrypt_stream(dek, ctx, self._blobs.get(blob_key(order.seller_id, order.id, item_id)))
+
+    def blob_keys(self, order: OrderView) -> list[str]:
+        """Every blob of the order still in the store (listing, not the catalog: catches strays)."""
+        return list(self._blobs.list(order_prefix(order.seller_id, order.id)))
