@@ -141,22 +141,117 @@ class FindingRow(Base):
 
 
 class ReviewCase(Base):
+    """One trust-and-safety decision about one item: the first decision, then at most one appeal.
+
+    Reviewer notes and the seller's appeal statement may quote content: they are derived content,
+    nulled by the purge with the rest of the order's.
+    """
+
     __tablename__ = "review_cases"
+    __table_args__ = (Index("ix_review_cases_queue", "state", "created_at"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+    seller_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+    # What put the item in the queue: the strongest finding's kind, list (with version) and score.
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    list_ref: Mapped[str | None] = mapped_column(String(200), default=None)
+    score: Mapped[float | None] = mapped_column(Float, default=None)
     state: Mapped[ReviewState] = mapped_column(EnumString(ReviewState), default=ReviewState.OPEN, index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     decision: Mapped[str | None] = mapped_column(String(16), default=None)  # approve | reject
     reason_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     appealed_at: Mapped[datetime | None] = mapped_column(default=None)
+    appeal_statement: Mapped[str | None] = mapped_column(Text, default=None)
     appeal_decision: Mapped[str | None] = mapped_column(String(16), default=None)
+    appeal_reason_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    appeal_note: Mapped[str | None] = mapped_column(Text, default=None)
     appeal_decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
     appeal_decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # purged | cleared_by_list
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
+
+
+class SellerWebhook(Base):
+    """Where a seller hears about decisions. The secret signs deliveries (HMAC-SHA256); shown once."""
+
+    __tablename__ = "seller_webhooks"
+
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A notification to deliver at least once, written in the transaction of the change it reports.
+
+    `body` holds the exact JSON bytes that are signed and sent; ids and codes only, never content.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    seller_id: Mapped[str] = mapped_column(String(36), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class ScreeningList(Base):
+    """One version of one screening list (marks, terms, allow, images, fonts), as imported.
+
+    The newest version of each kind is what every process screens with; findings name the version
+    they came from in their `list_ref`.
+    """
+
+    __tablename__ = "screening_lists"
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_screening_lists_kind_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class RescreenJob(Base):
+    """A re-screen of every unfulfilled order's items against new list versions; resumable by cursor."""
+
+    __tablename__ = "rescreen_jobs"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | failed
+    reason: Mapped[str] = mapped_column(String(200))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
+    cleared: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    cursor: Mapped[str] = mapped_column(String(36), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LegalHold(Base):
@@ -226,8 +321,12 @@ __all__ = [
     "LegalHold",
     "Meta",
     "Order",
+    "OutboxMessage",
     "PurgeReceipt",
+    "RescreenJob",
     "ReviewCase",
+    "ScreeningList",
     "Seller",
+    "SellerWebhook",
     "WrappedDataKey",
 ]

@@ -20,6 +20,7 @@ from customization_vault.catalog.holds import Holds
 from customization_vault.catalog.items import Items
 from customization_vault.catalog.keys import WrappedKeys
 from customization_vault.catalog.orders import Orders
+from customization_vault.catalog.outbox import Outbox
 from customization_vault.catalog.receipts import Receipts
 from customization_vault.catalog.reviews import ReviewCases
 from customization_vault.catalog.sellers import Sellers
@@ -40,6 +41,7 @@ class Unit:
         self.holds = Holds(session)
         self.audit = AuditEvents(session)
         self.apikeys = ApiKeyRows(session)
+        self.outbox = Outbox(session)
 
 
 class Catalog:

@@ -13,7 +13,7 @@ def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         migrate(engine)  # idempotent at every start
@@ -21,7 +21,7 @@ def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
         assert current_revision(engine) is None
         assert set(inspect(engine).get_table_names()) & set(Base.metadata.tables) == set()
         migrate(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
     finally:
         engine.dispose()
 
@@ -37,5 +37,42 @@ def test_models_match_the_migrated_schema(db_url: str) -> None:
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_review_cases_opened_before_0002_learn_their_order_and_seller(db_url: str) -> None:
+    """The upgrade backfills the queue's filter columns from each case's item."""
+    from sqlalchemy import text
+
+    engine = create_db_engine(db_url)
+    try:
+        migrate(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO sellers (id, external_id, created_at) VALUES ('s1', 'S', '2026-01-01')")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO orders (id, seller_id, external_id, state, epoch, created_at, purge_step, "
+                    "purge_attempts) VALUES ('o1', 's1', 'O', 'open', '2026', '2026-01-01', 0, 0)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO items (id, order_id, kind, content_type, size, stored_size, state, "
+                    "created_at) VALUES ('i1', 'o1', 'text', 'text/plain', 1, 1, 'flagged', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO review_cases (id, item_id, state, created_at) "
+                    "VALUES ('c1', 'i1', 'open', '2026-01-01')"
+                )
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT order_id, seller_id FROM review_cases WHERE id = 'c1'")).one()
+        assert tuple(row) == ("o1", "s1")
     finally:
         engine.dispose()
