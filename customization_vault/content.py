@@ -133,7 +133,16 @@ class ContentVault:
                 )
                 findings = u.findings.add(item_id, new.verdict.findings)
                 if state == ItemState.FLAGGED:
-                    u.reviews.open_for(item_id, now)
+                    lead = new.verdict.lead
+                    u.reviews.open_for(
+                        item_id,
+                        now,
+                        order_id=order.id,
+                        seller_id=order.seller_id,
+                        kind=None if lead is None else lead.kind.value,
+                        list_ref=None if lead is None else lead.list_ref,
+                        score=None if lead is None else float(lead.score),
+                    )
                 u.orders.note_first_upload(order.id, now)
                 self._audit.record(
                     u,

@@ -83,6 +83,13 @@ class Verdict:
     kind: VerdictKind
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
+    @property
+    def lead(self) -> Finding | None:
+        """The finding that decided the verdict: the most severe, then the highest score (the one a
+        reviewer's queue is sorted and filtered by)."""
+        order = {Severity.BLOCK: 0, Severity.REVIEW: 1, Severity.INFO: 2}
+        return min(self.findings, key=lambda f: (order[f.severity], -f.score), default=None)
+
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> Verdict:
         fs = tuple(findings)

@@ -1,11 +1,12 @@
-"""Review cases: the trust-and-safety queue's rows."""
+"""Review cases: the trust-and-safety queue's rows, their leases and decisions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from customization_vault.catalog.models import ReviewCase
@@ -13,19 +14,92 @@ from customization_vault.catalog.types import new_id
 from customization_vault.catalog.views import ReviewView
 from customization_vault.lifecycle import ReviewState
 
+# A case is "live" while someone may still have to decide it.
+LIVE = (ReviewState.OPEN, ReviewState.CLAIMED, ReviewState.ESCALATED, ReviewState.APPEALED)
+# Waiting for a reviewer: open, escalated (admins only) or appealed, or claimed with a lapsed lease.
+_WAITING = (ReviewState.OPEN, ReviewState.ESCALATED, ReviewState.APPEALED)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    kind: str | None = None
+    list_ref: str | None = None
+    seller_id: str | None = None
+    state: ReviewState | None = None
+
 
 class ReviewCases:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def open_for(self, item_id: str, now: datetime) -> ReviewView:
-        case = ReviewCase(id=new_id(), item_id=item_id, state=ReviewState.OPEN, created_at=now)
+    # ------------------------------------------------------------------ opening and closing
+    def open_for(
+        self,
+        item_id: str,
+        now: datetime,
+        *,
+        order_id: str | None = None,
+        seller_id: str | None = None,
+        kind: str | None = None,
+        list_ref: str | None = None,
+        score: float | None = None,
+    ) -> ReviewView:
+        case = ReviewCase(
+            id=new_id(),
+            item_id=item_id,
+            order_id=order_id,
+            seller_id=seller_id,
+            kind=kind,
+            list_ref=list_ref,
+            score=score,
+            state=ReviewState.OPEN,
+            created_at=now,
+        )
         self._s.add(case)
         self._s.flush()
         return ReviewView.of(case)
 
+    def close_live(
+        self, *, reason: str, now: datetime, item_id: str | None = None, order_ids: Sequence[str] = ()
+    ) -> list[str]:
+        """Close every live case of an item or of orders (purged, cleared by a new list); their ids."""
+        q = select(ReviewCase.id).where(ReviewCase.state.in_(LIVE))
+        q = (
+            q.where(ReviewCase.item_id == item_id)
+            if item_id is not None
+            else q.where(ReviewCase.order_id.in_(order_ids))
+        )
+        ids = list(self._s.execute(q).scalars())
+        if ids:
+            self._s.execute(
+                update(ReviewCase)
+                .where(ReviewCase.id.in_(ids))
+                .values(
+                    state=ReviewState.CLOSED,
+                    closed_reason=reason,
+                    closed_at=now,
+                    claimed_by=None,
+                    lease_until=None,
+                )
+            )
+        return ids
+
+    def forget_content(self, order_ids: Sequence[str]) -> None:
+        """Null what may quote content: reviewer notes and appeal statements (derived content)."""
+        if order_ids:
+            self._s.execute(
+                update(ReviewCase)
+                .where(ReviewCase.order_id.in_(order_ids))
+                .values(note=None, appeal_note=None, appeal_statement=None)
+            )
+
+    # ------------------------------------------------------------------ reads
+    def get(self, case_id: str, *, lock: bool = False) -> ReviewView | None:
+        row = self._s.get(ReviewCase, case_id, with_for_update=lock, populate_existing=lock)
+        return None if row is None else ReviewView.of(row)
+
     def latest_for_items(self, item_ids: Sequence[str]) -> dict[str, ReviewView]:
-        """Each item's latest case (an item has at most one open at a time)."""
+        """Each item's latest case (an item has at most one live case at a time)."""
         if not item_ids:
             return {}
         out: dict[str, ReviewView] = {}
@@ -35,3 +109,108 @@ class ReviewCases:
         for r in rows:
             out[r.item_id] = ReviewView.of(r)
         return out
+
+    def _waiting(self, now: datetime, f: QueueFilter, *, admin: bool) -> Select[ReviewCase]:
+        q = select(ReviewCase).where(
+            or_(
+                ReviewCase.state.in_(_WAITING),
+                (ReviewCase.state == ReviewState.CLAIMED) & (ReviewCase.lease_until <= now),
+            )
+        )
+        if not admin:  # an escalated case waits for an admin until it is decided
+            q = q.where(or_(ReviewCase.escalated_at.is_(None), ReviewCase.decided_at.is_not(None)))
+        return self._filtered(q, f)
+
+    def _filtered(self, q: Select[ReviewCase], f: QueueFilter) -> Select[ReviewCase]:
+        if f.kind is not None:
+            q = q.where(ReviewCase.kind == f.kind)
+        if f.list_ref is not None:
+            q = q.where(ReviewCase.list_ref == f.list_ref)
+        if f.seller_id is not None:
+            q = q.where(ReviewCase.seller_id == f.seller_id)
+        if f.state is not None:
+            q = q.where(ReviewCase.state == f.state)
+        return q
+
+    def queue(
+        self, f: QueueFilter, *, live_only: bool, limit: int, offset: int
+    ) -> tuple[list[ReviewView], int]:
+        """A page of cases, oldest first, and how many match in all."""
+        q = select(ReviewCase)
+        if live_only:
+            q = q.where(ReviewCase.state.in_(LIVE))
+        q = self._filtered(q, f)
+        total = int(self._s.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+        rows = self._s.execute(
+            q.order_by(ReviewCase.created_at, ReviewCase.id).limit(limit).offset(offset)
+        ).scalars()
+        return [ReviewView.of(r) for r in rows], total
+
+    # ------------------------------------------------------------------ leases
+    def claim_next(
+        self,
+        now: datetime,
+        until: datetime,
+        reviewer: str,
+        f: QueueFilter,
+        *,
+        admin: bool,
+        exclude_decided_by: bool,
+    ) -> ReviewView | None:
+        """Lease the oldest waiting case to `reviewer`. SKIP LOCKED: two claims never take the same row
+        on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE, so the second claim sees the
+        first one's lease."""
+        q = self._waiting(now, f, admin=admin)
+        if exclude_decided_by:  # an appeal is decided by someone other than the first decider
+            q = q.where(
+                or_(
+                    ReviewCase.appealed_at.is_(None),
+                    ReviewCase.decided_by.is_(None),
+                    ReviewCase.decided_by != reviewer,
+                )
+            )
+        row = self._s.execute(
+            q.order_by(ReviewCase.created_at, ReviewCase.id).limit(1).with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return self._lease(row, reviewer, until)
+
+    def lease(self, case_id: str, reviewer: str, until: datetime) -> ReviewView | None:
+        row = self._s.get(ReviewCase, case_id)
+        return None if row is None else self._lease(row, reviewer, until)
+
+    def _lease(self, row: ReviewCase, reviewer: str, until: datetime) -> ReviewView:
+        row.state = ReviewState.CLAIMED
+        row.claimed_by = reviewer
+        row.lease_until = until
+        self._s.flush()
+        return ReviewView.of(row)
+
+    def release(self, case_id: str) -> ReviewView | None:
+        """Give the case back to the queue in the state it waited in."""
+        row = self._s.get(ReviewCase, case_id)
+        if row is None:
+            return None
+        row.state = _waiting_state(row)
+        row.claimed_by = None
+        row.lease_until = None
+        self._s.flush()
+        return ReviewView.of(row)
+
+    def write(self, case_id: str, **values: object) -> ReviewView:
+        """Set decision fields on a case (the review desk decides what is allowed)."""
+        row = self._s.get(ReviewCase, case_id)
+        assert row is not None
+        for k, v in values.items():
+            setattr(row, k, v)
+        self._s.flush()
+        return ReviewView.of(row)
+
+
+def _waiting_state(row: ReviewCase) -> ReviewState:
+    if row.appealed_at is not None:
+        return ReviewState.APPEALED
+    if row.escalated_at is not None:
+        return ReviewState.ESCALATED
+    return ReviewState.OPEN

@@ -114,18 +114,35 @@ class ItemView:
 
 @dataclass(frozen=True, slots=True)
 class ReviewView:
-    """A review case as the order view and the review queue see it (no reviewer notes: they may quote
-    content, and they stay with the case)."""
+    """A review case. `note`, `appeal_note` and `appeal_statement` may quote content: they are for
+    reviewers' eyes (and the purge nulls them); the seller's order view shows decisions only."""
 
     id: str
     item_id: str
+    order_id: str | None
+    seller_id: str | None
+    kind: str | None
+    list_ref: str | None
+    score: float | None
     state: ReviewState
+    claimed_by: str | None
+    lease_until: datetime | None
+    escalated_by: str | None
+    escalated_at: datetime | None
     decision: str | None
     reason_code: str | None
+    note: str | None
+    decided_by: str | None
     decided_at: datetime | None
     appealed_at: datetime | None
+    appeal_statement: str | None
     appeal_decision: str | None
+    appeal_reason_code: str | None
+    appeal_note: str | None
+    appeal_decided_by: str | None
     appeal_decided_at: datetime | None
+    closed_reason: str | None
+    closed_at: datetime | None
     created_at: datetime
 
     @classmethod
@@ -133,15 +150,36 @@ class ReviewView:
         return cls(
             r.id,
             r.item_id,
+            r.order_id,
+            r.seller_id,
+            r.kind,
+            r.list_ref,
+            r.score,
             ReviewState(r.state),
+            r.claimed_by,
+            r.lease_until,
+            r.escalated_by,
+            r.escalated_at,
             r.decision,
             r.reason_code,
+            r.note,
+            r.decided_by,
             r.decided_at,
             r.appealed_at,
+            r.appeal_statement,
             r.appeal_decision,
+            r.appeal_reason_code,
+            r.appeal_note,
+            r.appeal_decided_by,
             r.appeal_decided_at,
+            r.closed_reason,
+            r.closed_at,
             r.created_at,
         )
+
+    @property
+    def in_appeal(self) -> bool:
+        return self.appealed_at is not None
 
 
 @dataclass(frozen=True, slots=True)
