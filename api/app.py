@@ -18,7 +18,7 @@ from api import errors
 from api.deps import ApiContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.purging import PurgeGateway, RetentionPurge
-from api.routes import orders, system
+from api.routes import orders, review, system
 from api.settings import Settings
 from api.wiring import Services, build_services
 from customization_vault.fulfilment import FulfilmentService
@@ -56,7 +56,11 @@ def build_context(services: Services, metrics: Metrics | None = None) -> ApiCont
     """Called inside the running event loop (the lifespan): the upload limiter belongs to it."""
     purge = build_purge_gateway(services)
     fulfilment = FulfilmentService(
-        services.vault, services.screener, limits_of(services.settings), receipts=purge.receipt
+        services.vault,
+        services.screener,
+        limits_of(services.settings),
+        receipts=purge.receipt,
+        review=services.review,
     )
     # Each upload in flight holds up to max_upload_bytes in memory: the limiter bounds the total.
     slots = CapacityLimiter(
@@ -92,6 +96,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(orders.router)
+    app.include_router(review.router)
     app.include_router(system.router)
     # Outermost first: metrics see the final status, including the problem bodies of ProblemMiddleware.
     app.add_middleware(errors.ProblemMiddleware)

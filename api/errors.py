@@ -31,6 +31,7 @@ from customization_vault.errors import (
     KeyDestroyed,
     KeyUnavailable,
     NotFound,
+    NotPermitted,
     StateConflict,
     TooLarge,
     UnsupportedType,
@@ -66,6 +67,7 @@ class ServiceUnavailable(VaultError):
 STATUS_TABLE: tuple[tuple[type[VaultError], int, str], ...] = (
     (Unauthenticated, 401, "Unauthenticated"),
     (Forbidden, 403, "Forbidden"),
+    (NotPermitted, 403, "Forbidden"),
     (NotFound, 404, "Not found"),
     (ContentGone, 410, "Content gone"),
     (KeyDestroyed, 410, "Content gone"),

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from customization_vault.catalog import FindingView, ItemView, OrderView
+from customization_vault.catalog import FindingView, ItemView, OrderView, ReviewView
 from customization_vault.fulfilment import ItemSummary, OrderSummary
 
 
@@ -43,13 +43,51 @@ class FindingRead(BaseModel):
         )
 
 
-class ReviewRead(BaseModel):
-    state: str
-    decision: str | None = None
-    reason_code: str | None = None
+class AppealRead(BaseModel):
+    state: Literal["pending", "decided"] = Field(description="pending until a reviewer decides it")
+    decision: str | None = Field(default=None, description="approve | reject")
+    reason: str | None = None
     decided_at: datetime | None = None
+
+
+class ReviewRead(BaseModel):
+    """The trust-and-safety outcome of a flagged (or appealed) item, as the seller sees it: no
+    reviewer notes, no reviewer identities."""
+
+    state: str = Field(description="open | claimed | escalated | decided | appealed | closed")
+    decision: str | None = Field(default=None, description="approve | reject (the first decision)")
+    reason: str | None = Field(
+        default=None, description="trademark | copyright | offensive | restricted | other"
+    )
+    decided_at: datetime | None = None
+    appeal: AppealRead | None = None
+    closed_reason: str | None = Field(default=None, description="purged | cleared_by_list")
+    # Earlier names, kept for integrations built on them.
+    reason_code: str | None = None
     appeal_decision: str | None = None
     appeal_decided_at: datetime | None = None
+
+    @classmethod
+    def of(cls, r: ReviewView) -> ReviewRead:
+        appeal = None
+        if r.appealed_at is not None:
+            appeal = AppealRead(
+                state="decided" if r.appeal_decided_at is not None else "pending",
+                decision=r.appeal_decision,
+                reason=r.appeal_reason_code,
+                decided_at=r.appeal_decided_at,
+            )
+        return cls(
+            state=r.state,
+            decision=r.decision,
+            reason=r.reason_code,
+            decided_at=r.decided_at,
+            appeal=appeal,
+            closed_reason=r.closed_reason,
+            reason_code=r.reason_code,
+            appeal_decision=r.appeal_decision,
+            appeal_decided_at=r.appeal_decided_at,
+        )
 
 
 class ItemRead(BaseModel):
@@ -125,18 +163,7 @@ class OrderDetailRead(OrderRead):
 
 
 def _item(order_external_id: str, s: ItemSummary) -> ItemRead:
-    review = None
-    if s.review is not None:
-        r = s.review
-        review = ReviewRead(
-            state=r.state,
-            decision=r.decision,
-            reason_code=r.reason_code,
-            decided_at=r.decided_at,
-            appeal_decision=r.appeal_decision,
-            appeal_decided_at=r.appeal_decided_at,
-        )
-    return ItemRead.of(s.item, order_external_id, review)
+    return ItemRead.of(s.item, order_external_id, None if s.review is None else ReviewRead.of(s.review))
 
 
 class TextItemCreate(BaseModel):
@@ -146,6 +173,14 @@ class TextItemCreate(BaseModel):
 
     kind: Literal["text"]
     text: str
+
+
+class AppealCreate(BaseModel):
+    """The seller's statement: plain text, shown to the reviewer who decides the appeal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(min_length=1, max_length=2000)
 
 
 class PurgeRead(BaseModel):

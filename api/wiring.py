@@ -15,6 +15,7 @@ from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
 from customization_vault.keys.base import KeyProvider
+from customization_vault.review import ReviewDesk
 from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
 from retention.purge import Purger
@@ -172,6 +173,7 @@ class Services:
     purger: Purger | None = None
     worker: PurgeWorker | None = None
     purge_metrics: PurgeMetrics = field(default_factory=PurgeMetrics)
+    review: ReviewDesk | None = None
 
     def close(self) -> None:
         self.catalog.engine.dispose()
@@ -213,4 +215,5 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         purger=purger,
         worker=worker,
         purge_metrics=purge_metrics,
+        review=ReviewDesk(vault.content, audit, clock=clock),
     )

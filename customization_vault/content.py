@@ -58,6 +58,10 @@ class ContentVault:
         self.segment_size = segment_size
         self.max_items_per_order = max_items_per_order
 
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
     def _data_key(self, u: Unit, order: OrderView) -> DataKey:
         wrapped = u.keys.get(order.id)
         if wrapped is None:

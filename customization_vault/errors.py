@@ -4,6 +4,7 @@ VaultError
 ├── NotFound                  a seller, order, item, blob or key that does not exist (or is not yours)
 │   ├── OrderNotFound
 │   ├── ItemNotFound
+│   ├── CaseNotFound
 │   └── BlobNotFound
 ├── IntegrityError            any decryption/authentication failure; deliberately opaque
 ├── KeyUnavailable            the data key cannot be unwrapped
@@ -15,7 +16,9 @@ VaultError
 ├── StateConflict             the action is not allowed in the object's lifecycle state
 │   ├── ContentGone           fulfilled/cancelled/expired/purged: the content is no longer served
 │   ├── ContentHeld           flagged / in review: not yet released
-│   └── ContentRefused        blocked / rejected: never released
+│   ├── ContentRefused        blocked / rejected: never released
+│   └── LeaseConflict         a review case someone else holds, or that the caller does not hold
+├── NotPermitted              the caller's role may not take this decision (escalated, own appeal)
 └── BackendError              a blob store, key service or database that failed to answer
 """
 
@@ -91,6 +94,18 @@ class ContentHeld(StateConflict):
 
 class ContentRefused(StateConflict):
     code = "content_refused"
+
+
+class LeaseConflict(StateConflict):
+    code = "lease_conflict"
+
+
+class NotPermitted(VaultError):
+    code = "not_permitted"
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
 
 
 class BackendError(VaultError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from customization_vault.catalog import ItemView, OrderView, ReviewView
 from customization_vault.content import NewItem
-from customization_vault.errors import InvalidInput
+from customization_vault.errors import InvalidInput, StateConflict
 from customization_vault.intake import (
     CorruptFont,
     CorruptImage,
@@ -25,6 +25,7 @@ from customization_vault.intake import (
     accept_file,
     validate_text,
 )
+from customization_vault.review import ReviewDesk
 from customization_vault.vault import Vault
 from screening.composite import UnscreenableInput
 from screening.findings import Verdict
@@ -82,12 +83,14 @@ class FulfilmentService:
         limits: Limits,
         *,
         receipts: Callable[[str], dict[str, Any] | None] | None = None,
+        review: ReviewDesk | None = None,
     ) -> None:
         self.vault = vault
         self.screener = screener
         self.limits = limits
         # Receipts belong to retention (a layer above): injected, so this module never imports it.
         self._receipts = receipts
+        self._desk = review
 
     # ------------------------------------------------------------------ orders
     def create_order(self, seller_id: str, external_id: str, *, actor: str) -> tuple[OrderView, bool]:
@@ -106,6 +109,19 @@ class FulfilmentService:
             tuple(ItemSummary(i, reviews.get(i.id)) for i in items),
             self.receipt(order),
         )
+
+    def review_of(self, item_id: str) -> ReviewView | None:
+        with self.vault.catalog.unit() as u:
+            return u.reviews.latest_for_items([item_id]).get(item_id)
+
+    def appeal(
+        self, seller_id: str, external_id: str, item_id: str, statement: str, *, actor: str
+    ) -> ReviewView:
+        """The seller contests a rejection or block of one of its own items (see `ReviewDesk.appeal`)."""
+        if self._desk is None:
+            raise StateConflict("appeals are not wired in this process")
+        order = self.vault.orders.find(seller_id, external_id)
+        return self._desk.appeal(order, item_id, statement, actor=actor)
 
     def receipt(self, order: OrderView) -> dict[str, Any] | None:
         """The signed purge receipt, or None before the purge finished (or without a receipt source)."""

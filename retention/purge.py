@@ -123,6 +123,8 @@ class Purger:
             u.orders.mark(
                 order.id, state, now=now, next_attempt_at=now + timedelta(seconds=grace) if grace else None
             )
+            # Purge wins: no case keeps content alive (a legal hold keeps the bytes, not the case).
+            u.reviews.close_live(reason="purged", now=now, order_ids=[order.id])
             self.vault.audit.record(
                 u,
                 actor=actor,
@@ -266,6 +268,7 @@ class Purger:
         with self.vault.catalog.unit() as u:
             todo = [o.id for o in u.orders.lock_many(todo) if o.purge_step < PurgeStep.DERIVED_DELETED]
             u.items.forget_derived(order_ids=todo)
+            u.reviews.forget_content(todo)  # reviewer notes and appeal statements may quote content
             u.orders.advance(todo, PurgeStep.DERIVED_DELETED)
             self._hook(PurgeStep.DERIVED_DELETED, "effect")
         self._hook(PurgeStep.DERIVED_DELETED, "committed")

@@ -90,6 +90,15 @@ class CompositeScreener:
         for lazy in self._engines.values():
             lazy.get()
 
+    def reference_thumbnail(self, entry_id: str) -> bytes | None:
+        """The registered image a logo finding matched (PNG), for the reviewer's side-by-side view."""
+        lazy = self._engines.get("image")
+        registry = getattr(lazy.get(), "registry", None) if lazy is not None else None
+        if registry is None or entry_id not in registry:
+            return None
+        thumb: bytes = registry.thumbnail(entry_id)
+        return thumb
+
     def engines(self) -> dict[str, str]:
         """Which implementation serves each kind (for readiness output and logs); builds them."""
         return {kind: type(lazy.get()).__name__ for kind, lazy in self._engines.items()}

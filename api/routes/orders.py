@@ -25,7 +25,15 @@ from api.bodies import (
 )
 from api.deps import ApiContext, Context, FulfilmentPrincipal, SellerPrincipal
 from api.purging import run_purge_quietly
-from api.schemas import ItemRead, OrderDetailRead, OrderRead, PurgeRead, TextItemCreate
+from api.schemas import (
+    AppealCreate,
+    ItemRead,
+    OrderDetailRead,
+    OrderRead,
+    PurgeRead,
+    ReviewRead,
+    TextItemCreate,
+)
 from customization_vault.errors import InvalidInput, NotFound
 from customization_vault.fulfilment import UploadResult
 from customization_vault.lifecycle import OrderState
@@ -167,7 +175,8 @@ async def post_item(
     if result.created:
         ctx.metrics.uploads.inc(item.kind)
         ctx.metrics.verdicts.inc(item.verdict or "none")
-    body_model = ItemRead.of(item, order_id)
+    review = await to_thread.run_sync(lambda: ctx.fulfilment.review_of(item.id))
+    body_model = ItemRead.of(item, order_id, None if review is None else ReviewRead.of(review))
     return JSONResponse(
         body_model.model_dump(mode="json"),
         status_code=201 if result.created else 200,
@@ -285,3 +294,21 @@ def get_receipt(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> JS
     if receipt is None:
         raise NotFound("the order has no purge receipt yet")
     return JSONResponse(receipt)
+
+
+@router.post(
+    "/{order_id}/items/{item_id}/appeal",
+    response_model=ReviewRead,
+    status_code=201,
+    responses={
+        409: {"description": "The item is not rejected or blocked, or was appealed before", **_PROBLEM},
+        410: {"description": "The order left open", **_PROBLEM},
+        **_COMMON,
+    },
+    summary="Appeal a rejection or a block, once per item: a different reviewer decides",
+)
+def post_appeal(
+    order_id: OrderId, item_id: ItemId, body: AppealCreate, who: FulfilmentPrincipal, ctx: Context
+) -> JSONResponse:
+    case = ctx.fulfilment.appeal(who.seller_id, order_id, item_id, body.statement, actor=who.actor)
+    return JSONResponse(ReviewRead.of(case).model_dump(mode="json"), status_code=201)

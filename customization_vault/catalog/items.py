@@ -85,6 +85,13 @@ class Items:
         )
         self._s.flush()
 
+    def set_state(self, item_id: str, state: ItemState, *, rejected_at: datetime | None = None) -> None:
+        """Move an item to a state the lifecycle allowed (the caller checked the transition)."""
+        values: dict[str, object] = {"state": state}
+        if rejected_at is not None:
+            values["rejected_at"] = rejected_at
+        self._s.execute(update(Item).where(Item.id == item_id).values(**values))
+
     def ids_by_order(self, order_ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         if not order_ids:
