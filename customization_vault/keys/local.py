@@ -34,6 +34,7 @@ from customization_vault.errors import (
     StateConflict,
 )
 from customization_vault.keys.base import DataKey, EpochInfo, KeyContext, WrappedKey
+from customization_vault.keys.files import fsync_dir, publish_private_file, read_private_file
 
 __all__ = ["LocalKeyring"]
 
@@ -152,48 +153,20 @@ class LocalKeyring:
     def _read_kek(self, kek_id: str) -> bytes:
         epoch, _ = _parse_kek_id(kek_id)
         try:
-            fd = os.open(self._path(kek_id), os.O_RDONLY | os.O_NOFOLLOW)
+            material = read_private_file(self._path(kek_id), max_bytes=_KEY_BYTES + 1)
         except FileNotFoundError:
             if self._tombstone(epoch).exists() or (self._dir / f"{kek_id}{_RETIRED_SUFFIX}").exists():
                 raise KeyDestroyed("key epoch destroyed") from None
             raise KeyUnavailable("key not found") from None
         except OSError as exc:
             raise BackendError("key file unreadable") from exc
-        try:
-            if os.fstat(fd).st_mode & 0o077:
-                raise InsecureKeyring("a key file is accessible to group/world")
-            material = os.read(fd, _KEY_BYTES + 1)
-        finally:
-            os.close(fd)
         if len(material) != _KEY_BYTES:
             raise KeyUnavailable("key file corrupt")
         return material
 
-    def _fsync_dir(self) -> None:
-        fd = os.open(self._dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _write_new(self, name: str, data: bytes) -> bool:
         """Atomically publish `name` with `data` (0600) unless it exists; True if this call created it."""
-        tmp = self._dir / f".tmp-{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, self._dir / name)
-            except FileExistsError:
-                return False
-        finally:
-            tmp.unlink(missing_ok=True)
-        self._fsync_dir()
-        return True
+        return publish_private_file(self._dir / name, data)
 
     def _current_kek_id(self, epoch: str, create: bool) -> str:
         if self._tombstone(epoch).exists():
@@ -267,7 +240,7 @@ class LocalKeyring:
         # Marker first: if we crash after it, the version reads as destroyed rather than reappearing.
         self._write_new(f"{_kek_id(epoch, version)}{_RETIRED_SUFFIX}", b"")
         self._shred_file(self._path(kek_id))
-        self._fsync_dir()
+        fsync_dir(self._dir)
 
     def destroy_epoch(self, epoch: str) -> None:
         if not _EPOCH_RE.fullmatch(epoch):
@@ -285,7 +258,7 @@ class LocalKeyring:
         live, _ = self._versions(epoch)  # again: a version may have appeared before the tombstone landed
         for version in live:
             self._shred_file(self._path(_kek_id(epoch, version)))
-        self._fsync_dir()
+        fsync_dir(self._dir)
 
     def _created_at(self, epoch: str, live: list[int]) -> datetime | None:
         if not live:
