@@ -198,7 +198,7 @@ def _read_header(it: Iterator[bytes]) -> tuple[bytes, bytes | memoryview]:
     buf = bytearray()
     for chunk in it:
         if not buf and len(chunk) >= HEADER_SIZE and isinstance(chunk, bytes):
-            # Common case (one big first chunk, e.g. a small object read whole): a view, not a copy of the whole object.
+            # Common case (one big first chunk: a small object read whole): a view, not a copy of it.
             view = memoryview(chunk)
             return bytes(view[:HEADER_SIZE]), view[HEADER_SIZE:]
         buf += chunk

@@ -44,6 +44,6 @@ def test_missing_and_symlinked_files_are_os_errors(tmp_path: Path) -> None:
     target = tmp_path / "target"
     publish_private_file(target, b"secret")
     (tmp_path / "link").symlink_to(target)
-    with pytest.raises(OSError, match="link|loop") as err:
+    with pytest.raises(OSError, match=r"link|loop") as err:
         read_private_file(tmp_path / "link")
     assert not isinstance(err.value, FileNotFoundError)
