@@ -58,7 +58,8 @@ class LimitsConfig(BaseModel):
 
 class ScreeningConfig(BaseModel):
     enabled: bool = Field(
-        default=True, description="Screen uploads (false: everything is clear; benchmarks only)"
+        default=True,
+        description="Screen uploads (false: everything is clear; benchmarks only, refused in production)",
     )
     marks_path: Path | None = Field(default=None, description="Marks CSV; default: the shipped list")
     terms_path: Path | None = Field(default=None, description="Offensive terms; default: the shipped list")

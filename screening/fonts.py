@@ -18,6 +18,7 @@ from typing import Any, Final
 from screening.errors import ListFormatError
 from screening.findings import Finding, FindingKind, Severity, Verdict
 from screening.listfiles import list_ref, list_version, read_list_file
+from screening.screener import EngineStatus
 
 __all__ = [
     "FontInfo",
@@ -384,6 +385,10 @@ class FontScreener:
 
     def __repr__(self) -> str:
         return f"FontScreener(list={self._list.ref}, entries={len(self._list)})"
+
+    def status(self) -> EngineStatus:
+        """Readiness: the restricted-fonts list by name@version, with its entries."""
+        return EngineStatus.loaded(self, {self._list.ref: len(self._list)})
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
         if not media_type.startswith("font/"):

@@ -101,5 +101,7 @@ def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[s
         receipt = c.get(f.headers["location"], headers=h)
         assert receipt.status_code == 200, receipt.text
         assert receipt.json()["body"]["order"]["external_id"] == "A-1"
-        assert c.get("/readyz").json()["status"] == "ok"
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "ok"
+        assert ready["screening"] == {kind: {"state": "disabled"} for kind in ("text", "image", "font")}
         assert "cv_http_requests_total" in c.get("/metrics").text
