@@ -161,7 +161,7 @@ class HealthRead(BaseModel):
 
 class EngineRead(BaseModel):
     state: Literal["loaded", "disabled", "unavailable", "not_loaded"] = Field(
-        description="unavailable and disabled engines clear their kind (production refuses to start so)"
+        description="unavailable (development only) and disabled engines clear their kind"
     )
     engine: str | None = Field(default=None, description="The implementation serving")
     lists: dict[str, int] | None = Field(default=None, description="Each list's name@version: entries")

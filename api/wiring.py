@@ -81,16 +81,16 @@ def build_blob_store(settings: Settings) -> BlobStore:
 
 
 class ScreeningUnavailable(RuntimeError):
-    """A screening engine that cannot be loaded or built: production refuses to start without it."""
+    """A screening engine that cannot be loaded or built: only development starts without it."""
 
 
 def _unavailable(settings: Settings, kind: str, exc: Exception, unscreened: str) -> str:
-    """Production fails closed: raises. Elsewhere logs loudly that `unscreened` clears, and returns the
-    reason readiness shows (the exception's class name)."""
-    if settings.environment == "production":
+    """Outside development, fail closed: raise. In development log loudly that `unscreened` clears, and
+    return the reason readiness shows (the exception's class name)."""
+    if settings.environment != "development":
         raise ScreeningUnavailable(
             f"the {kind} screening engine cannot be loaded ({type(exc).__name__}: {exc}); "
-            f"production refuses to start with {unscreened} unscreened"
+            f"{settings.environment} does not start with {unscreened} left unscreened"
         ) from exc
     log.warning(
         "%s screening engine unavailable (%s): %s left UNSCREENED", kind, type(exc).__name__, unscreened

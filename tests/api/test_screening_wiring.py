@@ -1,6 +1,6 @@
-"""Screening fails closed in production: an engine that cannot be loaded or built stops the start, and
-screening cannot be switched off. Elsewhere a missing engine clears its kind, loudly. `/readyz` shows
-every engine's state and lists either way."""
+"""Screening fails closed outside development: an engine that cannot be loaded or built stops the start,
+and production cannot switch screening off. In development a missing engine clears its kind, loudly.
+`/readyz` shows every engine's state and lists either way."""
 
 from __future__ import annotations
 
@@ -43,12 +43,14 @@ def test_production_refuses_screening_switched_off(tmp_path: Path) -> None:
     assert not make_settings(tmp_path, screening={"enabled": False}).screening.enabled  # benchmarks may
 
 
+@pytest.mark.parametrize("environment", ["test", "production"])
 @pytest.mark.parametrize(("module", "engine"), ENGINES)
-def test_production_refuses_to_start_without_an_engine(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, engine: str
+def test_outside_development_no_engine_may_be_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, engine: str, environment: str
 ) -> None:
     _not_installed(monkeypatch, module)
-    screener = build_screener(make_settings(tmp_path, **PRODUCTION))
+    overrides = PRODUCTION if environment == "production" else {"environment": environment}
+    screener = build_screener(make_settings(tmp_path, **overrides))
     with pytest.raises(ScreeningUnavailable, match=f"^the {engine} screening engine cannot be loaded"):
         screener.warm()
 
@@ -66,7 +68,7 @@ def test_production_start_up_fails_naming_the_engine(tmp_path: Path, monkeypatch
     try:
         with pytest.raises(ScreeningUnavailable, match="font screening engine") as err:
             anyio.run(start)
-        assert "font items unscreened" in str(err.value)
+        assert "production does not start with font items left unscreened" in str(err.value)
     finally:
         services.close()
 
