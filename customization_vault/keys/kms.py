@@ -11,15 +11,25 @@ order's row does not decrypt, and CloudTrail records which order every Decrypt w
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import BackendError, KeyDestroyed, KeyUnavailable, StateConflict
-from customization_vault.keys.base import DataKey, EpochInfo, KeyContext, WrappedKey
+from customization_vault.keys.base import (
+    DataKey,
+    EpochInfo,
+    EpochLength,
+    KeyContext,
+    WrappedKey,
+    checked_epoch_label,
+    epoch_format,
+    epoch_label,
+    is_epoch_label,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -29,9 +39,6 @@ else:
 
 __all__ = ["AwsKmsKeyProvider"]
 
-EpochLength = Literal["year", "month", "day"]
-_EPOCH_FORMATS: dict[str, str] = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
-_EPOCH_RE = re.compile(r"\d{4}(?:-\d{2}){0,2}")
 _VERSION_SEP = "--v"
 # Failures that say "this wrapped key will not open here", as opposed to "KMS did not answer".
 _REFUSALS = {
@@ -42,10 +49,6 @@ _REFUSALS = {
     "InvalidKeyUsageException",
 }
 _GONE_STATES = {"PendingDeletion", "PendingReplicaDeletion"}
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _code(exc: ClientError) -> str:
@@ -66,17 +69,15 @@ class AwsKmsKeyProvider:
         self,
         kms_client: KMSClient,
         alias_prefix: str = "alias/customization-vault",
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = system_clock,
         epoch_length: EpochLength = "month",
     ) -> None:
         if not alias_prefix.startswith("alias/") or alias_prefix.startswith("alias/aws/"):
             raise ValueError("alias_prefix must start with 'alias/' and not be AWS-reserved")
-        if epoch_length not in _EPOCH_FORMATS:
-            raise ValueError("epoch_length must be year, month or day")
         self._kms = kms_client
         self._prefix = alias_prefix
         self._clock = clock
-        self._format = _EPOCH_FORMATS[epoch_length]
+        self._format = epoch_format(epoch_length)
 
     # -- aliases -----------------------------------------------------------------------------------
 
@@ -168,10 +169,7 @@ class AwsKmsKeyProvider:
     # -- KeyProvider -------------------------------------------------------------------------------
 
     def current_epoch(self, now: datetime | None = None) -> str:
-        when = self._clock() if now is None else now
-        if when.tzinfo is None:
-            raise ValueError("an aware datetime is required")
-        return when.astimezone(UTC).strftime(self._format)
+        return epoch_label(self._clock() if now is None else now, self._format)
 
     def generate(self, ctx: KeyContext, now: datetime | None = None) -> tuple[DataKey, WrappedKey]:
         epoch = self.current_epoch(now)
@@ -211,9 +209,7 @@ class AwsKmsKeyProvider:
             raise KeyUnavailable("unwrapped key has the wrong length") from None
 
     def rotate(self, epoch: str | None = None) -> str:
-        epoch = self.current_epoch() if epoch is None else epoch
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        epoch = checked_epoch_label(self.current_epoch() if epoch is None else epoch)
         try:
             with self._errors():
                 versions = self._epoch_versions(epoch)
@@ -256,8 +252,7 @@ class AwsKmsKeyProvider:
             self._kms.schedule_key_deletion(KeyId=bare, PendingWindowInDays=7)
 
     def destroy_epoch(self, epoch: str) -> None:
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        checked_epoch_label(epoch)
         with self._errors():
             targets = set(self._epoch_versions(epoch).values())
             for name, target in self._aliases():
@@ -277,7 +272,7 @@ class AwsKmsKeyProvider:
             stem = self._prefix + "-"
             for name, target in self._aliases():
                 label = name[len(stem) :]
-                if _VERSION_SEP not in label and _EPOCH_RE.fullmatch(label):
+                if _VERSION_SEP not in label and is_epoch_label(label):
                     current[label] = target
             infos: list[EpochInfo] = []
             for epoch in sorted(current):

@@ -19,12 +19,11 @@ import re
 import secrets
 import stat
 import struct
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from customization_vault._crypto import unwrap_key, wrap_key
+from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import (
     BackendError,
     InsecureKeyring,
@@ -33,24 +32,27 @@ from customization_vault.errors import (
     KeyUnavailable,
     StateConflict,
 )
-from customization_vault.keys.base import DataKey, EpochInfo, KeyContext, WrappedKey
+from customization_vault.keys.base import (
+    EPOCH_PATTERN,
+    DataKey,
+    EpochInfo,
+    EpochLength,
+    KeyContext,
+    WrappedKey,
+    checked_epoch_label,
+    epoch_format,
+    epoch_label,
+)
 from customization_vault.keys.files import fsync_dir, publish_private_file, read_private_file
 
 __all__ = ["LocalKeyring"]
 
-EpochLength = Literal["year", "month", "day"]
-_EPOCH_FORMATS: dict[str, str] = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
-_EPOCH_RE = re.compile(r"\d{4}(?:-\d{2}){0,2}")
 # kek_id = epoch, optionally ".v<n>" for n >= 2; a strict pattern also keeps catalog input out of paths.
-_KEK_RE = re.compile(r"(?P<epoch>\d{4}(?:-\d{2}){0,2})(?:\.v(?P<version>[1-9]\d{0,5}))?")
+_KEK_RE = re.compile(rf"(?P<epoch>{EPOCH_PATTERN})(?:\.v(?P<version>[1-9]\d{{0,5}}))?")
 _KEK_SUFFIX = ".kek"
 _RETIRED_SUFFIX = ".retired"
 _DESTROYED_SUFFIX = ".destroyed"
 _KEY_BYTES = 32
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _kek_id(epoch: str, version: int) -> str:
@@ -87,14 +89,12 @@ class LocalKeyring:
     def __init__(
         self,
         directory: str | os.PathLike[str],
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = system_clock,
         epoch_length: EpochLength = "month",
     ) -> None:
-        if epoch_length not in _EPOCH_FORMATS:
-            raise ValueError("epoch_length must be year, month or day")
+        self._format = epoch_format(epoch_length)
         self._dir = Path(directory)
         self._clock = clock
-        self._format = _EPOCH_FORMATS[epoch_length]
         try:
             self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
@@ -124,10 +124,7 @@ class LocalKeyring:
     # -- epochs and files --------------------------------------------------------------------------
 
     def current_epoch(self, now: datetime | None = None) -> str:
-        when = self._clock() if now is None else now
-        if when.tzinfo is None:
-            raise ValueError("an aware datetime is required")
-        return when.astimezone(UTC).strftime(self._format)
+        return epoch_label(self._clock() if now is None else now, self._format)
 
     def _path(self, kek_id: str) -> Path:
         return self._dir / f"{kek_id}{_KEK_SUFFIX}"
@@ -211,9 +208,7 @@ class LocalKeyring:
             raise KeyUnavailable("wrapped key does not open under this context") from None
 
     def rotate(self, epoch: str | None = None) -> str:
-        epoch = self.current_epoch() if epoch is None else epoch
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        epoch = checked_epoch_label(self.current_epoch() if epoch is None else epoch)
         if self._tombstone(epoch).exists():
             raise KeyDestroyed("key epoch destroyed")
         while True:
@@ -243,8 +238,7 @@ class LocalKeyring:
         fsync_dir(self._dir)
 
     def destroy_epoch(self, epoch: str) -> None:
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        checked_epoch_label(epoch)
         live, _ = self._versions(epoch)
         created = self._created_at(epoch, live)
         record = {
