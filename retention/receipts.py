@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from customization_vault.errors import InsecureKeyring
-from customization_vault.keys.files import publish_private_file, read_private_file
+from customization_vault.files import publish_private_file, read_private_file
 from retention.errors import SigningKeyError
 
 __all__ = ["ALGORITHM", "ReceiptSigner", "canonical_json", "key_id_of", "verify_receipt"]

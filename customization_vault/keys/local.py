@@ -32,6 +32,7 @@ from customization_vault.errors import (
     KeyUnavailable,
     StateConflict,
 )
+from customization_vault.files import fsync_dir, publish_private_file, read_private_file
 from customization_vault.keys.base import (
     EPOCH_PATTERN,
     DataKey,
@@ -43,7 +44,6 @@ from customization_vault.keys.base import (
     epoch_format,
     epoch_label,
 )
-from customization_vault.keys.files import fsync_dir, publish_private_file, read_private_file
 
 __all__ = ["LocalKeyring"]
 

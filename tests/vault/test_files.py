@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from customization_vault.errors import InsecureKeyring
-from customization_vault.keys.files import publish_private_file, read_private_file
+from customization_vault.files import publish_private_file, read_private_file
 
 
 def test_published_files_are_0600_and_read_back(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Private key files (0600): read without following links, refused when others may read them, and
-published atomically without ever replacing one. The keyring's KEKs and the receipt signing key use them.
+"""Local files that must not leak or tear: private key files (0600) read without following links and
+refused when others may read them, published atomically without ever replacing one (the keyring's KEKs,
+the receipt signing key); and durable directory entries (`fsync_dir`, also the local blob store's).
 """
 
 from __future__ import annotations
