@@ -4,7 +4,6 @@ then the README's session — create, upload, fetch, fulfil, receipt — over a 
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -16,21 +15,15 @@ import httpx
 import pytest
 
 from tests.api.conftest import png_bytes
+from tests.processes import free_port, stop
 from tests.vault.intake_samples import CANARY
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "var"
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     env = {
@@ -61,12 +54,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
             time.sleep(0.3)
         yield base, data_dir, out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, grace=20)
     assert CANARY.decode() not in err.read_text(errors="replace")
     assert CANARY.decode() not in out.read_text(errors="replace")
 
