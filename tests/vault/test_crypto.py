@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from customization_vault._crypto import (
     HEADER_SIZE,
@@ -25,6 +26,7 @@ from customization_vault._crypto import (
     unwrap_key,
     wrap_key,
 )
+from customization_vault.config import StorageConfig
 from customization_vault.errors import IntegrityError
 from customization_vault.keys.base import DataKey
 
@@ -199,6 +201,10 @@ def test_segment_size_bounds() -> None:
     for bad in (0, MAX_SEGMENT_SIZE + 1):
         with pytest.raises(ValueError, match="segment size"):
             enc(b"x", seg=bad)
+    # The setting refuses at start-up what the format would refuse at every upload.
+    assert StorageConfig(segment_size=MAX_SEGMENT_SIZE).segment_size == MAX_SEGMENT_SIZE
+    with pytest.raises(ValidationError):
+        StorageConfig(segment_size=MAX_SEGMENT_SIZE + 1)
 
 
 # --- tampering: one opaque error for every failure -----------------------------------------------
