@@ -28,7 +28,7 @@ class Screener(Protocol):
 class EngineState(enum.StrEnum):
     LOADED = "loaded"  # built and screening
     DISABLED = "disabled"  # switched off by settings: its kind clears
-    UNAVAILABLE = "unavailable"  # could not be loaded (outside production only): its kind clears
+    UNAVAILABLE = "unavailable"  # could not be loaded (development only): its kind clears
     NOT_LOADED = "not_loaded"  # not built yet (engines are built on first use or by `warm()`)
 
 
@@ -56,8 +56,8 @@ DISABLED = EngineStatus(EngineState.DISABLED)
 
 
 class NullScreener:
-    """Clears everything. Stands in for an engine switched off by settings (benchmarks, tests) or,
-    outside production only, for one that could not be loaded; `reason` then says why."""
+    """Clears everything. Stands in for an engine switched off by settings (benchmarks, tests) or, in
+    development only, for one that could not be loaded; `reason` then says why."""
 
     def __init__(self, reason: str | None = None) -> None:
         self.reason = reason
