@@ -80,7 +80,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             ctx = build_context(svc, metrics)
             # Lists and indexes load now, so the first upload does not pay for them.
             await to_thread.run_sync(svc.screener.warm)
-            log.info("screening engines: %s", svc.screener.engines())
+            log.info(
+                "screening engines: %s",
+                ", ".join(f"{name}={s.state.value}" for name, s in svc.screener.status().items()),
+            )
             app.state.ctx = ctx
             yield
         finally:

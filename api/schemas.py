@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from customization_vault.catalog import FindingView, ItemView, OrderView, ReviewView
 from customization_vault.fulfilment import ItemSummary, OrderSummary
+from screening.screener import EngineStatus
 
 
 class FindingRead(BaseModel):
@@ -191,3 +192,22 @@ class PurgeRead(BaseModel):
 class HealthRead(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class EngineRead(BaseModel):
+    state: Literal["loaded", "disabled", "unavailable", "not_loaded"] = Field(
+        description="unavailable (development only) and disabled engines clear their kind"
+    )
+    engine: str | None = Field(default=None, description="The implementation serving")
+    lists: dict[str, int] | None = Field(default=None, description="Each list's name@version: entries")
+    reason: str | None = Field(default=None, description="Why the engine is unavailable")
+
+    @classmethod
+    def of(cls, s: EngineStatus) -> EngineRead:
+        return cls(state=s.state.value, engine=s.engine, lists=dict(s.lists) or None, reason=s.reason)
+
+
+class ReadinessRead(HealthRead):
+    screening: dict[str, EngineRead] = Field(
+        default_factory=dict, description="Each screening engine: text, image, ocr, font"
+    )

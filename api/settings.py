@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CV_", env_nested_delimiter="__", extra="ignore")
 
     environment: Literal["development", "test", "production"] = Field(
-        default="development", description="production refuses development keys and the local keyring"
+        default="development",
+        description="production refuses demo keys, the local keyring and screening switched off",
     )
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps everything")
     host: str = Field(default="127.0.0.1", description="Address `serve` binds")
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
                 )
             if self.bootstrap_demo:
                 raise ValueError("production refuses demo keys: set CV_BOOTSTRAP_DEMO=false")
+            if not self.screening.enabled:
+                raise ValueError(
+                    "production refuses to run with screening disabled (every upload would clear): "
+                    "unset CV_SCREENING__ENABLED"
+                )
         return self
 
     @property

@@ -22,9 +22,10 @@ from retention.purge import Purger
 from retention.receipts import ReceiptSigner
 from retention.worker import PurgeWorker
 from screening.composite import CompositeScreener, null_composite
-from screening.screener import NullScreener, Screener
+from screening.screener import DISABLED, EngineState, EngineStatus, NullScreener, Screener
 
 __all__ = [
+    "ScreeningUnavailable",
     "Services",
     "build_blob_store",
     "build_key_provider",
@@ -77,25 +78,50 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.blob_dir)
 
 
-def _engine(module: str, kind: str, build: Callable[[Any], Screener], needs: tuple[str, ...]) -> Screener:
-    """The engine from `module`, or NullScreener (logged loudly) while that engine is not installed.
+class ScreeningUnavailable(RuntimeError):
+    """A screening engine that cannot be loaded or built: only development starts without it."""
 
-    Only absence falls back: an engine that is present but fails to build (a broken list, a missing
-    registry) raises, so a misconfigured process never starts with screening silently off.
+
+def _unavailable(settings: Settings, kind: str, exc: Exception, unscreened: str) -> str:
+    """Outside development, fail closed: raise. In development log loudly that `unscreened` clears, and
+    return the reason readiness shows (the exception's class name)."""
+    if settings.environment != "development":
+        raise ScreeningUnavailable(
+            f"the {kind} screening engine cannot be loaded ({type(exc).__name__}: {exc}); "
+            f"{settings.environment} does not start with {unscreened} left unscreened"
+        ) from exc
+    log.warning(
+        "%s screening engine unavailable (%s): %s left UNSCREENED", kind, type(exc).__name__, unscreened
+    )
+    return type(exc).__name__
+
+
+def _engine(
+    settings: Settings, module: str, kind: str, build: Callable[[Any], Screener], needs: tuple[str, ...]
+) -> Screener:
+    """The engine from `module`; while that engine is not installed, see `_unavailable`.
+
+    Only absence can fall back: an engine that is present but fails to build (a broken list, a missing
+    registry) raises in every environment, so a misconfigured process never starts with screening off.
     """
     try:
         mod = importlib.import_module(module)
         for name in needs:
             getattr(mod, name)
-    except (ImportError, AttributeError):
-        log.warning("%s screening engine not available: %s items are NOT screened (NullScreener)", kind, kind)
-        return NullScreener()
-    return build(mod)
+    except (ImportError, AttributeError) as exc:
+        return NullScreener(reason=_unavailable(settings, kind, exc, f"{kind} items"))
+    try:
+        return build(mod)
+    except ScreeningUnavailable:  # an engine this one uses (the image engine reads OCR text with text's)
+        raise
+    except Exception as exc:
+        raise ScreeningUnavailable(f"the {kind} screening engine cannot be built: {exc}") from exc
 
 
 def _text_screener(settings: Settings) -> Screener:
     cfg = settings.screening
     return _engine(
+        settings,
         "screening.text",
         "text",
         lambda m: m.build_text_screener(cfg.marks_path, cfg.terms_path, cfg.allow_path),
@@ -103,26 +129,30 @@ def _text_screener(settings: Settings) -> Screener:
     )
 
 
-def _ocr_engine(settings: Settings) -> Any:
+def _ocr_engine(settings: Settings) -> tuple[Any, EngineStatus]:
+    """(the OCR engine, or None and why: disabled by settings, or unavailable)."""
     if not settings.screening.ocr:
-        return None
+        return None, DISABLED
     try:
-        return importlib.import_module("screening.image.ocr").default_ocr_engine()
-    except Exception as exc:  # OCR is an extra signal: without it images are still hash-matched
-        log.warning("OCR unavailable (%s): text inside images is not screened", type(exc).__name__)
-        return None
+        return importlib.import_module("screening.image.ocr").default_ocr_engine(), DISABLED
+    except Exception as exc:  # without OCR images are still hash-matched, but text in them goes unread
+        reason = _unavailable(settings, "ocr", exc, "text inside images")
+        return None, EngineStatus(EngineState.UNAVAILABLE, reason=reason)
 
 
-def _image_screener(settings: Settings) -> Screener:
+def _image_screener(settings: Settings, text: Callable[[], Screener]) -> Screener:
     path = settings.screening.registry_path
 
     def build(m: Any) -> Screener:
         registry = m.ImageRegistry.from_csv(path) if path is not None else m.ImageRegistry.default()
-        # Text found by OCR goes through the same text lists as a text item.
-        screener: Screener = m.ImageScreener(registry, _ocr_engine(settings), _text_screener(settings))
+        ocr, without_ocr = _ocr_engine(settings)
+        # Text found by OCR goes through the text engine itself (its lists are loaded once).
+        text_engine = text()
+        text_screener = text_engine if hasattr(text_engine, "screen_text") else None
+        screener: Screener = m.ImageScreener(registry, ocr, text_screener, ocr_status=without_ocr)
         return screener
 
-    return _engine("screening.image", "image", build, ("ImageRegistry", "ImageScreener"))
+    return _engine(settings, "screening.image", "image", build, ("ImageRegistry", "ImageScreener"))
 
 
 def _font_screener(settings: Settings) -> Screener:
@@ -133,19 +163,23 @@ def _font_screener(settings: Settings) -> Screener:
         screener: Screener = m.FontScreener(restricted)
         return screener
 
-    return _engine("screening.fonts", "font", build, ("FontScreener", "load_restricted_fonts"))
+    return _engine(settings, "screening.fonts", "font", build, ("FontScreener", "load_restricted_fonts"))
 
 
 def build_screener(settings: Settings) -> CompositeScreener:
-    """Engines are built on first use (or `warm()`), not here: lists and indexes take time to load."""
+    """Engines are built on first use (or `warm()`), not here: lists and indexes take time to load.
+
+    Settings refuse `screening.enabled=false` in production; outside it, every kind then clears.
+    """
     if not settings.screening.enabled:
         log.info("screening disabled by settings: every item clears")
         return null_composite()
-    return CompositeScreener(
+    composite = CompositeScreener(
         text=lambda: _text_screener(settings),
-        image=lambda: _image_screener(settings),
+        image=lambda: _image_screener(settings, lambda: composite.engine("text")),
         font=lambda: _font_screener(settings),
     )
+    return composite
 
 
 def build_receipt_signer(settings: Settings) -> ReceiptSigner:

@@ -297,7 +297,9 @@ def main() -> int:
     from api.wiring import build_screener
 
     # The same factory the server uses; built here only to name the engines that screening-on runs.
-    print(f"# screening engines: {build_screener(Settings(environment='test')).engines()}")
+    engines = build_screener(Settings(environment="test"))
+    engines.warm()
+    print(f"# screening engines: { {name: s.engine for name, s in engines.status().items()} }")
     rates: dict[str, float] = {}
     p50: dict[str, float] = {}
     mismatches = 0

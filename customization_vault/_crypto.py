@@ -1,7 +1,7 @@
 """Segmented streaming AEAD (AES-256-GCM) for vault objects: the only module that touches raw AES-GCM.
 
-Callers go through `encrypt_stream` / `decrypt_stream` (or `customization_vault.envelope`); nothing else in
-the code base may build an `AESGCM` over object data, so the format below is the single source of truth.
+Callers (the `Vault`) go through `encrypt_stream` / `decrypt_stream`; nothing else in the code base may
+build an `AESGCM` over object data, so the format below is the single source of truth.
 
 Byte format, version 1 (all integers big-endian)::
 
@@ -198,7 +198,7 @@ def _read_header(it: Iterator[bytes]) -> tuple[bytes, bytes | memoryview]:
     buf = bytearray()
     for chunk in it:
         if not buf and len(chunk) >= HEADER_SIZE and isinstance(chunk, bytes):
-            # Common case (one big first chunk, e.g. `unseal`): a view, not a copy of the whole object.
+            # Common case (one big first chunk: a small object read whole): a view, not a copy of it.
             view = memoryview(chunk)
             return bytes(view[:HEADER_SIZE]), view[HEADER_SIZE:]
         buf += chunk

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE
+
 
 class DatabaseConfig(BaseModel):
     url: str | None = Field(
@@ -24,8 +26,9 @@ class StorageConfig(BaseModel):
     s3_prefix: str = Field(default="", description="Key prefix inside the bucket")
     s3_endpoint_url: str | None = Field(default=None, description="For S3-compatible stores / moto_server")
     s3_region: str = Field(default="us-east-1", description="S3 region")
+    # Bounded by what the object format accepts (a larger one would fail every upload, not the start).
     segment_size: int = Field(
-        default=1 << 20, ge=4096, le=64 << 20, description="Plaintext bytes per segment"
+        default=DEFAULT_SEGMENT_SIZE, ge=4096, le=MAX_SEGMENT_SIZE, description="Plaintext bytes per segment"
     )
 
 
@@ -58,7 +61,8 @@ class LimitsConfig(BaseModel):
 
 class ScreeningConfig(BaseModel):
     enabled: bool = Field(
-        default=True, description="Screen uploads (false: everything is clear; benchmarks only)"
+        default=True,
+        description="Screen uploads (false: everything is clear; benchmarks only, refused in production)",
     )
     marks_path: Path | None = Field(default=None, description="Marks CSV; default: the shipped list")
     terms_path: Path | None = Field(default=None, description="Offensive terms; default: the shipped list")

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from customization_vault.errors import InsecureKeyring
+from customization_vault.files import publish_private_file, read_private_file
 from retention.errors import SigningKeyError
 
 __all__ = ["ALGORITHM", "ReceiptSigner", "canonical_json", "key_id_of", "verify_receipt"]
@@ -81,46 +81,30 @@ class ReceiptSigner:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ReceiptSigner:
         """Load an existing key; refuse one that other local users could read (they could forge receipts)."""
-        p = Path(path)
         try:
-            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
+            data = read_private_file(path)
         except FileNotFoundError:
             raise SigningKeyError("no receipt signing key at the configured path") from None
+        except InsecureKeyring:
+            raise SigningKeyError(
+                "the receipt signing key is accessible to group/world (chmod 600)"
+            ) from None
         except OSError as exc:
             raise SigningKeyError("the receipt signing key cannot be read") from exc
-        try:
-            if os.fstat(fd).st_mode & 0o077:
-                raise SigningKeyError("the receipt signing key is accessible to group/world (chmod 600)")
-            with os.fdopen(os.dup(fd), "rb") as fh:
-                data = fh.read()
-        finally:
-            os.close(fd)
         return cls.from_pem(data)
 
     @classmethod
     def load_or_create(cls, path: str | os.PathLike[str]) -> ReceiptSigner:
         """Load the key, or create it (0600) on first start.
 
-        Created in a temp file and published with link(2), which fails rather than replaces: two
-        processes starting together end up with one key, never with receipts signed by a lost one.
+        Published with link(2), which fails rather than replaces (`publish_private_file`): two processes
+        starting together end up with one key, never with receipts signed by a lost one.
         """
         p = Path(path)
         if p.exists():
             return cls.load(p)
         p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        signer = cls.generate()
-        tmp = p.parent / f".tmp-{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            try:
-                os.write(fd, signer.private_pem())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
+        publish_private_file(p, cls.generate().private_pem())  # loses a race gracefully: the winner's key
         return cls.load(p)
 
     def private_pem(self) -> bytes:

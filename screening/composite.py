@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from screening.findings import Verdict
-from screening.screener import NullScreener, Screener
+from screening.screener import EngineState, EngineStatus, NullScreener, Screener
 
 ScreenerFactory = Callable[[], Screener]
 
@@ -39,6 +39,11 @@ class _Lazy:
         self._factory = factory
         self._lock = threading.Lock()
         self._screener: Screener | None = None
+
+    @property
+    def built(self) -> Screener | None:
+        """The screener if it was built already; never builds it."""
+        return self._screener
 
     def get(self) -> Screener:
         screener = self._screener
@@ -69,15 +74,15 @@ class CompositeScreener:
             if factory is not None:
                 self._engines[kind] = _Lazy(factory)
 
-    def _engine(self, media_type: str) -> Screener:
-        kind = media_type.split("/", 1)[0].strip().lower()
+    def engine(self, kind: str) -> Screener:
+        """The engine for a media kind ("text", "image", "font"), built on first use."""
         lazy = self._engines.get(kind)
         if lazy is None:  # a configuration error, not client input: a 500, loudly
             raise LookupError(f"no screening engine for media kind {kind!r}")
         return lazy.get()
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
-        engine = self._engine(media_type)
+        engine = self.engine(media_type.split("/", 1)[0].strip().lower())
         try:
             return engine.screen(data, media_type)
         except ValueError as exc:
@@ -99,9 +104,23 @@ class CompositeScreener:
         thumb: bytes = registry.thumbnail(entry_id)
         return thumb
 
-    def engines(self) -> dict[str, str]:
-        """Which implementation serves each kind (for readiness output and logs); builds them."""
-        return {kind: type(lazy.get()).__name__ for kind, lazy in self._engines.items()}
+    def status(self) -> dict[str, EngineStatus]:
+        """Each engine's state by name ("text", "image", "ocr", "font"), for readiness and logs.
+
+        Builds nothing: an engine not used or warmed yet is `not_loaded`. Engines inside another one
+        (OCR inside the image engine) are listed beside it.
+        """
+        out: dict[str, EngineStatus] = {}
+        for kind, lazy in self._engines.items():
+            screener = lazy.built
+            if screener is None:
+                status = EngineStatus(EngineState.NOT_LOADED)
+            else:
+                report = getattr(screener, "status", None)
+                status = report() if callable(report) else EngineStatus.loaded(screener)
+            out[kind] = status
+            out.update(status.parts)
+        return out
 
 
 def null_composite() -> CompositeScreener:

@@ -5,7 +5,6 @@ against a restricted-fonts list (commercial families whose licences forbid passi
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib
 import io
 import re
@@ -16,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from screening.errors import ListFormatError
 from screening.findings import Finding, FindingKind, Severity, Verdict
+from screening.listfiles import list_ref, list_version, read_list_file
+from screening.screener import EngineStatus
 
 __all__ = [
     "FontInfo",
@@ -24,7 +26,6 @@ __all__ = [
     "FontScreener",
     "RestrictedFont",
     "RestrictedFontList",
-    "RestrictedFontListError",
     "default_restricted_fonts",
     "font_name_key",
     "load_restricted_fonts",
@@ -53,17 +54,6 @@ _FSTYPE_RESTRICTED: Final = 0x0002
 
 class FontParseError(ValueError):
     """Bytes that are not a readable TTF/OTF/WOFF/WOFF2 font; the message names the problem, not the bytes."""
-
-
-class RestrictedFontListError(ValueError):
-    """A bad restricted-fonts list row: the message names the source and line and the rule broken."""
-
-    def __init__(self, source: str, line: int | None, reason: str) -> None:
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {reason}")
-        self.source = source
-        self.line = line
-        self.reason = reason
 
 
 def sniff_font(data: bytes) -> str | None:
@@ -301,7 +291,7 @@ class RestrictedFontList:
 
     @property
     def ref(self) -> str:
-        return f"{self.name}@{self.version}"
+        return list_ref(self.name, self.version)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -331,7 +321,7 @@ def parse_restricted_fonts(data: bytes, *, name: str, source: str | None = None)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise RestrictedFontListError(where, None, "not UTF-8 text") from None
+        raise ListFormatError(where, None, "not UTF-8 text") from None
     entries: list[RestrictedFont] = []
     seen: set[str] = set()
     reader = csv.reader(io.StringIO(text))
@@ -342,35 +332,31 @@ def parse_restricted_fonts(data: bytes, *, name: str, source: str | None = None)
         cells = [c.strip() for c in row]
         if not entries and not seen and cells[0].casefold() == "id" and len(cells) > 1:
             if cells[1].casefold() != "family":
-                raise RestrictedFontListError(where, line, "header must start with id,family")
+                raise ListFormatError(where, line, "header must start with id,family")
             continue
         if len(cells) < 2 or len(cells) > 5:
-            raise RestrictedFontListError(where, line, f"expected 2 to 5 columns, got {len(cells)}")
+            raise ListFormatError(where, line, f"expected 2 to 5 columns, got {len(cells)}")
         cells += [""] * (5 - len(cells))
         entry_id, family, foundry, reason, severity_text = cells
         if not entry_id:
-            raise RestrictedFontListError(where, line, "empty id")
+            raise ListFormatError(where, line, "empty id")
         if entry_id in seen:
-            raise RestrictedFontListError(where, line, f"duplicate id {entry_id!r}")
+            raise ListFormatError(where, line, f"duplicate id {entry_id!r}")
         key = font_name_key(family)
         if len(key) < 3:
             # "Sans" alone or a 2-letter family would match half of all fonts.
-            raise RestrictedFontListError(where, line, "family must have at least 3 letters or digits")
+            raise ListFormatError(where, line, "family must have at least 3 letters or digits")
         severity = _SEVERITIES.get(severity_text.casefold() or "review")
         if severity is None:
-            raise RestrictedFontListError(where, line, "severity must be block, review or info")
+            raise ListFormatError(where, line, "severity must be block, review or info")
         seen.add(entry_id)
         entries.append(RestrictedFont(entry_id, family, foundry or None, reason or None, severity, key))
-    return RestrictedFontList(name, hashlib.sha256(data).hexdigest()[:12], tuple(entries))
+    return RestrictedFontList(name, list_version(data), tuple(entries))
 
 
 def load_restricted_fonts(path: Path, *, name: str | None = None) -> RestrictedFontList:
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RestrictedFontListError(str(path), None, f"cannot read ({exc.strerror})") from None
-    return parse_restricted_fonts(data, name=name or path.stem, source=str(path))
+    return parse_restricted_fonts(read_list_file(path), name=name or path.stem, source=str(path))
 
 
 def default_restricted_fonts() -> RestrictedFontList:
@@ -399,6 +385,10 @@ class FontScreener:
 
     def __repr__(self) -> str:
         return f"FontScreener(list={self._list.ref}, entries={len(self._list)})"
+
+    def status(self) -> EngineStatus:
+        """Readiness: the restricted-fonts list by name@version, with its entries."""
+        return EngineStatus.loaded(self, {self._list.ref: len(self._list)})
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
         if not media_type.startswith("font/"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from moto import mock_aws
+
+from tests.processes import free_port, stop
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -70,19 +71,12 @@ def moto_in_process(aws_fake_credentials: dict[str, str]) -> Iterator[ClientFact
         yield lambda service: make_client(service)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def moto_server_url(
     aws_fake_credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A real `moto_server` subprocess on 127.0.0.1 (HTTP through boto3's endpoint_url)."""
-    port = _free_port()
+    port = free_port()
     log_path: Path = tmp_path_factory.mktemp("moto") / "moto_server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -103,12 +97,7 @@ def moto_server_url(
                 time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, grace=10)
 
 
 @pytest.fixture

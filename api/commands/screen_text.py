@@ -11,7 +11,8 @@ from typing import Annotated, TextIO
 
 import typer
 
-from screening.text import ListFormatError, TextScreener, build_text_screener
+from screening.errors import ListFormatError
+from screening.text import TextScreener, build_text_screener
 
 _PROGRESS_EVERY_S = 0.5
 _LARGE_INPUT = 10_000  # without a terminal, a progress line every this many texts

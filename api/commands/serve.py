@@ -8,8 +8,6 @@ leads straight into the README's curl session.
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +17,7 @@ from api.settings import Settings
 from api.wiring import Services, build_services
 from customization_vault.apikeys import Role
 from customization_vault.errors import VaultError
+from customization_vault.files import publish_private_file
 
 DEMO_SELLER = "demo-seller"
 DEMO_KEYS_FILE = "demo-keys.txt"
@@ -28,13 +27,6 @@ log = logging.getLogger(__name__)
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Create the file 0600 from the start (no window where another user could read the keys)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
 
 
 def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str] | None:
@@ -54,10 +46,13 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
         Role.FULFILMENT, seller_id=seller_id, label="demo fulfilment", actor="serve:bootstrap"
     )
     keys = {"CV_ADMIN_KEY": admin, "CV_KEY": fulfilment}
-    _write_private(
+    # 0600 from the start (no window where another user could read the keys), published whole.
+    publish_private_file(
         path,
-        "# Demo API keys created on first start (development only). `source` this file.\n"
-        + "".join(f"export {k}={v}\n" for k, v in keys.items()),
+        (
+            "# Demo API keys created on first start (development only). `source` this file.\n"
+            + "".join(f"export {k}={v}\n" for k, v in keys.items())
+        ).encode(),
     )
     return keys
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api.deps import Context
 from api.metrics import CONTENT_TYPE
-from api.schemas import HealthRead
+from api.schemas import EngineRead, HealthRead, ReadinessRead
 
 router = APIRouter(tags=["system"])
 log = logging.getLogger(__name__)
@@ -41,15 +41,17 @@ def _check_all(ctx: Context) -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    response_model=HealthRead,
-    summary="Readiness: database, blob store and key provider reachable",
-    responses={503: {"description": "A dependency is unreachable", "model": HealthRead}},
+    response_model=ReadinessRead,
+    summary="Readiness: database, blob store and key provider reachable; the screening engines' states",
+    responses={503: {"description": "A dependency is unreachable", "model": ReadinessRead}},
 )
 async def readyz(ctx: Context) -> JSONResponse:
     checks = await to_thread.run_sync(lambda: _check_all(ctx))
     ok = all(v == "ok" for v in checks.values())
-    body = HealthRead(status="ok" if ok else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    # Engines were built at start-up (`warm`); this reads their state and builds nothing.
+    engines = {name: EngineRead.of(s) for name, s in ctx.services.screener.status().items()}
+    body = ReadinessRead(status="ok" if ok else "unavailable", checks=checks, screening=engines)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if ok else 503)
 
 
 @router.get(

@@ -15,19 +15,12 @@ from pathlib import Path
 
 from customization_vault.blobs._keys import folder_prefix, key_parts
 from customization_vault.errors import BackendError, BlobNotFound
+from customization_vault.files import fsync_dir
 
 __all__ = ["LocalBlobStore"]
 
 _READ_SIZE = 1 << 20
 _TMP_PREFIX = ".tmp-"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalBlobStore:
@@ -78,7 +71,7 @@ class LocalBlobStore:
             # Producer errors (a failed upload, an integrity error) propagate as they are; no trace stays.
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return written
 
     def get(self, key: str) -> Iterator[bytes]:
@@ -108,7 +101,7 @@ class LocalBlobStore:
             return 0
         except OSError as exc:
             raise BackendError("cannot delete blob") from exc
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         self._prune(path.parent)
         return 1
 

@@ -7,9 +7,41 @@ bounds what a database backup can ever reveal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import UTC, datetime
+from typing import Literal, Protocol, runtime_checkable
+
+# Epoch labels are the UTC year, month or day a KEK serves: "2026", "2026-11", "2026-11-03".
+EpochLength = Literal["year", "month", "day"]
+EPOCH_PATTERN = r"\d{4}(?:-\d{2}){0,2}"
+_EPOCH_RE = re.compile(EPOCH_PATTERN)
+_EPOCH_FORMATS: dict[str, str] = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
+
+
+def epoch_format(length: EpochLength) -> str:
+    """The strftime format of epochs of this length; anything else is refused."""
+    if length not in _EPOCH_FORMATS:
+        raise ValueError("epoch_length must be year, month or day")
+    return _EPOCH_FORMATS[length]
+
+
+def epoch_label(when: datetime, fmt: str) -> str:
+    """The label of the epoch `when` falls in (UTC); a naive datetime is refused, not guessed at."""
+    if when.tzinfo is None:
+        raise ValueError("an aware datetime is required")
+    return when.astimezone(UTC).strftime(fmt)
+
+
+def is_epoch_label(label: str) -> bool:
+    return _EPOCH_RE.fullmatch(label) is not None
+
+
+def checked_epoch_label(label: str) -> str:
+    """`label` if it is an epoch label: it names files and aliases, so nothing else may pass."""
+    if not is_epoch_label(label):
+        raise ValueError("malformed epoch")
+    return label
 
 
 class DataKey:

@@ -10,26 +10,35 @@ order's row does not decrypt, and CloudTrail records which order every Decrypt w
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import BackendError, KeyDestroyed, KeyUnavailable, StateConflict
-from customization_vault.keys.base import DataKey, EpochInfo, KeyContext, WrappedKey
+from customization_vault.keys.base import (
+    DataKey,
+    EpochInfo,
+    EpochLength,
+    KeyContext,
+    WrappedKey,
+    checked_epoch_label,
+    epoch_format,
+    epoch_label,
+    is_epoch_label,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_kms.type_defs import GenerateDataKeyResponseTypeDef
 else:
-    KMSClient = Any
+    KMSClient = GenerateDataKeyResponseTypeDef = Any
 
 __all__ = ["AwsKmsKeyProvider"]
 
-EpochLength = Literal["year", "month", "day"]
-_EPOCH_FORMATS: dict[str, str] = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
-_EPOCH_RE = re.compile(r"\d{4}(?:-\d{2}){0,2}")
 _VERSION_SEP = "--v"
 # Failures that say "this wrapped key will not open here", as opposed to "KMS did not answer".
 _REFUSALS = {
@@ -40,10 +49,6 @@ _REFUSALS = {
     "InvalidKeyUsageException",
 }
 _GONE_STATES = {"PendingDeletion", "PendingReplicaDeletion"}
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _code(exc: ClientError) -> str:
@@ -64,17 +69,15 @@ class AwsKmsKeyProvider:
         self,
         kms_client: KMSClient,
         alias_prefix: str = "alias/customization-vault",
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = system_clock,
         epoch_length: EpochLength = "month",
     ) -> None:
         if not alias_prefix.startswith("alias/") or alias_prefix.startswith("alias/aws/"):
             raise ValueError("alias_prefix must start with 'alias/' and not be AWS-reserved")
-        if epoch_length not in _EPOCH_FORMATS:
-            raise ValueError("epoch_length must be year, month or day")
         self._kms = kms_client
         self._prefix = alias_prefix
         self._clock = clock
-        self._format = _EPOCH_FORMATS[epoch_length]
+        self._format = epoch_format(epoch_length)
 
     # -- aliases -----------------------------------------------------------------------------------
 
@@ -152,36 +155,41 @@ class AwsKmsKeyProvider:
             return KeyUnavailable(f"key service refused: {code}")
         return BackendError(f"key service error: {code}")
 
+    @contextlib.contextmanager
+    def _errors(self, key_id: str | None = None) -> Iterator[None]:
+        """Every KMS failure as a vault error: refusals and deleted keys by `_translate`, transport
+        failures as BackendError. `key_id` lets an invalid-state answer be told apart from destruction."""
+        try:
+            yield
+        except ClientError as exc:
+            raise self._translate(exc, key_id) from None
+        except BotoCoreError as exc:
+            raise BackendError("key service unreachable") from exc
+
     # -- KeyProvider -------------------------------------------------------------------------------
 
     def current_epoch(self, now: datetime | None = None) -> str:
-        when = self._clock() if now is None else now
-        if when.tzinfo is None:
-            raise ValueError("an aware datetime is required")
-        return when.astimezone(UTC).strftime(self._format)
+        return epoch_label(self._clock() if now is None else now, self._format)
 
     def generate(self, ctx: KeyContext, now: datetime | None = None) -> tuple[DataKey, WrappedKey]:
         epoch = self.current_epoch(now)
         alias = self._alias(epoch)
+
+        def request() -> GenerateDataKeyResponseTypeDef:
+            return self._kms.generate_data_key(
+                KeyId=alias, KeySpec="AES_256", EncryptionContext=ctx.as_dict()
+            )
+
         # One KMS call on the hot path; the alias is created lazily on the epoch's first order.
-        for attempt in range(2):
+        with self._errors(alias):
             try:
-                resp = self._kms.generate_data_key(
-                    KeyId=alias, KeySpec="AES_256", EncryptionContext=ctx.as_dict()
-                )
-                break
+                resp = request()
             except ClientError as exc:
-                if _code(exc) == "NotFoundException" and attempt == 0:
-                    try:
-                        self._ensure_epoch_key(epoch)
-                    except ClientError as inner:
-                        raise self._translate(inner, None) from None
-                    continue
-                raise self._translate(exc, alias) from None
-            except BotoCoreError as exc:
-                raise BackendError("key service unreachable") from exc
-        else:  # pragma: no cover - the loop always breaks or raises
-            raise BackendError("key service error")
+                if _code(exc) != "NotFoundException":
+                    raise
+                with self._errors():  # the epoch's first order: create its key, then ask once more
+                    self._ensure_epoch_key(epoch)
+                resp = request()
         wrapped = WrappedKey(
             provider=self.name, kek_id=resp["KeyId"], epoch=epoch, blob=bytes(resp["CiphertextBlob"])
         )
@@ -190,46 +198,37 @@ class AwsKmsKeyProvider:
     def unwrap(self, wrapped: WrappedKey, ctx: KeyContext) -> DataKey:
         if wrapped.provider != self.name:
             raise KeyUnavailable("key was not wrapped by this provider")
-        try:
+        with self._errors(wrapped.kek_id):
             # KeyId pins the expected key: a blob forged under some other key in the account is refused.
             resp = self._kms.decrypt(
                 CiphertextBlob=wrapped.blob, EncryptionContext=ctx.as_dict(), KeyId=wrapped.kek_id
             )
-        except ClientError as exc:
-            raise self._translate(exc, wrapped.kek_id) from None
-        except BotoCoreError as exc:
-            raise BackendError("key service unreachable") from exc
         try:
             return DataKey(bytes(resp["Plaintext"]))
         except ValueError:
             raise KeyUnavailable("unwrapped key has the wrong length") from None
 
     def rotate(self, epoch: str | None = None) -> str:
-        epoch = self.current_epoch() if epoch is None else epoch
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        epoch = checked_epoch_label(self.current_epoch() if epoch is None else epoch)
         try:
-            versions = self._epoch_versions(epoch)
-            if not versions:
-                self._ensure_epoch_key(epoch)
+            with self._errors():
                 versions = self._epoch_versions(epoch)
-            current = self._kms.describe_key(KeyId=self._alias(epoch))["KeyMetadata"]
-            if current.get("KeyState") in _GONE_STATES:
-                raise KeyDestroyed("key epoch destroyed")
-            key_id = self._create_epoch_key(epoch, max(versions) + 1)
-            self._kms.update_alias(AliasName=self._alias(epoch), TargetKeyId=key_id)
-            return str(self._kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+                if not versions:
+                    self._ensure_epoch_key(epoch)
+                    versions = self._epoch_versions(epoch)
+                current = self._kms.describe_key(KeyId=self._alias(epoch))["KeyMetadata"]
+                if current.get("KeyState") in _GONE_STATES:
+                    raise KeyDestroyed("key epoch destroyed")
+                key_id = self._create_epoch_key(epoch, max(versions) + 1)
+                self._kms.update_alias(AliasName=self._alias(epoch), TargetKeyId=key_id)
+                return str(self._kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
         except _Raced:
             raise StateConflict("a concurrent rotation of this epoch won") from None
-        except ClientError as exc:
-            raise self._translate(exc, None) from None
-        except BotoCoreError as exc:
-            raise BackendError("key service unreachable") from exc
 
     def rewrap(self, wrapped: WrappedKey, ctx: KeyContext) -> WrappedKey:
         if wrapped.provider != self.name:
             raise KeyUnavailable("key was not wrapped by this provider")
-        try:
+        with self._errors(wrapped.kek_id):
             resp = self._kms.re_encrypt(
                 CiphertextBlob=wrapped.blob,
                 SourceEncryptionContext=ctx.as_dict(),
@@ -237,16 +236,12 @@ class AwsKmsKeyProvider:
                 DestinationKeyId=self._alias(wrapped.epoch),
                 DestinationEncryptionContext=ctx.as_dict(),
             )
-        except ClientError as exc:
-            raise self._translate(exc, wrapped.kek_id) from None
-        except BotoCoreError as exc:
-            raise BackendError("key service unreachable") from exc
         return WrappedKey(
             provider=self.name, kek_id=resp["KeyId"], epoch=wrapped.epoch, blob=bytes(resp["CiphertextBlob"])
         )
 
     def retire(self, kek_id: str) -> None:
-        try:
+        with self._errors():
             bare = _bare_key_id(kek_id)
             aliases = self._kms.list_aliases(KeyId=bare).get("Aliases", [])
             names = [a.get("AliasName", "") for a in aliases]
@@ -255,15 +250,10 @@ class AwsKmsKeyProvider:
             if self._key_gone(bare):
                 return
             self._kms.schedule_key_deletion(KeyId=bare, PendingWindowInDays=7)
-        except ClientError as exc:
-            raise self._translate(exc, None) from None
-        except BotoCoreError as exc:
-            raise BackendError("key service unreachable") from exc
 
     def destroy_epoch(self, epoch: str) -> None:
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
-        try:
+        checked_epoch_label(epoch)
+        with self._errors():
             targets = set(self._epoch_versions(epoch).values())
             for name, target in self._aliases():
                 if name == self._alias(epoch):
@@ -273,20 +263,16 @@ class AwsKmsKeyProvider:
                     continue
                 # 7 days is the KMS minimum; from now on every Decrypt under these keys fails.
                 self._kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
-        except ClientError as exc:
-            raise self._translate(exc, None) from None
-        except BotoCoreError as exc:
-            raise BackendError("key service unreachable") from exc
 
     def epochs(self) -> list[EpochInfo]:
         """Epochs with a current alias. KMS drops a key's aliases when the deletion window ends, so a
         destroyed epoch is listed (destroyed=True) for 7-30 days and then disappears."""
-        try:
+        with self._errors():
             current: dict[str, str] = {}
             stem = self._prefix + "-"
             for name, target in self._aliases():
                 label = name[len(stem) :]
-                if _VERSION_SEP not in label and _EPOCH_RE.fullmatch(label):
+                if _VERSION_SEP not in label and is_epoch_label(label):
                     current[label] = target
             infos: list[EpochInfo] = []
             for epoch in sorted(current):
@@ -300,10 +286,6 @@ class AwsKmsKeyProvider:
                     )
                 )
             return infos
-        except ClientError as exc:
-            raise self._translate(exc, None) from None
-        except BotoCoreError as exc:
-            raise BackendError("key service unreachable") from exc
 
     def check(self) -> None:
         try:

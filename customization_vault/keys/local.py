@@ -19,12 +19,11 @@ import re
 import secrets
 import stat
 import struct
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from customization_vault._crypto import unwrap_key, wrap_key
+from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import (
     BackendError,
     InsecureKeyring,
@@ -33,23 +32,27 @@ from customization_vault.errors import (
     KeyUnavailable,
     StateConflict,
 )
-from customization_vault.keys.base import DataKey, EpochInfo, KeyContext, WrappedKey
+from customization_vault.files import fsync_dir, publish_private_file, read_private_file
+from customization_vault.keys.base import (
+    EPOCH_PATTERN,
+    DataKey,
+    EpochInfo,
+    EpochLength,
+    KeyContext,
+    WrappedKey,
+    checked_epoch_label,
+    epoch_format,
+    epoch_label,
+)
 
 __all__ = ["LocalKeyring"]
 
-EpochLength = Literal["year", "month", "day"]
-_EPOCH_FORMATS: dict[str, str] = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
-_EPOCH_RE = re.compile(r"\d{4}(?:-\d{2}){0,2}")
 # kek_id = epoch, optionally ".v<n>" for n >= 2; a strict pattern also keeps catalog input out of paths.
-_KEK_RE = re.compile(r"(?P<epoch>\d{4}(?:-\d{2}){0,2})(?:\.v(?P<version>[1-9]\d{0,5}))?")
+_KEK_RE = re.compile(rf"(?P<epoch>{EPOCH_PATTERN})(?:\.v(?P<version>[1-9]\d{{0,5}}))?")
 _KEK_SUFFIX = ".kek"
 _RETIRED_SUFFIX = ".retired"
 _DESTROYED_SUFFIX = ".destroyed"
 _KEY_BYTES = 32
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _kek_id(epoch: str, version: int) -> str:
@@ -86,14 +89,12 @@ class LocalKeyring:
     def __init__(
         self,
         directory: str | os.PathLike[str],
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = system_clock,
         epoch_length: EpochLength = "month",
     ) -> None:
-        if epoch_length not in _EPOCH_FORMATS:
-            raise ValueError("epoch_length must be year, month or day")
+        self._format = epoch_format(epoch_length)
         self._dir = Path(directory)
         self._clock = clock
-        self._format = _EPOCH_FORMATS[epoch_length]
         try:
             self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
@@ -123,10 +124,7 @@ class LocalKeyring:
     # -- epochs and files --------------------------------------------------------------------------
 
     def current_epoch(self, now: datetime | None = None) -> str:
-        when = self._clock() if now is None else now
-        if when.tzinfo is None:
-            raise ValueError("an aware datetime is required")
-        return when.astimezone(UTC).strftime(self._format)
+        return epoch_label(self._clock() if now is None else now, self._format)
 
     def _path(self, kek_id: str) -> Path:
         return self._dir / f"{kek_id}{_KEK_SUFFIX}"
@@ -152,48 +150,20 @@ class LocalKeyring:
     def _read_kek(self, kek_id: str) -> bytes:
         epoch, _ = _parse_kek_id(kek_id)
         try:
-            fd = os.open(self._path(kek_id), os.O_RDONLY | os.O_NOFOLLOW)
+            material = read_private_file(self._path(kek_id), max_bytes=_KEY_BYTES + 1)
         except FileNotFoundError:
             if self._tombstone(epoch).exists() or (self._dir / f"{kek_id}{_RETIRED_SUFFIX}").exists():
                 raise KeyDestroyed("key epoch destroyed") from None
             raise KeyUnavailable("key not found") from None
         except OSError as exc:
             raise BackendError("key file unreadable") from exc
-        try:
-            if os.fstat(fd).st_mode & 0o077:
-                raise InsecureKeyring("a key file is accessible to group/world")
-            material = os.read(fd, _KEY_BYTES + 1)
-        finally:
-            os.close(fd)
         if len(material) != _KEY_BYTES:
             raise KeyUnavailable("key file corrupt")
         return material
 
-    def _fsync_dir(self) -> None:
-        fd = os.open(self._dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _write_new(self, name: str, data: bytes) -> bool:
         """Atomically publish `name` with `data` (0600) unless it exists; True if this call created it."""
-        tmp = self._dir / f".tmp-{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, self._dir / name)
-            except FileExistsError:
-                return False
-        finally:
-            tmp.unlink(missing_ok=True)
-        self._fsync_dir()
-        return True
+        return publish_private_file(self._dir / name, data)
 
     def _current_kek_id(self, epoch: str, create: bool) -> str:
         if self._tombstone(epoch).exists():
@@ -238,9 +208,7 @@ class LocalKeyring:
             raise KeyUnavailable("wrapped key does not open under this context") from None
 
     def rotate(self, epoch: str | None = None) -> str:
-        epoch = self.current_epoch() if epoch is None else epoch
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        epoch = checked_epoch_label(self.current_epoch() if epoch is None else epoch)
         if self._tombstone(epoch).exists():
             raise KeyDestroyed("key epoch destroyed")
         while True:
@@ -267,11 +235,10 @@ class LocalKeyring:
         # Marker first: if we crash after it, the version reads as destroyed rather than reappearing.
         self._write_new(f"{_kek_id(epoch, version)}{_RETIRED_SUFFIX}", b"")
         self._shred_file(self._path(kek_id))
-        self._fsync_dir()
+        fsync_dir(self._dir)
 
     def destroy_epoch(self, epoch: str) -> None:
-        if not _EPOCH_RE.fullmatch(epoch):
-            raise ValueError("malformed epoch")
+        checked_epoch_label(epoch)
         live, _ = self._versions(epoch)
         created = self._created_at(epoch, live)
         record = {
@@ -285,7 +252,7 @@ class LocalKeyring:
         live, _ = self._versions(epoch)  # again: a version may have appeared before the tombstone landed
         for version in live:
             self._shred_file(self._path(_kek_id(epoch, version)))
-        self._fsync_dir()
+        fsync_dir(self._dir)
 
     def _created_at(self, epoch: str, live: list[int]) -> datetime | None:
         if not live:

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from screening import listfiles
 from screening.image.decode import decode_image, flatten
 from screening.image.errors import ImageDecodeError, ImageError, RegistryError
 from screening.image.hashing import VARIANTS, phash64, reference_grids, small_grids
@@ -120,7 +121,7 @@ class ImageRegistry:
 
     @property
     def list_ref(self) -> str:
-        return f"{self.name}@{self.version}"
+        return listfiles.list_ref(self.name, self.version)
 
     def entries(self) -> Iterator[ImageEntry]:
         return iter(list(self._entries.values()))

@@ -42,6 +42,7 @@ from screening.image.ocr_base import OcrEngine
 from screening.image.regions import propose
 from screening.image.registry import ImageRegistry
 from screening.image.verify import correlate, genericness, refine
+from screening.screener import DISABLED, EngineState, EngineStatus
 
 # Correlation of 16x16 shape grids at or above which two designs are the same logo. On the development
 # set (seed 4242) the closest non-matching logo of 720 negatives reached 0.945; on a second set built
@@ -131,15 +132,28 @@ class ImageScreener:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         radius: int | None = None,
+        ocr_status: EngineStatus = DISABLED,
     ) -> None:
+        """`ocr_status` is what readiness reports for OCR when `ocr` is None: disabled by settings
+        (the default), or unavailable and why."""
         self.registry = registry
         self.ocr = ocr
         self.text_screener = text_screener
+        if ocr is None:
+            self.ocr_status = ocr_status
+        elif text_screener is None:  # OCR text would have nothing to be screened by
+            self.ocr_status = EngineStatus(EngineState.UNAVAILABLE, reason="no text engine")
+        else:
+            self.ocr_status = EngineStatus.loaded(ocr)
         self.threshold = threshold
         self.radius = radius
 
     def __repr__(self) -> str:
         return f"ImageScreener(registry={self.registry!r}, threshold={self.threshold}, radius={self.radius})"
+
+    def status(self) -> EngineStatus:
+        """Readiness: the registry by name@version with its entries, and OCR as a part."""
+        return EngineStatus.loaded(self, {self.registry.list_ref: len(self.registry)}, ocr=self.ocr_status)
 
     def effective_radius(self) -> int:
         """The radius given, or the size-adaptive default (see MAX_RADIUS)."""

@@ -1,10 +1,11 @@
 """Text screening: normalisation with offset maps, offensive-term automaton, trademark index.
 
 Public API: `TextScreener` (screen_text / screen), `default_text_screener()` over the shipped lists,
-`build_text_screener(marks, terms, allow)` from paths, the list loaders and `ListFormatError`.
+`build_text_screener(marks, terms, allow)` from paths and the list loaders (a list that cannot be read
+raises `screening.errors.ListFormatError`).
 """
 
-from screening.text.errors import ListFormatError, TextDecodeError
+from screening.text.errors import TextDecodeError
 from screening.text.lists import (
     AllowList,
     Distinctiveness,
@@ -28,7 +29,6 @@ from screening.text.trademark import MarkIndex
 __all__ = [
     "AllowList",
     "Distinctiveness",
-    "ListFormatError",
     "MarkIndex",
     "MarkList",
     "NormalizedText",

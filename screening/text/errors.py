@@ -1,22 +1,10 @@
-"""Errors of the text screening engine.
+"""Errors of the text screening engine (a list that cannot be read is `screening.errors.ListFormatError`).
 
 ValueError
-├── ListFormatError      a mark/term/allow list that cannot be read (names the file and line)
 └── TextDecodeError      bytes screened as text that are not UTF-8
 """
 
 from __future__ import annotations
-
-
-class ListFormatError(ValueError):
-    """A bad list row. The message names the file and line and the rule broken, never customer text."""
-
-    def __init__(self, source: str, line: int | None, reason: str) -> None:
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {reason}")
-        self.source = source
-        self.line = line
-        self.reason = reason
 
 
 class TextDecodeError(ValueError):

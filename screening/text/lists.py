@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import csv
 import enum
-import hashlib
 import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from screening.errors import ListFormatError
 from screening.findings import Severity
-from screening.text.errors import ListFormatError
+from screening.listfiles import list_ref, list_version, read_list_file
 from screening.text.lexicon import Lexicon
 from screening.text.normalize import fold
 
@@ -99,10 +99,6 @@ def distinctiveness_of_words(words: list[str], lexicon: Lexicon) -> Distinctiven
     return Distinctiveness.COINED
 
 
-def content_version(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
 @dataclass(frozen=True, slots=True)
 class MarkList:
     """Columnar (a 3M-mark list as 3M objects would not fit the memory budget)."""
@@ -115,7 +111,7 @@ class MarkList:
 
     @property
     def ref(self) -> str:
-        return f"{self.name}@{self.version}"
+        return list_ref(self.name, self.version)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -137,7 +133,7 @@ class TermList:
 
     @property
     def ref(self) -> str:
-        return f"{self.name}@{self.version}"
+        return list_ref(self.name, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +238,7 @@ def parse_marks(data: bytes, name: str, source: str = "<marks>") -> MarkList:
             dist.append(d)
     except csv.Error as e:
         raise ListFormatError(source, reader.line_num, f"bad CSV ({e})") from None
-    return MarkList(name, content_version(data), ids, marks, dist)
+    return MarkList(name, list_version(data), ids, marks, dist)
 
 
 def parse_terms(data: bytes, name: str, source: str = "<terms>") -> TermList:
@@ -278,7 +274,7 @@ def parse_terms(data: bytes, name: str, source: str = "<terms>") -> TermList:
             if not mark_key(term):
                 raise ListFormatError(source, line, "term has no letters or digits")
             entries.append(TermEntry(term.lower(), term, "profanity", Severity.REVIEW))
-    return TermList(name, content_version(data), tuple(entries))
+    return TermList(name, list_version(data), tuple(entries))
 
 
 def parse_allow(data: bytes, name: str, source: str = "<allow>") -> AllowList:
@@ -293,26 +289,19 @@ def parse_allow(data: bytes, name: str, source: str = "<allow>") -> AllowList:
         if not mark_key(phrase):
             raise ListFormatError(source, line, "phrase has no letters or digits")
         phrases.append(phrase)
-    return AllowList(name, content_version(data), tuple(phrases))
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise ListFormatError(str(path), None, f"cannot read ({e.strerror})") from None
+    return AllowList(name, list_version(data), tuple(phrases))
 
 
 def load_marks(path: str | Path) -> MarkList:
     p = Path(path)
-    return parse_marks(_read(p), p.stem, str(p))
+    return parse_marks(read_list_file(p), p.stem, str(p))
 
 
 def load_terms(path: str | Path) -> TermList:
     p = Path(path)
-    return parse_terms(_read(p), p.stem, str(p))
+    return parse_terms(read_list_file(p), p.stem, str(p))
 
 
 def load_allow(path: str | Path) -> AllowList:
     p = Path(path)
-    return parse_allow(_read(p), p.stem, str(p))
+    return parse_allow(read_list_file(p), p.stem, str(p))

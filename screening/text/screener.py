@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from screening.findings import Finding, Verdict
+from screening.listfiles import list_ref
+from screening.screener import EngineStatus
 from screening.text.errors import TextDecodeError
 from screening.text.lexicon import DATA_DIR, Lexicon, default_lexicon
 from screening.text.lists import AllowList, MarkList, TermList, load_allow, load_marks, load_terms
@@ -41,6 +43,7 @@ class TextScreener:
             marks = MarkIndex.build(marks, self.lexicon)
         self.marks = marks
         self.terms = terms
+        self.allow = allow
         from screening.text.brands import BrandMatcher
 
         self._brands = BrandMatcher(marks, self.lexicon) if marks is not None else None
@@ -83,6 +86,17 @@ class TextScreener:
                 or not any(a <= f.span[0] and f.span[1] <= b for a, b in exact_spans)
             ]
         return brands + offensive
+
+    def status(self) -> EngineStatus:
+        """Readiness: each list this screener holds, by name@version, with its entries."""
+        lists: dict[str, int] = {}
+        if self.marks is not None:
+            lists[self.marks.ref] = len(self.marks)
+        if self.terms is not None:
+            lists[self.terms.ref] = len(self.terms.entries)
+        if self.allow is not None:
+            lists[list_ref(self.allow.name, self.allow.version)] = len(self.allow.phrases)
+        return EngineStatus.loaded(self, lists)
 
     def screen(self, data: bytes, media_type: str) -> Verdict:
         """Strict UTF-8: undecodable bytes are refused, not guessed at (a guess could hide a word)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from screening.listfiles import list_ref
 from screening.text.lexicon import Lexicon, default_lexicon
 from screening.text.lists import Distinctiveness, MarkList, distinctiveness_of_words, mark_words
 from screening.text.phonetic import phonetic_key
@@ -105,7 +106,7 @@ class MarkIndex:
 
     @property
     def ref(self) -> str:
-        return f"{self.name}@{self.version}"
+        return list_ref(self.name, self.version)
 
     def __len__(self) -> int:
         return int(self.dist.shape[0])

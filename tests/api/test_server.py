@@ -4,7 +4,6 @@ then the README's session — create, upload, fetch, fulfil, receipt — over a 
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -16,21 +15,15 @@ import httpx
 import pytest
 
 from tests.api.conftest import png_bytes
+from tests.processes import free_port, stop
 from tests.vault.intake_samples import CANARY
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "var"
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     env = {
@@ -61,12 +54,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
             time.sleep(0.3)
         yield base, data_dir, out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, grace=20)
     assert CANARY.decode() not in err.read_text(errors="replace")
     assert CANARY.decode() not in out.read_text(errors="replace")
 
@@ -101,5 +89,7 @@ def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[s
         receipt = c.get(f.headers["location"], headers=h)
         assert receipt.status_code == 200, receipt.text
         assert receipt.json()["body"]["order"]["external_id"] == "A-1"
-        assert c.get("/readyz").json()["status"] == "ok"
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "ok"
+        assert ready["screening"] == {kind: {"state": "disabled"} for kind in ("text", "image", "font")}
         assert "cv_http_requests_total" in c.get("/metrics").text

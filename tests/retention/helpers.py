@@ -14,11 +14,42 @@ from sqlalchemy.types import JSON
 
 from customization_vault.catalog import ItemView, OrderView
 from customization_vault.catalog.models import Base
+from customization_vault.clock import Clock
 from customization_vault.content import NewItem
+from customization_vault.errors import BackendError
 from customization_vault.vault import Vault
+from retention.config import RetentionConfig
+from retention.purge import Purger
+from retention.receipts import ReceiptSigner
 from screening.findings import Finding, FindingKind, Severity, Verdict
 
 CANARY = b"CANARY-51d0e8-happy-birthday-grandma-engraving"
+
+
+class FlakyStore:
+    """Wraps a BlobStore; `delete_prefixes` fails while `failing` is set (a store outage mid-purge)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.failing = True
+
+    def delete_prefixes(self, prefixes: Any) -> int:
+        if self.failing:
+            raise BackendError("object store error: ServiceUnavailable")
+        return int(self.inner.delete_prefixes(prefixes))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def flaky_purger(
+    services: Any, signer: ReceiptSigner, clock: Clock, config: RetentionConfig
+) -> tuple[FlakyStore, Vault, Purger]:
+    """A vault and purger over `services` whose blob store fails deletions until `failing` is cleared."""
+    flaky = FlakyStore(services.blobs)
+    vault = Vault(services.catalog, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
+    return flaky, vault, Purger(vault, signer, clock=clock, config=config)
 
 
 def clear_item(**kw: Any) -> NewItem:

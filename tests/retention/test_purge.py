@@ -19,7 +19,7 @@ from customization_vault.catalog.models import (
     WrappedDataKey,
 )
 from customization_vault.clock import FrozenClock
-from customization_vault.errors import BackendError, ContentGone, InvalidInput, KeyDestroyed
+from customization_vault.errors import ContentGone, InvalidInput, KeyDestroyed
 from customization_vault.lifecycle import PurgeStep as Step
 from customization_vault.vault import Vault
 from retention.holds import LegalHolds
@@ -30,6 +30,7 @@ from tests.retention.helpers import (
     db_values,
     files_under,
     find_needles,
+    flaky_purger,
     raw_blobs,
     s3_all_versions,
     seed_order,
@@ -157,29 +158,10 @@ def test_an_expired_hold_no_longer_pauses(services: Any, purger: Purger, clock: 
     assert purger.run(order.id, actor="t").outcome == "purged"
 
 
-class FlakyStore:
-    """Wraps a BlobStore; `delete_prefixes` fails while `failing` is set (a store outage mid-purge)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.failing = True
-
-    def delete_prefixes(self, prefixes: Any) -> int:
-        if self.failing:
-            raise BackendError("object store error: ServiceUnavailable")
-        return int(self.inner.delete_prefixes(prefixes))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def test_a_failing_step_is_recorded_with_backoff_and_resumed(
     services: Any, signer: ReceiptSigner, clock: FrozenClock, retention_config: Any
 ) -> None:
-    flaky = FlakyStore(services.blobs)
-    vault = Vault(services.catalog, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
-    purger = Purger(vault, signer, clock=clock, config=retention_config)
+    flaky, vault, purger = flaky_purger(services, signer, clock, retention_config)
     order, _ = seed_order(vault, "E-1")
     purger.mark(order, "fulfilled", actor="t")
     delays = []

@@ -18,7 +18,7 @@ from retention.config import RetentionConfig
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner
 from retention.worker import PurgeWorker
-from tests.retention.helpers import raw_blobs, seed_order
+from tests.retention.helpers import flaky_purger, raw_blobs, seed_order
 
 
 def test_lost_events_are_purged_by_the_sweep(services: Any, purger: Purger, worker: PurgeWorker) -> None:
@@ -212,11 +212,7 @@ def test_a_batch_sorts_out_mixed_orders(services: Any, purger: Purger, clock: Fr
 def test_a_failing_batch_falls_back_to_single_orders_and_records_each(
     services: Any, signer: ReceiptSigner, clock: FrozenClock, retention_config: RetentionConfig
 ) -> None:
-    from tests.retention.test_purge import FlakyStore
-
-    flaky = FlakyStore(services.blobs)
-    vault = Vault(services.catalog, services.keys, flaky, services.audit, clock=clock)  # type: ignore[arg-type]
-    purger = Purger(vault, signer, clock=clock, config=retention_config)
+    flaky, vault, purger = flaky_purger(services, signer, clock, retention_config)
     orders = [seed_order(vault, f"FB-{i}")[0] for i in range(3)]
     for o in orders:
         purger.mark(o, "fulfilled", actor="t")

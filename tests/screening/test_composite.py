@@ -10,6 +10,7 @@ import pytest
 
 from screening.composite import CompositeScreener, UnscreenableInput, null_composite
 from screening.findings import Finding, FindingKind, Severity, Verdict, VerdictKind
+from screening.screener import DISABLED, EngineState, EngineStatus, NullScreener
 
 
 class Tagging:
@@ -68,5 +69,26 @@ def test_engine_input_errors_become_unscreenable_without_their_message() -> None
 def test_null_composite_clears_every_kind() -> None:
     c = null_composite()
     c.warm()
-    assert c.engines() == {"text": "NullScreener", "image": "NullScreener", "font": "NullScreener"}
+    assert c.status() == dict.fromkeys(("text", "image", "font"), DISABLED)
     assert c.screen(b"anything", "image/gif").kind == VerdictKind.CLEAR
+
+
+class WithOcr(Tagging):
+    def status(self) -> EngineStatus:
+        return EngineStatus.loaded(
+            self, {"logos@1": 3}, ocr=EngineStatus(EngineState.UNAVAILABLE, reason="X")
+        )
+
+
+def test_status_builds_nothing_and_lists_parts_beside_their_engine() -> None:
+    Tagging.builds = 0
+    c = CompositeScreener(text=lambda: Tagging("text"), image=lambda: WithOcr("image"))
+    assert c.status() == dict.fromkeys(("text", "image"), EngineStatus(EngineState.NOT_LOADED))
+    assert Tagging.builds == 0
+    c.warm()
+    status = c.status()
+    assert list(status) == ["text", "image", "ocr"]
+    assert status["text"] == EngineStatus(EngineState.LOADED, "Tagging")  # an engine that says nothing
+    assert (status["image"].engine, status["image"].lists) == ("WithOcr", {"logos@1": 3})
+    assert status["ocr"] == EngineStatus(EngineState.UNAVAILABLE, reason="X")
+    assert NullScreener(reason="ImportError").status().state is EngineState.UNAVAILABLE

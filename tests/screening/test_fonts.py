@@ -15,12 +15,12 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from screening.errors import ListFormatError
 from screening.findings import FindingKind, Severity, VerdictKind
 from screening.fonts import (
     FontInfo,
     FontParseError,
     FontScreener,
-    RestrictedFontListError,
     default_restricted_fonts,
     font_name_key,
     load_restricted_fonts,
@@ -285,7 +285,7 @@ def test_default_list_loads_and_catches_a_known_family() -> None:
     ],
 )
 def test_list_errors_name_the_line(csv_text: str, line: int, reason: str) -> None:
-    with pytest.raises(RestrictedFontListError, match=reason) as err:
+    with pytest.raises(ListFormatError, match=reason) as err:
         parse_restricted_fonts(csv_text.encode(), name="t", source="fonts.csv")
     assert err.value.line == line
     assert str(err.value).startswith(f"fonts.csv:{line}:")
@@ -297,10 +297,10 @@ def test_list_loader_reads_files_and_reports_missing(tmp_path: Path) -> None:
     restricted = load_restricted_fonts(path)
     assert restricted.name == "my_fonts"
     assert [(e.id, e.severity) for e in restricted.entries] == [("x", Severity.INFO)]
-    with pytest.raises(RestrictedFontListError, match="cannot read"):
+    with pytest.raises(ListFormatError, match="cannot read"):
         load_restricted_fonts(tmp_path / "missing.csv")
     path.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(RestrictedFontListError, match="UTF-8"):
+    with pytest.raises(ListFormatError, match="UTF-8"):
         load_restricted_fonts(path)
 
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from customization_vault._crypto import (
     HEADER_SIZE,
@@ -25,7 +26,7 @@ from customization_vault._crypto import (
     unwrap_key,
     wrap_key,
 )
-from customization_vault.envelope import seal, unseal
+from customization_vault.config import StorageConfig
 from customization_vault.errors import IntegrityError
 from customization_vault.keys.base import DataKey
 
@@ -173,8 +174,13 @@ def test_streams_without_reading_everything_first() -> None:
     assert consumed < HEADER_SIZE + 3 * (seg + TAG_SIZE)
 
 
-def test_seal_unseal() -> None:
-    assert unseal(DEK, CTX, seal(DEK, CTX, b"hello")) == b"hello"
+def test_one_shot_round_trip_at_the_default_segment_size() -> None:
+    """A small value sealed in one call and opened from one chunk (the header read's no-copy path)."""
+    blob = b"".join(encrypt_stream(DEK, CTX, [b"hello"]))
+    assert len(blob) == ciphertext_size(5)
+    assert b"".join(decrypt_stream(DEK, CTX, [blob])) == b"hello"
+    with pytest.raises(IntegrityError):  # all or nothing: a one-chunk open still authenticates
+        b"".join(decrypt_stream(DEK, CTX, [blob[:-1]]))
 
 
 def test_fresh_salt_and_prefix_per_object() -> None:
@@ -195,6 +201,10 @@ def test_segment_size_bounds() -> None:
     for bad in (0, MAX_SEGMENT_SIZE + 1):
         with pytest.raises(ValueError, match="segment size"):
             enc(b"x", seg=bad)
+    # The setting refuses at start-up what the format would refuse at every upload.
+    assert StorageConfig(segment_size=MAX_SEGMENT_SIZE).segment_size == MAX_SEGMENT_SIZE
+    with pytest.raises(ValidationError):
+        StorageConfig(segment_size=MAX_SEGMENT_SIZE + 1)
 
 
 # --- tampering: one opaque error for every failure -----------------------------------------------

@@ -7,7 +7,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from customization_vault.errors import (
     StateConflict,
 )
 from customization_vault.keys import AwsKmsKeyProvider, KeyContext, KeyProvider, LocalKeyring, WrappedKey
+from customization_vault.keys.base import checked_epoch_label, epoch_format, epoch_label
 from tests.fixtures_aws import (
     aws_fake_credentials,
     count_calls,
@@ -223,6 +224,25 @@ def test_kms_rejects_reserved_alias_prefix(aws_fake_credentials: Any) -> None:
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize(("length", "label"), [("year", "2026"), ("month", "2026-11"), ("day", "2026-11-04")])
+def test_epoch_labels_are_utc_periods(length: Any, label: str) -> None:
+    late_evening_west = datetime(
+        2026, 11, 3, 23, 0, tzinfo=timezone(timedelta(hours=-2))
+    )  # 01:00Z on the 4th
+    assert epoch_label(late_evening_west, epoch_format(length)) == label
+    assert checked_epoch_label(label) == label
+
+
+def test_epoch_lengths_and_labels_outside_the_pattern_are_refused() -> None:
+    with pytest.raises(ValueError, match="epoch_length"):
+        epoch_format("week")  # type: ignore[arg-type]
+    for bad in ("", "26-11", "2026-1", "2026-11/..", "../2026", "2026-11-03-01"):
+        with pytest.raises(ValueError, match="malformed epoch"):
+            checked_epoch_label(bad)
+    with pytest.raises(ValueError, match="aware"):
+        epoch_label(datetime(2026, 11, 3), "%Y")
 
 
 def test_local_files_are_private(tmp_path: Path) -> None:

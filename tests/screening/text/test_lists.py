@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from screening.errors import ListFormatError
 from screening.findings import Severity
 from screening.text import (
     Distinctiveness,
-    ListFormatError,
     infer_distinctiveness,
     load_allow,
     load_marks,
