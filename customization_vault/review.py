@@ -242,14 +242,16 @@ class ReviewDesk:
             return case
 
     # ------------------------------------------------------------------ reading a case
+    def _case_and_order(self, u: Unit, case_id: str) -> tuple[ReviewView, OrderView]:
+        case = u.reviews.get(case_id)
+        order = None if case is None or case.order_id is None else u.orders.get(case.order_id)
+        if case is None or order is None:
+            raise CaseNotFound("no such review case")
+        return case, order
+
     def detail(self, case_id: str, who: Reviewer) -> CaseDetail:
         with self._catalog.unit() as u:
-            case = u.reviews.get(case_id)
-            if case is None or case.order_id is None:
-                raise CaseNotFound("no such review case")
-            order = u.orders.get(case.order_id)
-            if order is None:
-                raise CaseNotFound("no such review case")
+            case, order = self._case_and_order(u, case_id)
             items = u.items.for_order(order.id)
             self._audit.record(
                 u,
@@ -267,12 +269,7 @@ class ReviewDesk:
     def content(self, case_id: str, who: Reviewer) -> tuple[ItemView, Iterator[bytes]]:
         """The customer's bytes for the reviewer, audited as a review read; gone once purged."""
         with self._catalog.unit() as u:
-            case = u.reviews.get(case_id)
-            if case is None or case.order_id is None:
-                raise CaseNotFound("no such review case")
-            order = u.orders.get(case.order_id)
-        if order is None:
-            raise CaseNotFound("no such review case")
+            case, order = self._case_and_order(u, case_id)
         if order.state != OrderState.OPEN:
             raise ContentGone("the order left open; its content is gone or going")
         return self._content.open_item(order, case.item_id, actor=who.actor, purpose="review")

@@ -32,7 +32,12 @@ def test_init_creates_a_migrated_catalog_and_a_private_keyring(run) -> None:  # 
     assert code == 0, err
     data: Path = run.data
     assert (data / "catalog.db").exists()
-    assert "schema 0001" in err
+    from alembic.script import ScriptDirectory
+
+    from customization_vault.catalog.db import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert f"schema {head}" in err
 
 
 def test_api_key_create_prints_the_token_alone_and_it_authenticates(run) -> None:  # type: ignore[no-untyped-def]

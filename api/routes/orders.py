@@ -7,7 +7,6 @@ FastAPI's rule, the upload route (async, to read the body stream) hands off expl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from anyio import to_thread
@@ -34,6 +33,7 @@ from api.schemas import (
     ReviewRead,
     TextItemCreate,
 )
+from api.streaming import stream_content
 from customization_vault.errors import InvalidInput, NotFound
 from customization_vault.fulfilment import UploadResult
 from customization_vault.lifecycle import OrderState
@@ -198,25 +198,7 @@ async def post_item(
 )
 def get_content(order_id: OrderId, item_id: ItemId, who: FulfilmentPrincipal, ctx: Context) -> Response:
     item, chunks = ctx.fulfilment.fetch(who.seller_id, order_id, item_id, actor=who.actor)
-    # Pull the first segment before answering: a missing blob or failed authentication becomes a
-    # proper problem status instead of a 200 that dies mid-body.
-    first = next(chunks, b"")
-
-    def body() -> Iterator[bytes]:
-        if first:
-            yield first
-        yield from chunks
-
-    return StreamingResponse(
-        body(),
-        media_type=item.content_type,
-        headers={
-            "Content-Length": str(item.size),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": "attachment",
-        },
-    )
+    return stream_content(item, chunks, disposition="attachment")
 
 
 def _purge(order_id: str, trigger: str, who: FulfilmentPrincipal, ctx: Context) -> Response:

@@ -6,7 +6,6 @@ case's content endpoint, audited as a review read and never cached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Context, ReviewerPrincipal
 from api.errors import ServiceUnavailable
 from api.schemas import FindingRead
+from api.streaming import stream_content
 from customization_vault.apikeys import Principal, Role
 from customization_vault.catalog import ItemView, ReviewView
 from customization_vault.errors import NotFound
@@ -291,24 +291,9 @@ def _detail(ctx: Context, d: CaseDetail) -> CaseDetailRead:
 )
 def get_case_content(case_id: CaseId, who: ReviewerPrincipal, ctx: Context) -> Response:
     item, chunks = _desk(ctx).content(case_id, _who(who))
-    first = next(chunks, b"")  # a failure becomes a problem status, not a 200 that dies mid-body
-
-    def body() -> Iterator[bytes]:
-        if first:
-            yield first
-        yield from chunks
-
-    return StreamingResponse(
-        body(),
-        media_type=item.content_type,
-        headers={
-            "Content-Length": str(item.size),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": "inline",
-            # Served inline for the browser workbench: never allowed to run anything of the customer's.
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    # Inline for the browser workbench, and never allowed to run anything of the customer's.
+    return stream_content(
+        item, chunks, disposition="inline", extra={"Content-Security-Policy": "default-src 'none'; sandbox"}
     )
 
 

@@ -104,6 +104,14 @@ def test_openapi_documents_every_endpoint(tmp_path: Path) -> None:
         "/v1/orders/{order_id}/fulfilment",
         "/v1/orders/{order_id}/cancellation",
         "/v1/orders/{order_id}/receipt",
+        "/v1/orders/{order_id}/items/{item_id}/appeal",
+        "/v1/review/cases",
+        "/v1/review/claims",
+        "/v1/review/cases/{case_id}",
+        "/v1/review/cases/{case_id}/content",
+        "/v1/review/cases/{case_id}/decision",
+        "/v1/review/cases/{case_id}/lease",
+        "/v1/review/references/images/{entry_id}",
         "/v1/receipts/public-key",
         "/healthz",
         "/readyz",
@@ -115,3 +123,9 @@ def test_openapi_documents_every_endpoint(tmp_path: Path) -> None:
     content = schema["paths"]["/v1/orders/{order_id}/items/{item_id}/content"]["get"]["responses"]
     assert {"200", "409", "410", "451", "404"} <= set(content)
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    claims = schema["paths"]["/v1/review/claims"]["post"]["responses"]
+    assert {"200", "204", "409", "403"} <= set(claims)
+    decision = schema["paths"]["/v1/review/cases/{case_id}/decision"]["post"]["responses"]
+    assert {"200", "409"} <= set(decision)
+    appeal = schema["paths"]["/v1/orders/{order_id}/items/{item_id}/appeal"]["post"]["responses"]
+    assert {"201", "409"} <= set(appeal)
