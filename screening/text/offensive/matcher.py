@@ -273,10 +273,11 @@ class OffensiveMatcher:
                     term = index.spelled_masked(masked + " " + forms.as_i[k + 1])  # "whit* power"
                     if term is not None:
                         yield Hit(term, k, k + 1, tok.start, toks[k + 1].end, 0.9, True)
-            # "r-mjob", "tr-nny": a word cut by one mask-like separator.
+            # "r-mjob", "tr-nny": a word cut by one mask-like separator. A lone "s" after it is an
+            # ending, not the rest of a word: "Coco's", "A-s", "CD-s" (as the quick filter reads it).
             if k + 1 < len(toks) and toks[k + 1].gap == Gap.SOFT and tok.text.isalpha():
                 nxt = toks[k + 1]
-                if nxt.start - tok.end == 1 and nxt.text.isalpha() and not nxt.possessive:
+                if nxt.start - tok.end == 1 and nxt.text.isalpha() and nxt.text != "s":
                     term = index.spelled_joined(tok.text, nxt.text)
                     if term is not None:
                         yield Hit(term, k, k + 1, tok.start, nxt.end, 0.9, True)

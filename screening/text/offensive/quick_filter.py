@@ -38,8 +38,8 @@ _SUSPECT_RE = re.compile(r"[a-z][@$*#|0-9]|[@$*#|0-9!][a-z]")
 _SYMBOL_RE = re.compile(f"[{re.escape(LEET_SYMBOLS)}]")  # one class, far cheaper than the two-sided one
 _SINGLES_RE = re.compile(r"(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]")
 _BANG_RE = re.compile(r"([a-z]+)!")
-# Two words joined by one mask-like character, a soft gap ("r-mjob", "tr-nny"); a possessive "'s" is not
-# a word.
+# Two words joined by one mask-like character, a soft gap ("r-mjob", "tr-nny"); a lone "s" after it is an
+# ending, not a word ("Coco's", "A-s").
 _SOFT = f"[{re.escape(''.join(sorted(SOFT_GAP_CHARS)))}]"
 _JOINT_RE = re.compile(rf"(?<![a-z])(?=([a-z]+){_SOFT}(?!s(?![a-z]))([a-z]+))")
 _JOINT_HINT_RE = re.compile(rf"[a-z]{_SOFT}[a-z]")  # cheap: most texts have no such joint at all

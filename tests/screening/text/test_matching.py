@@ -130,6 +130,7 @@ def test_trademark_finding_shape(screener: TextScreener) -> None:
         "Hi Bob!",
         "Cute as a button",
         "rapping all night",  # more repeated letters than the term, and a word of its own
+        "Straight A-s, café",  # a lone "s" after a joint is an ending, on the full path too
     ],
 )
 def test_offensive_hard_negatives(screener: TextScreener, text: str) -> None:

@@ -45,10 +45,14 @@ def _fragments() -> list[str]:
     lex = default_lexicon()
     terms = [e.term for e in _default_terms().entries]
     halves = [t[: len(t) // 2] for t in terms] + [t[len(t) // 2 :] for t in terms]
+    # Cut by a joint, with or without a letter masked by it: "tr-nny", "fu-ck".
+    cuts = [t[:2] + "-" + t[k:] for t in terms if len(t) >= 4 and " " not in t for k in (2, 3)]
     rng = random.Random(5)
     common = rng.sample(sorted(w for w in lex.entries if lex.is_common(w, 4.0) and w.isalpha()), 60)
     rare = rng.sample(sorted(lex.rare_unknown_words(3.3, min_len=3)), 60)
-    return sorted(set(terms + halves + common + rare + ["Mr", "Dick", "1995", "b*tch", "sh1t", "bal", "gak"]))
+    return sorted(
+        set(terms + halves + cuts + common + rare + ["Mr", "Dick", "1995", "b*tch", "sh1t", "bal", "gak"])
+    )
 
 
 _FRAGMENTS = _fragments()
