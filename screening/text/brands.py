@@ -19,6 +19,7 @@ from rapidfuzz.distance import OSA
 from screening.findings import Finding, FindingKind, Severity
 from screening.text.lexicon import Lexicon
 from screening.text.lists import Distinctiveness
+from screening.text.name_cues import FAMILY_WORDS, HONORIFICS
 from screening.text.normalize import SIGNAL_CHARS, Gap, NormalizedText, Token
 from screening.text.phonetic import phonetic_key
 from screening.text.trademark import MarkIndex
@@ -45,8 +46,6 @@ _NEXT_SIGNALS = frozenset(
         "trademark",
     }
 )
-_FAMILY_WORDS = frozenset({"family", "house", "household", "clan", "residence", "reunion"})
-_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lady", "lord", "aunt", "uncle"})
 _PREV_SIGNALS = frozenset({"official", "genuine", "authentic", "licensed", "licenced"})
 _MAX_KEY = 48
 
@@ -248,9 +247,9 @@ class BrandMatcher:
                     return True
         if not lex.is_surname(word):
             return False
-        if k + 1 < len(toks) and toks[k + 1].text in _FAMILY_WORDS:
+        if k + 1 < len(toks) and toks[k + 1].text in FAMILY_WORDS:
             return True
-        if k > 0 and toks[k - 1].text in _HONORIFICS:
+        if k > 0 and toks[k - 1].text in HONORIFICS:
             return True
         prev = toks[k - 1] if k > 0 else None
         return (

@@ -31,50 +31,33 @@ LEET_SYMBOLS = "@$!*#|"
 _STRIP_LEAD = "!*#|"
 _STRIP_TRAIL = "|@"  # a trailing "!" or "*" may be a letter: "pak!", "whit* power"
 # Gaps that can sit inside one brand or word: "Coca-Cola", "Booking.com", "McDonald's", "R_e_d_d_i_t".
-_SOFT = frozenset("-._'’/‐‑")
+SOFT_GAP_CHARS = frozenset("-._'’/‐‑")
 _TOKEN_RE = re.compile(r"(?:[^\W_]|[@$!*#|])+")
-_LEET_I = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "@": "a",
-        "$": "s",
-        "!": "i",
-        "|": "i",
-        "*": "?",
-        "#": "?",
-    }
-)
-_LEET_L = str.maketrans(
-    {
-        "0": "o",
-        "1": "l",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "@": "a",
-        "$": "s",
-        "!": "l",
-        "|": "l",
-        "*": "?",
-        "#": "?",
-    }
-)
+# Leetspeak, one table: the letter a digit or symbol stands for. "1", "!" and "|" may be an i or an l,
+# so a token has two readings (LEET_AS_I, LEET_AS_L); a mask ("*", "#") is "?", a letter not known.
+LEETSPEAK = {
+    "0": "o",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "*": "?",
+    "#": "?",
+}
+LEET_I_OR_L = "1!|"
+LEET_AS_I = str.maketrans({**LEETSPEAK, **dict.fromkeys(LEET_I_OR_L, "i")})
+LEET_AS_L = str.maketrans({**LEETSPEAK, **dict.fromkeys(LEET_I_OR_L, "l")})
 _DROP_SYMBOLS = str.maketrans("", "", LEET_SYMBOLS)
 # Numbers with a unit or ordinal are numbers, not leetspeak: "40th" is not "aoth" (nor "Auth0").
 _NUMBER_RE = re.compile(r"^\d+(?:st|nd|rd|th|s|am|pm|k|m|kg|g|lb|lbs|oz|cm|mm|km|ft|yo|yr|yrs|x)?$")
 _ASCII_CTRL = str.maketrans(dict.fromkeys((*range(32), 127), " "))
 _ASCII_LOWER = {c: chr(c).lower() for c in range(ord("A"), ord("Z") + 1)} | _ASCII_CTRL
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+# One non-ASCII character: texts without one take the ASCII fast paths.
+NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
 class Gap(enum.IntEnum):
@@ -121,7 +104,7 @@ class Token(NamedTuple):
             return (t,)
         out = [t.translate(_DROP_SYMBOLS)]
         if any(c.isalpha() for c in t) or any(c in LEET_SYMBOLS for c in t):
-            for v in (t.translate(_LEET_I), t.translate(_LEET_L)):
+            for v in (t.translate(LEET_AS_I), t.translate(LEET_AS_L)):
                 if v not in out:
                     out.append(v)
         return tuple(v for v in out if v)
@@ -200,7 +183,7 @@ def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
     lower-cased and its control characters read as spaces on every path."""
     if text.isascii():
         return text.lower().translate(_ASCII_CTRL), None
-    table = {ord(c): fold_char(c) for c in set(_NON_ASCII_RE.findall(text))}
+    table = {ord(c): fold_char(c) for c in set(NON_ASCII_RE.findall(text))}
     low = text.translate(_ASCII_LOWER)
     # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а") or drops a char (zero-width
     # spaces): one more C-level translation, and the offsets, if any, from C-level iterators.
@@ -246,7 +229,7 @@ def _gap(between: str) -> Gap:
         return Gap.SPACE
     soft = 0
     for c in between:
-        if c in _SOFT:
+        if c in SOFT_GAP_CHARS:
             soft += 1
         elif not c.isspace():
             return Gap.HARD

@@ -139,3 +139,13 @@ def test_control_characters_read_as_spaces_on_every_folding_path(rest: str) -> N
     """ASCII text, char-for-char folds, dropped chars and multi-char folds take different code paths."""
     folded = normalize("a\tb" + rest).folded
     assert folded.startswith("a b")
+
+
+def test_one_leetspeak_table_read_two_ways() -> None:
+    """ "1", "!" and "|" are an i or an l; every other leet character reads the same both ways."""
+    from screening.text.normalize import LEET_AS_I, LEET_AS_L, LEET_I_OR_L, LEETSPEAK
+
+    assert {chr(c) for c in LEET_AS_I if LEET_AS_I[c] != LEET_AS_L[c]} == set(LEET_I_OR_L)
+    assert set(map(chr, LEET_AS_I)) == set(LEETSPEAK) | set(LEET_I_OR_L)
+    assert ("sh1t".translate(LEET_AS_I), "sh1t".translate(LEET_AS_L)) == ("shit", "shlt")
+    assert "b*tch".translate(LEET_AS_I) == "b?tch"
