@@ -120,6 +120,17 @@ class LegalHolds:
             ).scalars()
             return [HoldView.of(h) for h in rows]
 
+    def all_active(self) -> list[HoldView]:
+        """Every hold in force now, on any order, soonest to lapse first."""
+        now = self._clock()
+        with session_scope(self._sessions) as s:
+            rows = s.execute(
+                select(LegalHold)
+                .where(LegalHold.released_at.is_(None), LegalHold.expires_at > now)
+                .order_by(LegalHold.expires_at, LegalHold.id)
+            ).scalars()
+            return [HoldView.of(h) for h in rows]
+
     def active(self, order_id: str) -> list[HoldView]:
         now = self._clock()
         return [h for h in self.for_order(order_id) if h.active(now)]
