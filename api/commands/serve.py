@@ -94,9 +94,9 @@ def base_url(host: str, port: int) -> str:
 def workbench_path(app: Any) -> str | None:
     """Where the reviewer workbench (web pages, not the /v1 API) is mounted in this build, if it is."""
     for route in getattr(app, "routes", ()):
-        path = getattr(route, "path", "") or ""
-        if getattr(route, "name", None) == "workbench" or path.split("/")[1:2] in (["review"], ["workbench"]):
-            return path.split("{", 1)[0].rstrip("/") + "/"
+        first = (getattr(route, "path", "") or "").strip("/").split("/", 1)[0]
+        if first and (getattr(route, "name", None) == "workbench" or first in ("review", "workbench")):
+            return f"/{first}/"
     return None
 
 
