@@ -106,6 +106,7 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Encrypted per-order customization data: screening, review, fulfilment and purge.",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a crash's locals may hold an API key or customer text
 )
 
 

@@ -171,7 +171,8 @@ class Client:
         chunk_size: int = CHUNK_SIZE,
     ) -> Download:
         """Stream the item's bytes to a path (written aside, then renamed: the path never holds a part;
-        its directory is made if missing) or to an open binary file. 409/410/451 raise `ContentHeld`/`ContentGone`/`ContentRefused`."""
+        its directory is made if missing) or to an open binary file. 409/410/451 raise
+        `ContentHeld`/`ContentGone`/`ContentRefused`."""
         path = order_path(order_id, "items", segment(item_id, "item_id"), "content")
         request_id, what = _core.new_request_id(), f"GET {path}"
         target = Path(dest) if isinstance(dest, str | os.PathLike) else None
