@@ -7,6 +7,7 @@ what that command needs. Each module has `register(app)`, which adds its command
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,8 +52,10 @@ COMMANDS: dict[str, Entry] = {
 }
 
 
+@functools.cache
 def _load_module(module: str) -> dict[str, Any]:
-    """The click commands a module registers, by name (imports the module and what it needs)."""
+    """The click commands a module registers, by name (imports the module and what it needs); once
+    per process, as its `register` adds to module-level groups."""
     sub = typer.Typer()
     importlib.import_module(module).register(sub)
     return dict(typer.main.get_group(sub).commands)
@@ -87,7 +90,7 @@ class LazyGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         if cmd_name not in self._loaded:
             commands = _load_module(entry.module)
-            mine = {n: c for n, c in commands.items() if COMMANDS.get(n) == entry}
+            mine = {n: c for n, c in commands.items() if n in COMMANDS and COMMANDS[n].module == entry.module}
             self._loaded.update(mine)
             self.commands.update(mine)
         return self._loaded[cmd_name]
