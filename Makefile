@@ -9,10 +9,13 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint fmt bench lock install clean
 
-$(STAMP): pyproject.toml constraints.txt
+# The Python client (clients/python) installs beside the server, editable, so the tests drive it.
+CLIENT := ./clients/python
+
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]' -e $(CLIENT)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,7 +29,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy customization_vault screening retention api
+	$(BIN)/mypy customization_vault screening retention api clients/python/customization_vault_client
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)
@@ -40,7 +43,7 @@ bench: $(STAMP)
 # Re-pin after changing dependencies in pyproject.toml: installs into the venv, freezes what resolved.
 lock:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]' -e $(CLIENT)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 	touch $(STAMP)
 

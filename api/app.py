@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from api import errors
 from api.deps import ApiContext
 from api.metrics import Metrics, MetricsMiddleware
+from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
 from api.routes import orders, review, system
 from api.settings import Settings
@@ -31,7 +32,8 @@ trademarks, offensive content, protected images and restricted fonts, hands it t
 seller for fulfilment, and purges it when the order is fulfilled or cancelled.
 
 Authenticate with `Authorization: Bearer <API key>` (`customization-vault keys api create`).
-Errors are RFC 9457 `application/problem+json` bodies with a stable `code`."""
+Errors are RFC 9457 `application/problem+json` bodies with a stable `code` and the `request_id`.
+Every response carries `X-Request-Id` (yours, if you send a valid one): quote it to support."""
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -101,8 +103,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(review.router)
     app.include_router(system.router)
-    # Outermost first: metrics see the final status, including the problem bodies of ProblemMiddleware.
+    # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
+    # request context is outermost, so every log line and problem body of the request has its id.
     app.add_middleware(errors.ProblemMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware)
     app.state.metrics = metrics
     return app

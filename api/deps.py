@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import Forbidden
 from api.metrics import Metrics
+from api.observability import current_request
 from api.purging import PurgeGateway
 from api.wiring import Services as WiredServices
 from customization_vault.apikeys import Principal, Role, Unauthenticated
@@ -59,7 +60,11 @@ def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
-    return services.api_keys.authenticate(credentials.credentials)
+    principal = services.api_keys.authenticate(credentials.credentials)
+    request = current_request()
+    if request is not None:  # the request's log lines name the seller (never the key)
+        request.seller_id = principal.seller_external_id
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,8 +1,9 @@
 """Domain errors → HTTP: one table, RFC 9457 problem+json bodies, and nothing else leaks to clients.
 
-Bodies are `{type, title, status, detail, code}`. `detail` is the exception's message, which domains
-write without customer content; unknown exceptions answer a bare 500 and are logged by type and
-location only, because an arbitrary library message (a decoder's, a driver's) may quote the input.
+Bodies are `{type, title, status, detail, code, request_id}`; the id is also the response's
+`X-Request-Id` and is on every log line of the request. `detail` is the exception's message, which
+domains write without customer content; unknown exceptions answer a bare 500 and are logged by type
+and location only, because an arbitrary library message (a decoder's, a driver's) may quote the input.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.observability import current_request_id
 from customization_vault.apikeys import Unauthenticated
 from customization_vault.catalog import DatabaseUnavailable
 from customization_vault.errors import (
@@ -103,6 +105,9 @@ def _problem_body(status: int, title: str, detail: str | None, code: str) -> dic
     body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "code": code}
     if detail:
         body["detail"] = detail
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     return body
 
 

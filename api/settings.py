@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `serve` binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on")
     log_level: str = Field(default="info", description="debug, info, warning or error")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text, or json: one object per line (time, level, logger, request_id, route, status, "
+        "duration_ms, seller_id; never content or keys)",
+    )
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     keys: KeysConfig = KeysConfig()

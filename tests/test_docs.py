@@ -46,11 +46,13 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_every_command_has_help() -> None:
     root = get_command(app)
     assert root.help
-    stack = [root]
+    stack = [(root, root.make_context("customization-vault", [], resilient_parsing=True))]
     while stack:
-        cmd = stack.pop()
+        cmd, ctx = stack.pop()
         assert cmd.help or cmd.short_help, cmd.name
-        stack.extend(getattr(cmd, "commands", {}).values())
+        for name in getattr(cmd, "list_commands", lambda _ctx: [])(ctx):
+            sub = cmd.get_command(ctx, name)  # type: ignore[attr-defined]
+            stack.append((sub, sub.make_context(name, [], parent=ctx, resilient_parsing=True)))
 
 
 def _anchors(markdown: str) -> set[str]:

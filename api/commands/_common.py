@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: settings from the environment plus command-line overrides, and error exits."""
+"""Shared CLI plumbing: settings from the environment plus command-line overrides, and error exits.
+
+Imports of settings and backends happen inside the functions: a command module that uses this one
+must stay cheap to import, because `COMMAND --help` and shell completion import it too.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.settings import Settings
-from api.wiring import Services, build_services
-from customization_vault.errors import VaultError
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from api.wiring import Services
 
 DataDirOption = Annotated[
     Path | None,
@@ -23,6 +27,8 @@ DataDirOption = Annotated[
 
 
 def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    from api.settings import Settings
+
     values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
@@ -36,6 +42,9 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
 @contextmanager
 def services(settings: Settings) -> Iterator[Services]:
     """Build the backends for one command; domain errors become a one-line message and exit code 1."""
+    from api.wiring import build_services
+    from customization_vault.errors import VaultError
+
     try:
         svc = build_services(settings)
     except VaultError as exc:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
 
 from api.commands._common import DataDirOption, load_settings, services
-from customization_vault.apikeys import Role
-from customization_vault.catalog.db import current_revision, downgrade, migrate
-from customization_vault.rotation import count_live_keys, rewrap_all
+
+
+class RoleName(enum.StrEnum):
+    """`customization_vault.apikeys.Role`'s values, named here so `--help` need not import the catalog
+    (a test keeps the two equal)."""
+
+    fulfilment = "fulfilment"
+    reviewer = "reviewer"
+    admin = "admin"
+
 
 keys_app = typer.Typer(help="Key-encryption keys and API keys.", no_args_is_help=True)
 api_keys_app = typer.Typer(help="API keys (bearer tokens) for the HTTP API.", no_args_is_help=True)
@@ -27,6 +35,8 @@ def register(app: typer.Typer) -> None:
 
 def init(data_dir: DataDirOption = None) -> None:
     """Prepare the data directory: migrate the catalog and check the key provider and blob store."""
+    from customization_vault.catalog.db import current_revision
+
     settings = load_settings(data_dir)
     with services(settings) as svc:
         svc.keys.check()
@@ -39,6 +49,8 @@ def init(data_dir: DataDirOption = None) -> None:
 @keys_app.command("rotate")
 def keys_rotate(data_dir: DataDirOption = None) -> None:
     """Re-wrap every live order's data key under a new KEK of its epoch; no blob is touched."""
+    from customization_vault.rotation import count_live_keys, rewrap_all
+
     settings = load_settings(data_dir)
     with services(settings) as svc:
         total = count_live_keys(svc.catalog)
@@ -54,7 +66,7 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
 
 @api_keys_app.command("create")
 def api_key_create(
-    role: Annotated[Role, typer.Option("--role", help="fulfilment, reviewer or admin")],
+    role: Annotated[RoleName, typer.Option("--role", help="fulfilment, reviewer or admin")],
     seller: Annotated[
         str | None, typer.Option("--seller", help="The seller a fulfilment key acts for")
     ] = None,
@@ -62,10 +74,12 @@ def api_key_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API key; prints the token alone on stdout (it is shown only once)."""
+    from customization_vault.apikeys import Role
+
     settings = load_settings(data_dir)
     with services(settings) as svc:
         seller_id = svc.vault.orders.ensure_seller(seller) if seller is not None else None
-        token, info = svc.api_keys.create(role, seller_id=seller_id, label=label)
+        token, info = svc.api_keys.create(Role(role.value), seller_id=seller_id, label=label)
     typer.echo(token)
     typer.echo(f"created {info.role.value} key {info.prefix} (id {info.id})", err=True)
 
@@ -110,6 +124,8 @@ def audit_verify(data_dir: DataDirOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head", data_dir: DataDirOption = None) -> None:
     """Migrate the catalog up to a revision (default: head)."""
+    from customization_vault.catalog.db import current_revision, migrate
+
     settings = load_settings(data_dir)
     with services(settings) as svc:
         migrate(svc.catalog.engine, revision)
@@ -122,8 +138,10 @@ def db_downgrade(
     data_dir: DataDirOption = None,
 ) -> None:
     """Migrate the catalog down to a revision."""
-    settings = load_settings(data_dir)
     from api.wiring import create_db_engine
+    from customization_vault.catalog.db import current_revision, downgrade
+
+    settings = load_settings(data_dir)
 
     engine = create_db_engine(settings.database_url)
     downgrade(engine, revision)

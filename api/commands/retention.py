@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import threading
 from dataclasses import asdict
@@ -14,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from api.commands._common import DataDirOption, load_settings, services
+from api.observability import configure_logging
 from api.settings import Settings
 from api.wiring import Services, build_receipt_signer
 from customization_vault.errors import OrderNotFound
@@ -81,9 +81,7 @@ def worker(
     settings = load_settings(data_dir)
     if interval is not None:
         settings.retention.sweep_interval_seconds = interval
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     with services(settings) as svc:
         try:
             purger = purger_for(svc)
@@ -203,15 +201,32 @@ def holds_release(
 
 @holds_app.command("list")
 def holds_list(
-    order: Annotated[str, typer.Argument(help="Order id (internal), or the seller's order id with --seller")],
+    order: Annotated[
+        str | None,
+        typer.Argument(
+            help="Order id (internal), or the seller's order id with --seller; none: every active hold"
+        ),
+    ] = None,
     seller: Annotated[str | None, typer.Option("--seller", help="The seller's id")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Every hold of an order: id, placed, expires, state, reason."""
+    """Every hold of an order (id, placed, expires, state, by, reason); without one, every active hold
+    (with its order id after the hold's)."""
+    if order is None and seller is not None:
+        typer.echo("error: --seller names the seller of ORDER: give the order too", err=True)
+        raise typer.Exit(code=2)
     settings = load_settings(data_dir)
     with services(settings) as svc:
+        holds = LegalHolds(svc.catalog, svc.audit, svc.clock)
+        if order is None:
+            for h in holds.active():
+                typer.echo(
+                    f"{h.id}\t{h.order_id}\t{h.placed_at:%Y-%m-%d}\t{h.expires_at:%Y-%m-%d}\tactive"
+                    f"\t{h.placed_by}\t{h.reason}"
+                )
+            return
         order_id = _resolve_order(svc, order, seller)
-        for h in LegalHolds(svc.catalog, svc.audit, svc.clock).for_order(order_id):
+        for h in holds.for_order(order_id):
             state = "active" if h.active else ("released" if h.released_at else "lapsed")
             typer.echo(
                 f"{h.id}\t{h.placed_at:%Y-%m-%d}\t{h.expires_at:%Y-%m-%d}\t{state}\t{h.placed_by}\t{h.reason}"

@@ -15,12 +15,12 @@ import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from screening.image import ImageError, ImageRegistry, ImageScreener
-from screening.image.screener import DEFAULT_THRESHOLD
+if TYPE_CHECKING:  # the engine (numpy, scipy, OCR) loads when the command runs, not for `--help`
+    from screening.image import ImageScreener
 
 
 class OutputFormat(enum.StrEnum):
@@ -31,8 +31,11 @@ class OutputFormat(enum.StrEnum):
 _WORKER: ImageScreener | None = None
 
 
-def _init_worker(registry_dir: str | None, threshold: float, radius: int | None, ocr: bool) -> None:
+def _init_worker(registry_dir: str | None, threshold: float | None, radius: int | None, ocr: bool) -> None:
     global _WORKER
+    from screening.image import ImageRegistry, ImageScreener
+    from screening.image.screener import DEFAULT_THRESHOLD
+
     registry = ImageRegistry.default() if registry_dir is None else ImageRegistry.load(Path(registry_dir))
     ocr_engine = text_screener = None
     if ocr:
@@ -40,7 +43,13 @@ def _init_worker(registry_dir: str | None, threshold: float, radius: int | None,
         from screening.text.screener import default_text_screener
 
         ocr_engine, text_screener = default_ocr_engine(), default_text_screener()
-    _WORKER = ImageScreener(registry, ocr_engine, text_screener, threshold=threshold, radius=radius)
+    _WORKER = ImageScreener(
+        registry,
+        ocr_engine,
+        text_screener,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        radius=radius,
+    )
 
 
 def _parse(line_no: int, raw: str) -> tuple[object, str | None, str | None]:
@@ -59,6 +68,8 @@ def _parse(line_no: int, raw: str) -> tuple[object, str | None, str | None]:
 
 
 def _screen_one(task: tuple[object, str, str]) -> dict[str, Any]:
+    from screening.image import ImageError
+
     item_id, path, fmt = task
     assert _WORKER is not None
     try:
@@ -104,9 +115,10 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")] = (
             os.cpu_count() or 1
         ),
-        threshold: Annotated[float, typer.Option(help="Shape correlation needed for a finding.")] = (
-            DEFAULT_THRESHOLD
-        ),
+        threshold: Annotated[
+            float | None,
+            typer.Option(help="Shape correlation needed for a finding (default: the image screener's)."),
+        ] = None,
         radius: Annotated[
             int | None,
             typer.Option(help="Hamming radius of the candidate search (default: sized to the registry)."),
@@ -116,6 +128,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Screen JSON lines {"id","path"} from stdin against a registry of protected images."""
+        from screening.image import ImageError, ImageRegistry
+
         tasks: list[tuple[int, tuple[object, str, str] | dict[str, Any]]] = []
         for line_no, raw in enumerate(sys.stdin, start=1):
             if not raw.strip():

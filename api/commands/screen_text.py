@@ -7,12 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from screening.errors import ListFormatError
-from screening.text import TextScreener, build_text_screener
+if TYPE_CHECKING:  # the engine loads when the command runs, not when the CLI lists its commands
+    from screening.text import TextScreener
 
 _PROGRESS_EVERY_S = 0.5
 _LARGE_INPUT = 10_000  # without a terminal, a progress line every this many texts
@@ -108,6 +108,9 @@ def register(app: typer.Typer) -> None:
         ] = OutputFormat.findings,
     ) -> None:
         """Screen JSON lines {"id","text"} from stdin against trademark and offensive-term lists."""
+        from screening.errors import ListFormatError
+        from screening.text import build_text_screener
+
         try:
             screener = build_text_screener(marks, terms, allow)
         except ListFormatError as e:

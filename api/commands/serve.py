@@ -2,22 +2,22 @@
 
 On the first start of a development data directory it creates an admin key and a fulfilment key for
 seller `demo-seller`, prints them, and keeps them in `<data_dir>/demo-keys.txt` (0600) so `make run`
-leads straight into the README's curl session.
+leads straight into the README's curl session. Start-up ends with a short banner: where the API, its
+docs, the keys and the reviewer workbench are.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.commands._common import DataDirOption, load_settings
-from api.settings import Settings
-from api.wiring import Services, build_services
-from customization_vault.apikeys import Role
-from customization_vault.errors import VaultError
-from customization_vault.files import publish_private_file
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from api.wiring import Services
 
 DEMO_SELLER = "demo-seller"
 DEMO_KEYS_FILE = "demo-keys.txt"
@@ -40,6 +40,9 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
     path = settings.data_dir / DEMO_KEYS_FILE
     if path.exists() or services.api_keys.list():
         return None
+    from customization_vault.apikeys import Role
+    from customization_vault.files import publish_private_file
+
     admin, _ = services.api_keys.create(Role.ADMIN, label="demo admin", actor="serve:bootstrap")
     seller_id = services.vault.orders.ensure_seller(DEMO_SELLER)
     fulfilment, _ = services.api_keys.create(
@@ -77,6 +80,71 @@ def start_background(services: Services) -> list[Any]:
     return started
 
 
+def base_url(host: str, port: int) -> str:
+    """The URL to open for a bind address: a wildcard bind is reached on loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def workbench_path(app: Any) -> str | None:
+    """Where the reviewer workbench (web pages, not the /v1 API) is mounted in this build, if it is."""
+    for route in getattr(app, "routes", ()):
+        first = (getattr(route, "path", "") or "").strip("/").split("/", 1)[0]
+        if first and (getattr(route, "name", None) == "workbench" or first in ("review", "workbench")):
+            return f"/{first}/"
+    return None
+
+
+def banner(settings: Settings, url: str, workbench: str | None) -> str:
+    """The few lines that end `serve`'s start-up: what to open, and where the keys come from."""
+    data_dir = settings.data_dir
+    keys_file = data_dir / DEMO_KEYS_FILE
+    if keys_file.exists():
+        keys = f"source {keys_file}  (CV_KEY: fulfilment for {DEMO_SELLER}, CV_ADMIN_KEY: admin)"
+    else:
+        keys = f"customization-vault keys api list --data-dir {data_dir}"
+    lines = [
+        f"customization-vault is serving {url}",
+        f"  API docs   {url}/docs",
+        f"  API keys   {keys}",
+        f"  reviewer   customization-vault keys api create --role reviewer --data-dir {data_dir}",
+    ]
+    if workbench is not None:
+        lines.append(f"  workbench  {url}{workbench}")
+    return "\n".join(lines)
+
+
+def run_uvicorn(app: Any, settings: Settings) -> None:
+    """uvicorn with our logging (its own config off, no access log: ours has the request id) and the
+    banner once the socket listens (the port as bound, so `--port 0` shows the real one)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if not self.started:
+                return
+            port = self.servers[0].sockets[0].getsockname()[1] if self.servers else settings.port
+            url = base_url(settings.host, port)
+            if settings.log_format == "json":
+                log.info("serving %s", url, extra={"url": url, "docs_url": f"{url}/docs"})
+            else:
+                typer.echo(banner(settings, url, workbench_path(app)))
+
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+    )
+    server = Server(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(code=3)
+
+
 def serve(
     host: Annotated[
         str | None, typer.Option("--host", help="Bind address (env CV_HOST; default 127.0.0.1)")
@@ -85,14 +153,13 @@ def serve(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs); first start in development prints demo API keys."""
-    import uvicorn
-
     from api.app import create_app
+    from api.observability import configure_logging
+    from api.wiring import build_services
+    from customization_vault.errors import VaultError
 
     settings = load_settings(data_dir, host=host, port=port)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         services = build_services(settings)
     except VaultError as exc:
@@ -107,8 +174,7 @@ def serve(
             typer.echo(f"  fulfilment ({DEMO_SELLER}): {demo['CV_KEY']}")
         if settings.retention.worker_in_process:
             background = start_background(services)
-        app = create_app(settings, services)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+        run_uvicorn(create_app(settings, services), settings)
     finally:
         for task in reversed(background):
             task.stop()

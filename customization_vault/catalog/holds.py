@@ -66,11 +66,11 @@ class Holds:
         return self._views(self._select(now).where(LegalHold.order_id == order_id))
 
     def active(self, now: datetime, *, order_id: str | None = None) -> list[HoldView]:
-        """Active holds, of one order or of every order."""
-        q = self._select(now).where(_active(now))
+        """Active holds, of one order or of every order, soonest to lapse first."""
+        q = select(LegalHold, _active(now).label("active")).where(_active(now))
         if order_id is not None:
             q = q.where(LegalHold.order_id == order_id)
-        return self._views(q)
+        return self._views(q.order_by(LegalHold.expires_at, LegalHold.id))
 
     def _select(self, now: datetime) -> Select[LegalHold, bool]:
         return select(LegalHold, _active(now).label("active")).order_by(LegalHold.placed_at)

@@ -177,6 +177,8 @@ def assert_problem(resp: httpx.Response, status: int, code: str | None = None) -
     body: dict[str, Any] = resp.json()
     assert body["status"] == status
     assert {"type", "title", "status", "code"} <= body.keys()
+    # Support's first question: every problem names its request, as the response header does.
+    assert body["request_id"] == resp.headers["x-request-id"], body
     if code is not None:
         assert body["code"] == code, body
     return body

@@ -103,3 +103,46 @@ def test_without_a_queue_only_the_worker_runs(tmp_path: Path) -> None:
         for task in reversed(background):
             task.stop()
         svc.close()
+
+
+def test_the_banner_says_where_the_api_docs_keys_and_workbench_are(tmp_path: Path) -> None:
+    from api.commands.serve import banner
+
+    settings = make_settings(tmp_path / "var")
+    text = banner(settings, "http://127.0.0.1:8000", None)
+    lines = text.splitlines()
+    assert lines[0] == "customization-vault is serving http://127.0.0.1:8000"
+    assert "  API docs   http://127.0.0.1:8000/docs" in lines
+    assert any("keys api list" in line for line in lines)  # no demo keys: the operator's own
+    assert lines[-1].startswith("  reviewer   customization-vault keys api create --role reviewer")
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / DEMO_KEYS_FILE).write_text("")
+    text = banner(settings, "http://127.0.0.1:8000", "/review/")
+    assert f"source {settings.data_dir / DEMO_KEYS_FILE}" in text
+    assert text.splitlines()[-1] == "  workbench  http://127.0.0.1:8000/review/"
+    assert len(text.splitlines()) == 5
+
+
+def test_the_banner_url_is_one_to_open() -> None:
+    from api.commands.serve import base_url
+
+    assert base_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert base_url("0.0.0.0", 80) == "http://127.0.0.1:80"
+    assert base_url("::", 8000) == "http://[::1]:8000"
+    assert base_url("fd00::5", 8000) == "http://[fd00::5]:8000"
+    assert base_url("vault.internal", 8443) == "http://vault.internal:8443"
+
+
+def test_the_workbench_is_found_where_it_is_mounted(tmp_path: Path) -> None:
+    from fastapi import FastAPI
+
+    from api.app import create_app
+    from api.commands.serve import workbench_path
+
+    app = create_app(make_settings(tmp_path / "var"))
+    assert workbench_path(app) is None  # the API alone: /v1/review/... is not the workbench
+    app.mount("/review", FastAPI(), name="workbench")
+    assert workbench_path(app) == "/review/"
+    pages = create_app(make_settings(tmp_path / "var"))
+    pages.get("/review/queue")(lambda: None)
+    assert workbench_path(pages) == "/review/"

@@ -69,6 +69,12 @@ def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[s
         if line.startswith("export ")
     )
     assert keys["CV_KEY"] in out.read_text()
+    # Start-up ends with the banner: the URL, the docs, where the keys are, how to get a reviewer's.
+    banner = out.read_text().rstrip().splitlines()[-4:]
+    assert banner[0] == f"customization-vault is serving {base}"
+    assert banner[1] == f"  API docs   {base}/docs"
+    assert str(keys_file) in banner[2]
+    assert "--role reviewer" in banner[3]
     h = {"Authorization": f"Bearer {keys['CV_KEY']}"}
     with httpx.Client(base_url=base, timeout=30) as c:
         assert c.put("/v1/orders/A-1", headers=h).status_code == 201

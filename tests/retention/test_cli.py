@@ -85,3 +85,48 @@ def test_holds_place_list_release(data_dir: Path, svc: Any) -> None:
     code, _, err = cli(data_dir, "holds", "place", "nope", "--reason", "x")
     assert code == 1
     assert "no such order" in err
+
+
+def test_holds_list_without_an_order_lists_every_active_hold(data_dir: Path, svc: Any) -> None:
+    first, _ = seed_order(svc.vault, "CLI-3", seller="shop-8")
+    second, _ = seed_order(svc.vault, "CLI-4", seller="shop-8")
+    held = {}
+    for order, days in ((first, "9"), (second, "3")):
+        code, out, err = cli(
+            data_dir, "holds", "place", order.id, "--reason", f"case {order.external_id}", "--days", days
+        )
+        assert code == 0, err
+        held[order.id] = out.strip()
+    code, out, _ = cli(data_dir, "holds", "list")
+    assert code == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    # Soonest to lapse first; each row names its order after the hold.
+    assert [(r[0], r[1], r[4], r[6]) for r in rows] == [
+        (held[second.id], second.id, "active", "case CLI-4"),
+        (held[first.id], first.id, "active", "case CLI-3"),
+    ]
+    assert cli(data_dir, "holds", "release", held[second.id])[0] == 0
+    assert [line.split("\t")[0] for line in cli(data_dir, "holds", "list")[1].splitlines()] == [
+        held[first.id]
+    ]
+    code, _, err = cli(data_dir, "holds", "list", "--seller", "shop-8")
+    assert code == 2
+    assert "give the order too" in err
+
+
+def test_all_active_leaves_out_released_and_lapsed_holds(svc: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from customization_vault.clock import FrozenClock
+    from retention.holds import LegalHolds
+
+    clock = FrozenClock(datetime(2027, 1, 1, tzinfo=UTC))
+    holds = LegalHolds(svc.catalog, svc.audit, clock)
+    orders = [seed_order(svc.vault, f"H-{i}", seller="shop-9")[0] for i in range(3)]
+    lapsing = holds.place(orders[0].id, reason="short", expires_at=clock() + timedelta(hours=1), actor="t")
+    released = holds.place(orders[1].id, reason="done", expires_at=clock() + timedelta(days=5), actor="t")
+    lasting = holds.place(orders[2].id, reason="long", expires_at=clock() + timedelta(days=9), actor="t")
+    holds.release(released.id, actor="t")
+    assert [h.id for h in holds.active()] == [lapsing.id, lasting.id]
+    clock.advance(timedelta(hours=2))
+    assert [h.id for h in holds.active()] == [lasting.id]
