@@ -46,6 +46,7 @@ COMMANDS: dict[str, Entry] = {
     "db": Entry("api.commands.admin", "Catalog database schema."),
     "receipts": Entry("api.commands.retention", "Signed purge receipts."),
     "holds": Entry("api.commands.retention", "Legal holds: the only thing that pauses a purge (audited)."),
+    "sellers": Entry("api.commands.sellers", "Sellers: their decision webhooks."),
     "screen": Entry(
         "api.commands.screen", "Batch screening of texts and images (JSON lines in, JSON lines out)."
     ),

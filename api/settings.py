@@ -15,6 +15,7 @@ from customization_vault.config import (
     ScreeningConfig,
     SigningConfig,
     StorageConfig,
+    WebhooksConfig,
 )
 from retention.config import RetentionConfig
 
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     screening: ScreeningConfig = ScreeningConfig()
     retention: RetentionConfig = RetentionConfig()
     signing: SigningConfig = SigningConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     bootstrap_demo: bool = Field(
         default=True, description="On first start in development, create an admin and a demo seller key"
     )

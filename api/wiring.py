@@ -14,7 +14,9 @@ from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
+from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
 from customization_vault.keys.base import KeyProvider
+from customization_vault.notifications import Notifier, WebhookBook
 from customization_vault.review import ReviewDesk
 from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
@@ -208,6 +210,12 @@ class Services:
     worker: PurgeWorker | None = None
     purge_metrics: PurgeMetrics = field(default_factory=PurgeMetrics)
     review: ReviewDesk | None = None
+    # Seller notifications: the notifier queues (the review desk calls it in a decision's unit), the
+    # deliverer sends (started by `serve` and `worker`), the book sets and removes webhooks.
+    notifier: Notifier = field(default_factory=Notifier)
+    webhooks: WebhookBook | None = None
+    deliverer: WebhookDeliverer | None = None
+    webhook_metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     def close(self) -> None:
         self.catalog.engine.dispose()
@@ -235,6 +243,9 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     purge_metrics = PurgeMetrics()
     purger = Purger(vault, signer, clock=clock, config=settings.retention, metrics=purge_metrics)
     worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics)
+    notifier = Notifier()
+    webhook_metrics = DeliveryMetrics()
+    deliverer = WebhookDeliverer(catalog, config=settings.webhooks, clock=clock, metrics=webhook_metrics)
     return Services(
         settings,
         catalog,
@@ -249,5 +260,9 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         purger=purger,
         worker=worker,
         purge_metrics=purge_metrics,
-        review=ReviewDesk(vault.content, audit, clock=clock),
+        review=ReviewDesk(vault.content, audit, notifier=notifier, clock=clock),
+        notifier=notifier,
+        webhooks=WebhookBook(catalog, audit, clock=clock),
+        deliverer=deliverer,
+        webhook_metrics=webhook_metrics,
     )

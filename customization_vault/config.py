@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE
 
@@ -81,3 +81,46 @@ class SigningConfig(BaseModel):
     receipt_key_pem: SecretStr | None = Field(
         default=None, description="Ed25519 private key PEM (instead of the file)"
     )
+
+
+class WebhooksConfig(BaseModel):
+    """Delivery of seller notifications from the outbox (`customization_vault.delivery`)."""
+
+    deliver_in_process: bool = Field(default=True, description="Run one webhook deliverer inside `serve`")
+    interval_seconds: float = Field(
+        default=5, gt=0, description="How often a deliverer looks for due notifications"
+    )
+    batch_size: int = Field(default=10, ge=1, le=1000, description="Notifications claimed per query")
+    timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="Per connect and per read of one delivery; slower is a failure"
+    )
+    max_attempts: int = Field(
+        default=30,
+        ge=1,
+        le=1000,
+        description="Attempts before a notification is given up (kept, not deleted)",
+    )
+    retry_base_seconds: float = Field(
+        default=30, gt=0, description="Delay after the first failed attempt; doubles per attempt"
+    )
+    retry_max_seconds: float = Field(default=3600, gt=0, description="Longest delay between two attempts")
+    claim_lease_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="A claimed notification is left alone by other deliverers this long (a killed "
+        "deliverer's notifications are sent again after it); at least 2 x batch x timeout",
+    )
+    keep_delivered_days: float = Field(
+        default=30, gt=0, description="Delivered notifications are deleted this long after delivery"
+    )
+
+    @model_validator(mode="after")
+    def _batch_fits_its_lease(self) -> WebhooksConfig:
+        # A batch still being sent when its lease ends is claimed again by another deliverer: a duplicate
+        # delivery (never a loss, but avoidable). Each send may wait `timeout` to connect and to read.
+        if self.claim_lease_seconds < 2 * self.batch_size * self.timeout_seconds:
+            raise ValueError(
+                "webhooks: claim_lease_seconds must be at least 2 x batch_size x timeout_seconds "
+                f"({2 * self.batch_size * self.timeout_seconds:g})"
+            )
+        return self

@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from customization_vault.backoff import backoff_delay
 from retention.config import RetentionConfig
 
 
@@ -35,12 +36,10 @@ def rejected_cutoff(now: datetime, config: RetentionConfig) -> datetime:
 
 
 def retry_delay(attempts: int, config: RetentionConfig) -> timedelta:
-    """Exponential backoff: base, 2·base, 4·base … capped; `attempts` counts failures so far (>= 1).
-
-    The cap keeps a long outage from pushing a purge days away once the backend is back.
-    """
-    exponent = min(max(attempts, 1) - 1, 30)
-    return timedelta(seconds=min(config.retry_base_seconds * (2**exponent), config.retry_max_seconds))
+    """The purge's backoff: `backoff_delay` with the retention settings (`attempts` counts failures)."""
+    return backoff_delay(
+        attempts, base_seconds=config.retry_base_seconds, max_seconds=config.retry_max_seconds
+    )
 
 
 def epoch_bounds(label: str) -> tuple[datetime, datetime]:

@@ -1,4 +1,4 @@
-"""Retention commands: `worker`, `receipts verify`, `holds place|release|list` (admins)."""
+"""Retention commands: `worker` (purge sweep, webhook delivery), `receipts verify`, `holds ...` (admins)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.commands._common import DataDirOption, load_settings, services
 from api.observability import configure_logging
 from api.settings import Settings
 from api.wiring import Services, build_receipt_signer
+from customization_vault.delivery import WebhookDeliverer
 from customization_vault.errors import OrderNotFound
 from retention.errors import SigningKeyError
 from retention.holds import LegalHolds
@@ -73,7 +74,8 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Drive every order that must be purged to "purged"; also expiry, orphans and KEK epochs.
+    """Drive every order that must be purged to "purged"; also expiry, orphans and KEK epochs, and
+    the delivery of seller webhooks from the outbox.
 
     Any number of workers may run against PostgreSQL; run one on SQLite. With CV_RETENTION__SQS_QUEUE_URL
     set it also consumes OrderFulfilled/OrderCancelled events.
@@ -89,27 +91,37 @@ def worker(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=1) from exc
         sweeper = PurgeWorker(purger)
+        deliverer = svc.deliverer or WebhookDeliverer(
+            svc.catalog, config=settings.webhooks, clock=svc.clock, metrics=svc.webhook_metrics
+        )
         if once:
             report = sweeper.run_once(maintenance=True)
-            typer.echo(json.dumps(asdict(report), sort_keys=True))
+            delivery = deliverer.run_once()
+            typer.echo(json.dumps({**asdict(report), "webhooks": asdict(delivery)}, sort_keys=True))
+            # A receiver that does not answer is the seller's outage, not the worker's failure.
             raise typer.Exit(code=1 if report.failed else 0)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         consumer = sqs_consumer(svc, purger)
         sweeper.start()
+        deliverer.start()
         if consumer is not None:
             consumer.start()
-        typer.echo(f"{sweeper.name}: sweeping every {settings.retention.sweep_interval_seconds:g}s", err=True)
+        typer.echo(
+            f"{sweeper.name}: sweeping every {settings.retention.sweep_interval_seconds:g}s, "
+            f"delivering webhooks every {settings.webhooks.interval_seconds:g}s",
+            err=True,
+        )
         try:
             stop.wait()
         finally:
             if consumer is not None:
                 consumer.stop()
+            deliverer.stop()
             sweeper.stop()
-        typer.echo(
-            f"{sweeper.name}: stopped ({json.dumps(purger.metrics.snapshot(), sort_keys=True)})", err=True
-        )
+        counters = {**purger.metrics.snapshot(), **deliverer.metrics.snapshot()}
+        typer.echo(f"{sweeper.name}: stopped ({json.dumps(counters, sort_keys=True)})", err=True)
 
 
 @receipts_app.command("verify")

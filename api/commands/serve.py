@@ -1,4 +1,4 @@
-"""`customization-vault serve`: the HTTP API under uvicorn, plus the in-process purge worker.
+"""`customization-vault serve`: the HTTP API under uvicorn, with the purge worker and webhook deliverer.
 
 On the first start of a development data directory it creates an admin key and a fulfilment key for
 seller `demo-seller`, prints them, and keeps them in `<data_dir>/demo-keys.txt` (0600) so `make run`
@@ -62,14 +62,20 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
 
 def start_background(services: Services) -> list[Any]:
     """What runs beside the API in one process (`make run`): the purge worker and, when a queue is
-    configured (CV_RETENTION__SQS_QUEUE_URL), the OrderFulfilled/OrderCancelled consumer. Each has
-    `stop()`; stop them in reverse order."""
+    configured (CV_RETENTION__SQS_QUEUE_URL), the OrderFulfilled/OrderCancelled consumer (both unless
+    CV_RETENTION__WORKER_IN_PROCESS=false), and the webhook deliverer (unless
+    CV_WEBHOOKS__DELIVER_IN_PROCESS=false). Each has `stop()`; stop them in reverse order."""
     started: list[Any] = []
-    worker = getattr(services, "worker", None)
+    settings = services.settings
+    worker = services.worker if settings.retention.worker_in_process else None
     if worker is not None:
         worker.start()
         started.append(worker)
-    purger = getattr(services, "purger", None)
+    deliverer = services.deliverer if settings.webhooks.deliver_in_process else None
+    if deliverer is not None:
+        deliverer.start()
+        started.append(deliverer)
+    purger = services.purger if settings.retention.worker_in_process else None
     if purger is not None:
         from api.commands.retention import sqs_consumer
 
@@ -172,8 +178,7 @@ def serve(
             typer.echo(f"Demo keys (also in {settings.data_dir / DEMO_KEYS_FILE}, mode 0600):")
             typer.echo(f"  admin:                     {demo['CV_ADMIN_KEY']}")
             typer.echo(f"  fulfilment ({DEMO_SELLER}): {demo['CV_KEY']}")
-        if settings.retention.worker_in_process:
-            background = start_background(services)
+        background = start_background(services)
         run_uvicorn(create_app(settings, services), settings)
     finally:
         for task in reversed(background):

@@ -54,6 +54,14 @@ async def readyz(ctx: Context) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if ok else 503)
 
 
+def _counters(prefix: str, snapshot: dict[str, int]) -> str:
+    """A background loop's counters (fixed names, never ids) as Prometheus counters."""
+    return "".join(
+        f"# TYPE {prefix}{name}_total counter\n{prefix}{name}_total {value}\n"
+        for name, value in sorted(snapshot.items())
+    )
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics (no content, no order ids)",
@@ -62,9 +70,22 @@ async def readyz(ctx: Context) -> JSONResponse:
 def metrics(ctx: Context) -> Response:
     text_body = ctx.metrics.render()
     # Retention's purge counters (purged, failures, sweeps, orphans...), kept by the purger and worker.
-    for name, value in sorted(ctx.services.purge_metrics.snapshot().items()):
-        metric = f"cv_retention_{name}_total"
-        text_body += f"# TYPE {metric} counter\n{metric} {value}\n"
+    text_body += _counters("cv_retention_", ctx.services.purge_metrics.snapshot())
+    # Webhook delivery's counters (their names start with "webhook_") and the outbox's backlog.
+    text_body += _counters("cv_", ctx.services.webhook_metrics.snapshot())
+    book = ctx.services.webhooks
+    try:
+        backlog = None if book is None else book.backlog()
+    except Exception as exc:  # the database is down: /readyz says so; metrics still answer
+        log.warning("metrics: outbox backlog unavailable (%s)", type(exc).__name__)
+        backlog = None
+    if backlog is not None:
+        text_body += (
+            "# HELP cv_webhook_pending Notifications waiting for delivery\n"
+            f"# TYPE cv_webhook_pending gauge\ncv_webhook_pending {backlog.pending}\n"
+            "# HELP cv_webhook_given_up Notifications out of attempts, kept undelivered\n"
+            f"# TYPE cv_webhook_given_up gauge\ncv_webhook_given_up {backlog.given_up}\n"
+        )
     return Response(text_body, media_type=CONTENT_TYPE)
 
 
