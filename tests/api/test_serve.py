@@ -72,7 +72,11 @@ def test_serve_runs_the_purge_worker_and_the_event_consumer_beside_the_api(
         svc = build_services(settings)
         background = start_background(svc)
         try:
-            assert [type(t).__name__ for t in background] == ["PurgeWorker", "SqsConsumer"]
+            assert [type(t).__name__ for t in background] == [
+                "PurgeWorker",
+                "WebhookDeliverer",
+                "SqsConsumer",
+            ]
             order, _ = seed_order(svc.vault, "EV-1", seller="shop-ev")
             sqs.send_message(
                 QueueUrl=queue,
@@ -92,13 +96,13 @@ def test_serve_runs_the_purge_worker_and_the_event_consumer_beside_the_api(
             svc.close()
 
 
-def test_without_a_queue_only_the_worker_runs(tmp_path: Path) -> None:
+def test_without_a_queue_the_worker_and_the_deliverer_run(tmp_path: Path) -> None:
     from api.commands.serve import start_background
 
     svc = build_services(make_settings(tmp_path / "var"))
     background = start_background(svc)
     try:
-        assert [type(t).__name__ for t in background] == ["PurgeWorker"]
+        assert [type(t).__name__ for t in background] == ["PurgeWorker", "WebhookDeliverer"]
     finally:
         for task in reversed(background):
             task.stop()
@@ -146,3 +150,62 @@ def test_the_workbench_is_found_where_it_is_mounted(tmp_path: Path) -> None:
     pages = create_app(make_settings(tmp_path / "var"))
     pages.get("/review/queue")(lambda: None)
     assert workbench_path(pages) == "/review/"
+
+
+def test_each_background_task_can_be_left_to_a_separate_worker(tmp_path: Path) -> None:
+    from api.commands.serve import start_background
+
+    for i, (overrides, expected) in enumerate(
+        (
+            ({"webhooks": {"deliver_in_process": False}}, ["PurgeWorker"]),
+            ({"retention": {"worker_in_process": False}}, ["WebhookDeliverer"]),
+        )
+    ):
+        svc = build_services(make_settings(tmp_path / f"var{i}", **overrides))
+        background = start_background(svc)
+        try:
+            assert [type(t).__name__ for t in background] == expected
+        finally:
+            for task in reversed(background):
+                task.stop()
+            svc.close()
+
+
+def test_serve_delivers_seller_webhooks_in_process(tmp_path: Path) -> None:
+    """`make run` notifies sellers by itself: a queued decision reaches the seller's receiver, signed."""
+    import json
+    import time
+
+    from api.commands.serve import start_background
+    from tests.notifications.receiver import running_receiver
+
+    svc = build_services(make_settings(tmp_path / "var", webhooks={"interval_seconds": 0.05}))
+    assert svc.webhooks is not None
+    with running_receiver() as receiver:
+        seller_id = svc.vault.orders.ensure_seller("shop-serve")
+        secret = svc.webhooks.set(seller_id, receiver.url, actor="t")
+        background = start_background(svc)
+        try:
+            with svc.catalog.unit() as u:
+                svc.notifier.item_decided(
+                    u,
+                    seller_id=seller_id,
+                    order_external_id="S-1",
+                    item_id="item-s",
+                    decision="reject",
+                    reason="offensive",
+                    appeal=False,
+                    now=svc.clock(),
+                )
+            assert receiver.arrived.wait(60)  # a bound on waiting, not a speed claim
+            deadline = time.monotonic() + 60
+            while svc.webhooks.backlog().pending and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert svc.webhooks.backlog().pending == 0  # recorded as delivered
+        finally:
+            for task in reversed(background):
+                task.stop()
+            svc.close()
+    [post] = receiver.posts
+    assert post.verifies(secret, now=time.time())
+    assert json.loads(post.body)["order_id"] == "S-1"

@@ -40,19 +40,17 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
-        status = self.server.receiver._record(
-            Received("POST", self.path, {k: v for k, v in self.headers.items()}, body)
-        )
+        status = self.server.receiver._record(Received("POST", self.path, dict(self.headers.items()), body))
         self.send_response(status)
         if 300 <= status < 400:
             self.send_header("Location", self.server.receiver.url + "/moved")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server.receiver._record(Received("GET", self.path, dict(self.headers.items()), b""))
         self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -72,7 +70,7 @@ class Receiver:
         self.hold = False
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

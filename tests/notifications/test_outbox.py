@@ -52,18 +52,24 @@ def test_the_notification_commits_or_rolls_back_with_the_decision(
     catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
 ) -> None:
     book.set(seller, "https://hooks.example.com/cv", actor="t")
-    with pytest.raises(RuntimeError), catalog.unit() as u:
-        Notifier().item_decided(
-            u,
-            seller_id=seller,
-            order_external_id="A-1",
-            item_id="i",
-            decision="reject",
-            reason="offensive",
-            appeal=False,
-            now=clock(),
-        )
-        raise RuntimeError("the decision failed after queueing")
+
+    def a_decision_that_fails_after_queueing() -> None:
+        with catalog.unit() as u:
+            Notifier().item_decided(
+                u,
+                seller_id=seller,
+                order_external_id="A-1",
+                item_id="i",
+                decision="reject",
+                reason="offensive",
+                appeal=False,
+                now=clock(),
+            )
+            assert u.outbox.counts().pending == 1  # queued in this unit...
+            raise RuntimeError("the decision failed after queueing")
+
+    with pytest.raises(RuntimeError):
+        a_decision_that_fails_after_queueing()
     with catalog.unit() as u:
         assert u.outbox.counts().pending == 0
 

@@ -110,7 +110,7 @@ def test_the_body_is_compact_json_in_the_fixed_order() -> None:
     ],
 )
 def test_the_body_refuses_anything_but_codes(type_: str, decision: str, reason: str | None) -> None:
-    with pytest.raises(ValueError, match="code|type") as err:
+    with pytest.raises(ValueError, match=r"code|type") as err:
         notification_body(
             message_id="m",
             type=type_,
