@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +160,20 @@ def test_webhook_urls_accepted(url: str) -> None:
 def test_webhook_urls_refused_with_a_reason(url: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=re.escape(message)):
         check_webhook_url(url)
+
+
+def test_the_recipe_in_the_api_docs_verifies_a_real_signature() -> None:
+    """docs/api.md's receiver recipe is run as written, so it cannot drift from what we send."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    section = docs[docs.index("### Seller notifications") :]
+    recipe = section[section.index("```python\n") + len("```python\n") :]
+    recipe = recipe[: recipe.index("```")]
+    namespace: dict[str, object] = {}
+    exec(recipe, namespace)
+    doc_verify = namespace["verify"]
+    assert callable(doc_verify)
+    header = sign("whsec_doc", int(time.time()), BODY)
+    assert doc_verify("whsec_doc", header, BODY)
+    assert not doc_verify("whsec_other", header, BODY)
+    assert not doc_verify("whsec_doc", header, BODY + b" ")
+    assert not doc_verify("whsec_doc", sign("whsec_doc", int(time.time()) - 3600, BODY), BODY)
