@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from customization_vault.clock import Clock, system_clock
 from customization_vault.config import WebhooksConfig
 from customization_vault.counters import Counters
 from customization_vault.notifications import ID_HEADER, SIGNATURE_HEADER, sign
+from customization_vault.periodic import Periodic
 
 __all__ = [
     "DeliveryMetrics",
@@ -112,7 +112,12 @@ class DeliveryReport:
     pruned: int = 0
 
 
-class WebhookDeliverer:
+class WebhookDeliverer(Periodic):
+    """Delivers every `interval_seconds` once started (`Periodic`), or once per `run_once`."""
+
+    error_counter = "webhook_run_errors"
+    thread_prefix = "webhooks"
+
     def __init__(
         self,
         catalog: Catalog,
@@ -129,8 +134,7 @@ class WebhookDeliverer:
         self.clock = clock
         self.metrics = metrics or DeliveryMetrics()
         self.name = name or f"deliverer-{secrets.token_hex(3)}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # ------------------------------------------------------------------ one pass
     def run_once(self) -> DeliveryReport:
@@ -217,32 +221,6 @@ class WebhookDeliverer:
             self.metrics.inc("webhook_pruned", pruned)
         return pruned
 
-    # ------------------------------------------------------------------ background thread
-    def start(self) -> None:
-        """Deliver every `interval_seconds` in a daemon thread until `stop`."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"webhooks-{self.name}", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # the database went away: its claims come back after their lease
-                self.metrics.inc("webhook_run_errors")
-                log.exception(
-                    "%s delivery pass failed; retrying in %.0fs", self.name, self.config.interval_seconds
-                )
-            self._stop.wait(self.config.interval_seconds)
-
-    def stop(self, timeout: float | None = 30) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def interval_seconds(self) -> float:
+        return self.config.interval_seconds

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from customization_vault.clock import Clock
 from customization_vault.lifecycle import OrderState, PurgeOutcome
+from customization_vault.periodic import Periodic
 from retention.config import RetentionConfig
 from retention.metrics import PurgeMetrics
 from retention.policy import Trigger, decide_epoch, expiry_cutoff, rejected_cutoff
@@ -45,7 +45,12 @@ class SweepReport:
     epochs_kept: dict[str, str] = field(default_factory=dict)  # epoch → why it was kept
 
 
-class PurgeWorker:
+class PurgeWorker(Periodic):
+    """Sweeps every `sweep_interval_seconds` once started (`Periodic`), or once per `run_once`."""
+
+    error_counter = "sweep_errors"
+    thread_prefix = "purge"
+
     def __init__(
         self,
         purger: Purger,
@@ -64,8 +69,7 @@ class PurgeWorker:
         self.name = name or f"worker-{secrets.token_hex(3)}"
         self.actor = actor
         self._next_maintenance: datetime | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # ------------------------------------------------------------------ one sweep
     def run_once(self, *, maintenance: bool | None = None) -> SweepReport:
@@ -247,32 +251,6 @@ class PurgeWorker:
             self.metrics.inc("epochs_destroyed", len(destroyed))
         return tuple(destroyed), kept
 
-    # ------------------------------------------------------------------ background thread
-    def start(self) -> None:
-        """Sweep every `sweep_interval_seconds` in a daemon thread until `stop`."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"purge-{self.name}", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a sweep that fails (DB down) is retried next interval, never fatal
-                self.metrics.inc("sweep_errors")
-                log.exception(
-                    "%s sweep failed; retrying in %.0fs", self.name, self.config.sweep_interval_seconds
-                )
-            self._stop.wait(self.config.sweep_interval_seconds)
-
-    def stop(self, timeout: float | None = 10) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def interval_seconds(self) -> float:
+        return self.config.sweep_interval_seconds

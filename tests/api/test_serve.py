@@ -177,6 +177,7 @@ def test_serve_delivers_seller_webhooks_in_process(tmp_path: Path) -> None:
     import time
 
     from api.commands.serve import start_background
+    from tests.notifications.helpers import decide
     from tests.notifications.receiver import running_receiver
 
     svc = build_services(make_settings(tmp_path / "var", webhooks={"interval_seconds": 0.05}))
@@ -186,17 +187,7 @@ def test_serve_delivers_seller_webhooks_in_process(tmp_path: Path) -> None:
         secret = svc.webhooks.set(seller_id, receiver.url, actor="t")
         background = start_background(svc)
         try:
-            with svc.catalog.unit() as u:
-                svc.notifier.item_decided(
-                    u,
-                    seller_id=seller_id,
-                    order_external_id="S-1",
-                    item_id="item-s",
-                    decision="reject",
-                    reason="offensive",
-                    appeal=False,
-                    now=svc.clock(),
-                )
+            decide(svc.catalog, svc.clock(), seller_id, order="S-1", reason="offensive")
             assert receiver.arrived.wait(60)  # a bound on waiting, not a speed claim
             deadline = time.monotonic() + 60
             while svc.webhooks.backlog().pending and time.monotonic() < deadline:

@@ -5,36 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from api.cli import app
-from api.wiring import build_services
-from tests.conftest import make_settings
+from tests.fixtures_cli import cli, data_dir, svc
+from tests.notifications.helpers import decide
 from tests.notifications.receiver import Receiver
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CV_ENVIRONMENT", "test")
-    monkeypatch.setenv("CV_BOOTSTRAP_DEMO", "false")
-    return tmp_path / "var"
-
-
-@pytest.fixture
-def svc(data_dir: Path) -> Iterator[Any]:
-    services = build_services(make_settings(data_dir))
-    yield services
-    services.close()
-
-
-def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    r = CliRunner().invoke(app, [*args, "--data-dir", str(data_dir)])
-    return r.exit_code, r.stdout, r.stderr
+__all__ = ["data_dir", "svc"]  # fixtures used through the module namespace
 
 
 def test_set_webhook_prints_the_secret_alone_and_creates_the_seller(data_dir: Path, svc: Any) -> None:
@@ -106,17 +86,7 @@ def test_worker_once_delivers_the_outbox(data_dir: Path, svc: Any, receiver: Rec
     assert code == 0
     secret = out.strip()
     seller_id = svc.vault.orders.seller_id("shop-w")
-    with svc.catalog.unit() as u:
-        svc.notifier.item_decided(
-            u,
-            seller_id=seller_id,
-            order_external_id="W-1",
-            item_id="item-w",
-            decision="approve",
-            reason=None,
-            appeal=True,
-            now=svc.clock(),
-        )
+    decide(svc.catalog, svc.clock(), seller_id, order="W-1", decision="approve", reason=None, appeal=True)
     code, out, err = cli(data_dir, "worker", "--once")
     assert code == 0, err
     assert json.loads(out)["webhooks"] == {

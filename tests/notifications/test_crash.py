@@ -5,11 +5,6 @@ which sends it again under the same id (at least once), on SQLite and on Postgre
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +16,11 @@ from api.settings import Settings
 from api.wiring import build_services
 from customization_vault.clock import FrozenClock
 from customization_vault.delivery import DeliveryReport, WebhookDeliverer
+from tests.notifications.helpers import decide
 from tests.notifications.receiver import Receiver
+from tests.processes import kill_when
 
-ROOT = Path(__file__).resolve().parents[2]
-WAIT_BOUND = 90  # seconds a child may take to reach its crash point (a bound, never a speed claim)
+CHILD = "tests.notifications.crash_child"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -48,30 +44,6 @@ def svc(env: dict[str, str]) -> Iterator[Any]:
     services.close()
 
 
-def _kill_when(env: dict[str, str], mode: str, marker: Path, reached: Any) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.notifications.crash_child", mode, str(marker)],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + WAIT_BOUND
-        while not reached():
-            if child.poll() is not None:
-                stderr = child.stderr.read().decode() if child.stderr else ""
-                pytest.fail(f"child exited early ({child.returncode}): {stderr[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("child never reached the crash point")
-            time.sleep(0.02)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        if child.stderr:
-            child.stderr.close()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["sending", "answered"])
 def test_a_killed_delivery_is_sent_again_under_the_same_id(
@@ -79,23 +51,13 @@ def test_a_killed_delivery_is_sent_again_under_the_same_id(
 ) -> None:
     seller = svc.vault.orders.ensure_seller("shop-crash")
     secret = svc.webhooks.set(seller, receiver.url + "/hook", actor="t")
-    with svc.catalog.unit() as u:
-        svc.notifier.item_decided(
-            u,
-            seller_id=seller,
-            order_external_id="A-77",
-            item_id="item-77",
-            decision="reject",
-            reason="offensive",
-            appeal=False,
-            now=svc.clock(),
-        )
+    decide(svc.catalog, svc.clock(), seller, order="A-77", item_id="item-77", reason="offensive")
     marker = tmp_path / "marker"
     if mode == "sending":
         receiver.hold = True  # the request arrives and waits for an answer that never comes
-        _kill_when(env, mode, marker, receiver.arrived.is_set)
+        kill_when(CHILD, [mode, str(marker)], env, receiver.arrived.is_set)
     else:
-        _kill_when(env, mode, marker, marker.exists)
+        kill_when(CHILD, [mode, str(marker)], env, marker.exists)
         assert marker.read_text() == "answered 200"
     receiver.hold = False
     receiver.release.set()

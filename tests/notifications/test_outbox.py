@@ -9,30 +9,29 @@ from datetime import timedelta
 import pytest
 
 from customization_vault.audit import AuditLog
-from customization_vault.catalog import Catalog, create_db_engine, migrate
+from customization_vault.catalog import Catalog
 from customization_vault.clock import FrozenClock
 from customization_vault.errors import InvalidInput
-from customization_vault.notifications import Notifier, WebhookBook
-from tests.notifications.conftest import decide
+from customization_vault.notifications import WebhookBook
+from tests.notifications.helpers import Shop, decide, migrated_catalog, notify_decision
 
 LEASE = timedelta(minutes=5)
+URL = "https://hooks.example.com/cv"
 
 
-def test_no_webhook_means_nothing_is_queued(catalog: Catalog, clock: FrozenClock, seller: str) -> None:
-    decide(catalog, clock, seller)
-    with catalog.unit() as u:
-        assert u.outbox.counts().pending == 0
+def test_no_webhook_means_nothing_is_queued(shop: Shop, clock: FrozenClock) -> None:
+    shop.decide()
+    assert shop.counts().pending == 0
+    with shop.catalog.unit() as u:
         assert u.outbox.claim_due(clock(), limit=10, lease=LEASE) == []
 
 
-def test_a_decision_queues_the_fixed_body_under_its_own_id(
-    catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
-) -> None:
-    book.set(seller, "https://hooks.example.com/cv", actor="t")
-    decide(catalog, clock, seller, item_id="item-7", decision="reject", reason="trademark")
-    decide(catalog, clock, seller, item_id="item-7", decision="approve", reason=None, appeal=True)
-    with catalog.unit() as u:
-        assert u.outbox.counts(seller).pending == 2
+def test_a_decision_queues_the_fixed_body_under_its_own_id(shop: Shop, clock: FrozenClock) -> None:
+    shop.set_webhook(URL)
+    shop.decide(item_id="item-7", decision="reject", reason="trademark")
+    shop.decide(item_id="item-7", decision="approve", reason=None, appeal=True)
+    assert shop.counts().pending == 2
+    with shop.catalog.unit() as u:
         claimed = u.outbox.claim_due(clock(), limit=10, lease=LEASE)
     bodies = sorted((json.loads(m.body) for m in claimed), key=lambda b: b["type"])
     assert [b["type"] for b in bodies] == ["item.appeal_decided", "item.decided"]
@@ -40,7 +39,7 @@ def test_a_decision_queues_the_fixed_body_under_its_own_id(
         body = json.loads(m.body)
         assert list(body) == ["id", "type", "order_id", "item_id", "decision", "reason", "created_at"]
         assert body["id"] == m.id  # what the receiver deduplicates on is the row's id
-        assert (m.type, m.seller_id) == (body["type"], seller)
+        assert (m.type, m.seller_id) == (body["type"], shop.id)
         assert (body["order_id"], body["item_id"]) == ("A-1001", "item-7")
         assert body["created_at"] == "2026-11-27T12:00:00.000Z"
     assert bodies[0]["decision"] == "approve"
@@ -48,55 +47,41 @@ def test_a_decision_queues_the_fixed_body_under_its_own_id(
     assert (bodies[1]["decision"], bodies[1]["reason"]) == ("reject", "trademark")
 
 
-def test_the_notification_commits_or_rolls_back_with_the_decision(
-    catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
-) -> None:
-    book.set(seller, "https://hooks.example.com/cv", actor="t")
+def test_the_notification_commits_or_rolls_back_with_the_decision(shop: Shop, clock: FrozenClock) -> None:
+    shop.set_webhook(URL)
 
     def a_decision_that_fails_after_queueing() -> None:
-        with catalog.unit() as u:
-            Notifier().item_decided(
-                u,
-                seller_id=seller,
-                order_external_id="A-1",
-                item_id="i",
-                decision="reject",
-                reason="offensive",
-                appeal=False,
-                now=clock(),
-            )
+        with shop.catalog.unit() as u:
+            notify_decision(u, shop.id, clock())
             assert u.outbox.counts().pending == 1  # queued in this unit...
             raise RuntimeError("the decision failed after queueing")
 
     with pytest.raises(RuntimeError):
         a_decision_that_fails_after_queueing()
-    with catalog.unit() as u:
-        assert u.outbox.counts().pending == 0
+    assert shop.counts().pending == 0  # ...and gone with it
 
 
-def test_webhooks_are_set_replaced_shown_and_removed_with_audit(
-    catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
-) -> None:
-    first = book.set(seller, "https://hooks.example.com/a?token=tok-123", actor="cli:ops")
+def test_webhooks_are_set_replaced_shown_and_removed_with_audit(shop: Shop, clock: FrozenClock) -> None:
+    first = shop.set_webhook("https://hooks.example.com/a?token=tok-123")
     clock.advance(timedelta(hours=1))
-    second = book.set(seller, "https://hooks.example.com/b", actor="cli:ops")
+    second = shop.set_webhook("https://hooks.example.com/b")
     assert first != second
-    with catalog.unit() as u:
-        hook = u.webhooks.get(seller)
+    with shop.catalog.unit() as u:
+        hook = u.webhooks.get(shop.id)
     assert hook is not None
     assert (hook.url, hook.secret, hook.set_at) == ("https://hooks.example.com/b", second, clock())
     assert second not in repr(hook)
-    info = book.get(seller)
+    info = shop.book.get(shop.id)
     assert info is not None
     assert (info.url, info.pending, info.given_up) == ("https://hooks.example.com/b", 0, 0)
     assert "secret" not in repr(info)
 
-    assert book.remove(seller, actor="cli:ops") is True
-    assert book.remove(seller, actor="cli:ops") is False
-    assert book.get(seller) is None
+    assert shop.book.remove(shop.id, actor="cli:ops") is True
+    assert shop.book.remove(shop.id, actor="cli:ops") is False
+    assert shop.book.get(shop.id) is None
 
-    with catalog.unit() as u:
-        events = u.audit.for_target(seller)
+    with shop.catalog.unit() as u:
+        events = u.audit.for_target(shop.id)
     assert [e.action for e in events] == [
         "seller.webhook_set",
         "seller.webhook_set",
@@ -109,23 +94,19 @@ def test_webhooks_are_set_replaced_shown_and_removed_with_audit(
     assert "tok-123" not in dump
 
 
-def test_an_invalid_url_is_refused_before_anything_is_stored(
-    catalog: Catalog, seller: str, book: WebhookBook
-) -> None:
+def test_an_invalid_url_is_refused_before_anything_is_stored(shop: Shop) -> None:
     with pytest.raises(InvalidInput, match="http"):
-        book.set(seller, "gopher://example.com", actor="t")
-    assert book.get(seller) is None
+        shop.set_webhook("gopher://example.com")
+    assert shop.book.get(shop.id) is None
 
 
-def test_a_claim_leases_its_messages_and_counts_the_attempt(
-    catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
-) -> None:
-    book.set(seller, "https://hooks.example.com/cv", actor="t")
+def test_a_claim_leases_its_messages_and_counts_the_attempt(shop: Shop, clock: FrozenClock) -> None:
+    shop.set_webhook(URL)
     for n in range(3):
-        decide(catalog, clock, seller, item_id=f"i-{n}")
-    with catalog.unit() as u:
+        shop.decide(item_id=f"i-{n}")
+    with shop.catalog.unit() as u:
         first = u.outbox.claim_due(clock(), limit=2, lease=LEASE)
-    with catalog.unit() as u:
+    with shop.catalog.unit() as u:
         second = u.outbox.claim_due(clock(), limit=10, lease=LEASE)
         again = u.outbox.claim_due(clock(), limit=10, lease=LEASE)
     assert len(first) == 2
@@ -136,22 +117,20 @@ def test_a_claim_leases_its_messages_and_counts_the_attempt(
 
     # A deliverer that died with its claim: the messages come back when the lease ends, counted again.
     clock.advance(LEASE - timedelta(seconds=1))
-    with catalog.unit() as u:
+    with shop.catalog.unit() as u:
         assert u.outbox.claim_due(clock(), limit=10, lease=LEASE) == []
     clock.advance(timedelta(seconds=1))
-    with catalog.unit() as u:
+    with shop.catalog.unit() as u:
         back = u.outbox.claim_due(clock(), limit=10, lease=LEASE)
     assert sorted(m.id for m in back) == sorted(m.id for m in first + second)
     assert {m.attempts for m in back} == {2}
 
 
-def test_outcomes_are_recorded_once_and_never_undo_a_delivery(
-    catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
-) -> None:
-    book.set(seller, "https://hooks.example.com/cv", actor="t")
-    decide(catalog, clock, seller, item_id="a")
-    decide(catalog, clock, seller, item_id="b")
-    with catalog.unit() as u:
+def test_outcomes_are_recorded_once_and_never_undo_a_delivery(shop: Shop, clock: FrozenClock) -> None:
+    shop.set_webhook(URL)
+    shop.decide(item_id="a")
+    shop.decide(item_id="b")
+    with shop.catalog.unit() as u:
         a, b = u.outbox.claim_due(clock(), limit=10, lease=LEASE)
         assert u.outbox.delivered(a.id, now=clock(), status=204)
         # A claim whose lease lapsed reports late: it must not turn the delivery back into a retry.
@@ -159,28 +138,22 @@ def test_outcomes_are_recorded_once_and_never_undo_a_delivery(
         assert not u.outbox.delivered(a.id, now=clock(), status=200)
         assert u.outbox.failed(b.id, status=None, error="timeout", retry_at=None)
         assert not u.outbox.delivered("no-such-id", now=clock(), status=200)
-    with catalog.unit() as u:
-        got_a, got_b = u.outbox.get(a.id), u.outbox.get(b.id)
-        counts = u.outbox.counts()
-    assert got_a is not None
-    assert got_b is not None
+    got_a, got_b = shop.message(a.id), shop.message(b.id)
     assert (got_a.delivered_at, got_a.last_status, got_a.next_attempt_at) == (clock(), 204, None)
     assert got_b.given_up
     assert (got_b.last_error, got_b.last_status) == ("timeout", None)
-    assert (counts.pending, counts.given_up) == (0, 1)
+    assert (shop.counts().pending, shop.counts().given_up) == (0, 1)
 
 
-def test_delivered_messages_are_pruned_after_the_keep_period(
-    catalog: Catalog, clock: FrozenClock, seller: str, book: WebhookBook
-) -> None:
-    book.set(seller, "https://hooks.example.com/cv", actor="t")
+def test_delivered_messages_are_pruned_after_the_keep_period(shop: Shop, clock: FrozenClock) -> None:
+    shop.set_webhook(URL)
     for n in range(3):
-        decide(catalog, clock, seller, item_id=f"i-{n}")
-    with catalog.unit() as u:
+        shop.decide(item_id=f"i-{n}")
+    with shop.catalog.unit() as u:
         old, recent, undelivered = u.outbox.claim_due(clock(), limit=10, lease=LEASE)
         u.outbox.delivered(old.id, now=clock(), status=200)
         u.outbox.delivered(recent.id, now=clock() + timedelta(days=2), status=200)
-    with catalog.unit() as u:
+    with shop.catalog.unit() as u:
         assert u.outbox.prune_delivered(clock() + timedelta(days=1), limit=10) == 1
         assert u.outbox.get(old.id) is None
         assert u.outbox.get(recent.id) is not None
@@ -189,10 +162,8 @@ def test_delivered_messages_are_pruned_after_the_keep_period(
 
 @pytest.fixture
 def pg_catalog(pg_url: str) -> Iterator[Catalog]:
-    engine = create_db_engine(pg_url)
-    migrate(engine)
-    yield Catalog.of(engine)
-    engine.dispose()
+    with migrated_catalog(pg_url) as catalog:
+        yield catalog
 
 
 @pytest.mark.postgres
@@ -203,11 +174,9 @@ def test_concurrent_claims_on_postgresql_take_disjoint_batches(
     the locked rows instead of waiting for them or taking them too."""
     with pg_catalog.unit() as u:
         seller = u.sellers.add("shop-pg", clock())
-    WebhookBook(pg_catalog, AuditLog(pg_catalog, clock), clock=clock).set(
-        seller, "https://h.example/", actor="t"
-    )
+    WebhookBook(pg_catalog, AuditLog(pg_catalog, clock), clock=clock).set(seller, URL, actor="t")
     for n in range(4):
-        decide(pg_catalog, clock, seller, item_id=f"i-{n}")
+        decide(pg_catalog, clock(), seller, item_id=f"i-{n}")
     with pg_catalog.unit() as first:
         a = first.outbox.claim_due(clock(), limit=2, lease=LEASE)
         with pg_catalog.unit() as second:

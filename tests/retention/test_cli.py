@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from api.cli import app
-from api.wiring import build_services
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner
-from tests.conftest import make_settings
+from tests.fixtures_cli import cli, data_dir, svc
 from tests.retention.helpers import seed_order
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CV_ENVIRONMENT", "test")
-    monkeypatch.setenv("CV_BOOTSTRAP_DEMO", "false")
-    return tmp_path / "var"
-
-
-@pytest.fixture
-def svc(data_dir: Path) -> Iterator[Any]:
-    services = build_services(make_settings(data_dir))
-    yield services
-    services.close()
-
-
-def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    r = CliRunner().invoke(app, [*args, "--data-dir", str(data_dir)])
-    return r.exit_code, r.stdout, r.stderr
+__all__ = ["data_dir", "svc"]  # fixtures used through the module namespace
 
 
 def test_worker_once_purges_and_the_receipt_verifies(data_dir: Path, svc: Any, tmp_path: Path) -> None:

@@ -4,10 +4,6 @@ turn, on local+SQLite and on S3+KMS (moto_server)+PostgreSQL; the next sweep lea
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -30,11 +26,11 @@ from retention.receipts import verify_receipt
 from retention.worker import PurgeWorker
 from tests.fixtures_aws import aws_fake_credentials, moto_server_url
 from tests.fixtures_pg import fresh_pg_database
+from tests.processes import kill_when
 from tests.retention.helpers import audited_orders, seed_order
 
 __all__ = ["aws_fake_credentials", "moto_server_url"]  # fixtures used through the module namespace
 
-ROOT = Path(__file__).resolve().parents[2]
 POINTS = [(1, "committed"), (2, "effect"), (2, "committed"), (3, "effect"), (3, "committed")]
 POINTS += [(4, "effect"), (4, "committed"), (5, "effect")]
 # On PostgreSQL+S3 every committed point runs, and the kills inside the I/O step (3) and the receipt's
@@ -76,28 +72,8 @@ def _env(
 
 
 def _kill_at(env: dict[str, str], order_id: str, step: int, phase: str, marker: Path) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.retention.crash_child", order_id, str(step), phase, str(marker)],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while not marker.exists():
-            if child.poll() is not None:
-                stderr = child.stderr.read().decode() if child.stderr else ""
-                pytest.fail(f"child exited early ({child.returncode}): {stderr[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("child never reached the crash point")
-            time.sleep(0.02)
-        assert marker.read_text() == "stopped"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        if child.stderr:
-            child.stderr.close()
+    kill_when("tests.retention.crash_child", [order_id, str(step), phase, str(marker)], env, marker.exists)
+    assert marker.read_text() == "stopped"
 
 
 PRODUCTION = [pytest.mark.postgres, pytest.mark.s3]
