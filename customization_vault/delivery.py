@@ -26,7 +26,8 @@ from customization_vault.catalog.outbox import OutboxView
 from customization_vault.clock import Clock, system_clock
 from customization_vault.config import WebhooksConfig
 from customization_vault.counters import Counters
-from customization_vault.notifications import ID_HEADER, SIGNATURE_HEADER, sign
+from customization_vault.errors import InvalidInput
+from customization_vault.notifications import ID_HEADER, SIGNATURE_HEADER, check_webhook_url, sign
 from customization_vault.periodic import Periodic
 
 __all__ = [
@@ -173,6 +174,10 @@ class WebhookDeliverer(Periodic):
             hook = u.webhooks.get(message.seller_id)
         if hook is None:
             return self._give_up(message, None, "no webhook")
+        try:  # checked when set; again here, since urllib would also open file: and ftp: URLs
+            check_webhook_url(hook.url)
+        except InvalidInput:
+            return self._give_up(message, None, "invalid webhook url")
         body = message.body.encode()
         headers = {
             "Content-Type": "application/json",

@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from customization_vault.catalog.db import session_scope
+from customization_vault.catalog.models import OutboxMessage
 from customization_vault.clock import FrozenClock
 from customization_vault.config import WebhooksConfig
 from customization_vault.delivery import DeliveryReport, WebhookDeliverer
@@ -233,3 +237,26 @@ def test_the_background_loop_delivers_and_stops(shop: Shop, receiver: Receiver) 
     assert not deliverer.running
     assert len(receiver.posts) == 1
     assert shop.counts().pending == 0
+
+
+def test_a_url_that_is_not_http_is_never_opened(
+    shop: Shop, deliverer: WebhookDeliverer, tmp_path: Path
+) -> None:
+    """A URL edited in the database behind the CLI's back: urllib would read a file: URL."""
+    shop.set_webhook("https://hooks.example.com/cv")
+    shop.decide()
+    with shop.catalog.unit() as u:
+        hook = u.webhooks.get(shop.id)
+        assert hook is not None
+        u.webhooks.set(shop.id, url=(tmp_path / "x").as_uri(), secret=hook.secret, now=shop.clock())
+    assert deliverer.run_once() == DeliveryReport(claimed=1, given_up=1)
+    with session_scope(shop.catalog.sessions) as s:
+        [error] = s.execute(select(OutboxMessage.last_error)).scalars()
+    assert error == "invalid webhook url"
+    assert shop.counts().given_up == 1
+
+
+def test_a_batch_must_fit_its_lease() -> None:
+    with pytest.raises(ValueError, match="claim_lease_seconds"):
+        WebhooksConfig(batch_size=100, timeout_seconds=10, claim_lease_seconds=300)
+    assert WebhooksConfig(batch_size=15, timeout_seconds=10, claim_lease_seconds=300).batch_size == 15
