@@ -35,7 +35,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "worker": Entry(
         "api.commands.retention",
-        'Drive every order that must be purged to "purged"; also expiry, orphans and KEK epochs.',
+        'Drive every order that must be purged to "purged"; also expiry, orphans, KEK epochs, webhooks.',
     ),
     "init": Entry(
         "api.commands.admin",

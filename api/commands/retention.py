@@ -74,8 +74,9 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Drive every order that must be purged to "purged"; also expiry, orphans and KEK epochs, and
-    the delivery of seller webhooks from the outbox.
+    """Drive every order that must be purged to "purged"; also expiry, orphans, KEK epochs, webhooks.
+
+    Besides the purge sweep it delivers the seller webhooks waiting in the outbox.
 
     Any number of workers may run against PostgreSQL; run one on SQLite. With CV_RETENTION__SQS_QUEUE_URL
     set it also consumes OrderFulfilled/OrderCancelled events.

@@ -260,3 +260,25 @@ def test_a_batch_must_fit_its_lease() -> None:
     with pytest.raises(ValueError, match="claim_lease_seconds"):
         WebhooksConfig(batch_size=100, timeout_seconds=10, claim_lease_seconds=300)
     assert WebhooksConfig(batch_size=15, timeout_seconds=10, claim_lease_seconds=300).batch_size == 15
+
+
+def test_the_python_client_verifies_and_reads_a_real_delivery(
+    shop: Shop, clock: FrozenClock, receiver: Receiver, deliverer: WebhookDeliverer
+) -> None:
+    """The contract with receivers, checked by the client library sellers use (clients/python)."""
+    from customization_vault_client import SIGNATURE_HEADER, WebhookVerificationError, verify_webhook
+
+    secret = shop.set_webhook(receiver.url)
+    shop.decide(order="A-5", item_id="item-5", decision="approve", reason=None, appeal=True)
+    assert deliverer.run_once().delivered == 1
+    [post] = receiver.posts
+    event = verify_webhook(post.body, post.headers[SIGNATURE_HEADER], secret, now=clock().timestamp())
+    assert (event.id, event.type, event.order_id, event.item_id) == (
+        post.headers["Webhook-Id"],
+        "item.appeal_decided",
+        "A-5",
+        "item-5",
+    )
+    assert (event.decision, event.reason, event.created_at) == ("approve", None, clock())
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(post.body, post.headers[SIGNATURE_HEADER], "whsec_other", now=clock().timestamp())
