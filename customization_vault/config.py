@@ -88,20 +88,24 @@ class WebhooksConfig(BaseModel):
 
     deliver_in_process: bool = Field(default=True, description="Run one webhook deliverer inside `serve`")
     interval_seconds: float = Field(
-        default=5, gt=0, description="How often a deliverer looks for due notifications"
+        default=2, gt=0, description="How often a deliverer looks for due notifications"
     )
     batch_size: int = Field(default=10, ge=1, le=1000, description="Notifications claimed per query")
     timeout_seconds: float = Field(
         default=10, gt=0, le=60, description="Per connect and per read of one delivery; slower is a failure"
     )
     max_attempts: int = Field(
-        default=30,
+        default=40,
         ge=1,
         le=1000,
-        description="Attempts before a notification is given up (kept, not deleted)",
+        description="Attempts before a notification is given up (kept, not deleted); the defaults "
+        "keep trying for about a day and a half",
     )
     retry_base_seconds: float = Field(
-        default=30, gt=0, description="Delay after the first failed attempt; doubles per attempt"
+        default=5,
+        gt=0,
+        description="Delay after the first failed attempt; doubles per attempt (a receiver's brief "
+        "outage costs seconds, not minutes)",
     )
     retry_max_seconds: float = Field(default=3600, gt=0, description="Longest delay between two attempts")
     claim_lease_seconds: float = Field(
