@@ -19,7 +19,7 @@ from api.deps import ApiContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
-from api.routes import orders, review, system
+from api.routes import lists, orders, review, system
 from api.settings import Settings
 from api.wiring import Services, build_services
 from customization_vault.fulfilment import FulfilmentService
@@ -103,6 +103,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(review.router)
     app.include_router(system.router)
+    app.include_router(lists.router)
     # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
     # request context is outermost, so every log line and problem body of the request has its id.
     app.add_middleware(errors.ProblemMiddleware)

@@ -36,6 +36,7 @@ class FilePart:
 
     data: bytes = field(repr=False)
     declared_type: str | None
+    filename: str | None = field(default=None, repr=False)  # the client's name for it (may be personal)
 
     def __repr__(self) -> str:  # customer content never reaches a repr or a log
         return f"FilePart(<{len(self.data)} bytes>, declared_type={self.declared_type!r})"
@@ -83,6 +84,7 @@ class _Collector:
         self.parts = 0
         self.file: bytearray | None = None
         self.file_type: str | None = None
+        self.file_name: str | None = None
         self.done = False
         self._header_name = bytearray()
         self._header_value = bytearray()
@@ -118,6 +120,8 @@ class _Collector:
             self.file = bytearray()
             declared = self._headers.get(b"content-type")
             self.file_type = declared.decode("latin-1") if declared is not None else None
+            name = options.get(b"filename")
+            self.file_name = name.decode("utf-8", "replace") if name is not None else None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if not self._current_is_file or self.file is None:
@@ -169,7 +173,7 @@ async def read_multipart_file(stream: AsyncIterator[bytes], content_type: str, f
         raise MalformedRequest("the multipart body is truncated")
     if collector.file is None:
         raise MalformedRequest("the multipart body has no `file` part")
-    return FilePart(bytes(collector.file), collector.file_type)
+    return FilePart(bytes(collector.file), collector.file_type, collector.file_name)
 
 
 def require_supported_body(content_type: str | None) -> str:

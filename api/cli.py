@@ -50,6 +50,9 @@ COMMANDS: dict[str, Entry] = {
     "screen": Entry(
         "api.commands.screen", "Batch screening of texts and images (JSON lines in, JSON lines out)."
     ),
+    "lists": Entry(
+        "api.commands.lists", "Screening list versions (marks, terms, allow, images, fonts) and re-screens."
+    ),
 }
 
 

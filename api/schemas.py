@@ -97,7 +97,9 @@ class ItemRead(BaseModel):
     content_type: str
     size: int = Field(description="Plaintext bytes as stored (after metadata removal)")
     state: str = Field(description="clear | flagged | blocked | approved | rejected")
-    verdict: str | None = Field(description="Screening verdict at upload: clear | flagged | blocked")
+    verdict: str | None = Field(
+        description="Latest screening verdict (at upload or re-screen): clear | flagged | blocked"
+    )
     findings: list[FindingRead]
     metadata_removed: list[str] = Field(description='What intake stripped, e.g. ["exif", "gps"]')
     created_at: datetime

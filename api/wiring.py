@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.settings import Settings
+from customization_vault import list_engines
 from customization_vault.apikeys import ApiKeys
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
@@ -16,7 +18,10 @@ from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
 from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
 from customization_vault.keys.base import KeyProvider
+from customization_vault.list_reload import EngineBuilder, ListReloader
+from customization_vault.lists import ListBook, StoredLists
 from customization_vault.notifications import Notifier, WebhookBook
+from customization_vault.rescreen import Rescreener
 from customization_vault.review import ReviewDesk
 from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
@@ -24,6 +29,7 @@ from retention.purge import Purger
 from retention.receipts import ReceiptSigner
 from retention.worker import PurgeWorker
 from screening.composite import CompositeScreener, null_composite
+from screening.findings import Verdict
 from screening.screener import DISABLED, EngineState, EngineStatus, NullScreener, Screener
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "Services",
     "build_blob_store",
     "build_key_provider",
+    "build_list_reloader",
     "build_receipt_signer",
     "build_screener",
     "build_services",
@@ -120,13 +127,12 @@ def _engine(
         raise ScreeningUnavailable(f"the {kind} screening engine cannot be built: {exc}") from exc
 
 
-def _text_screener(settings: Settings) -> Screener:
-    cfg = settings.screening
+def _text_screener(settings: Settings, stored: StoredLists) -> Screener:
     return _engine(
         settings,
         "screening.text",
         "text",
-        lambda m: m.build_text_screener(cfg.marks_path, cfg.terms_path, cfg.allow_path),
+        lambda _m: list_engines.text_screener(settings.screening, stored),
         ("build_text_screener",),
     )
 
@@ -142,46 +148,80 @@ def _ocr_engine(settings: Settings) -> tuple[Any, EngineStatus]:
         return None, EngineStatus(EngineState.UNAVAILABLE, reason=reason)
 
 
-def _image_screener(settings: Settings, text: Callable[[], Screener]) -> Screener:
-    path = settings.screening.registry_path
+class _CurrentText:
+    """Text found by OCR goes through the text engine a text item meets now: its lists are loaded once,
+    and a new stored version reaches images without rebuilding the image engine."""
 
+    def __init__(self, text: Callable[[], Any]) -> None:
+        self._text = text
+
+    @property
+    def engine(self) -> Any:
+        return self._text()
+
+    def screen_text(self, text: str) -> Verdict:
+        verdict: Verdict = self._text().screen_text(text)
+        return verdict
+
+
+def _image_screener(settings: Settings, stored: StoredLists, text: Callable[[], Screener]) -> Screener:
     def build(m: Any) -> Screener:
-        registry = m.ImageRegistry.from_csv(path) if path is not None else m.ImageRegistry.default()
+        registry = list_engines.image_registry(settings.screening, stored)
         ocr, without_ocr = _ocr_engine(settings)
-        # Text found by OCR goes through the text engine itself (its lists are loaded once).
-        text_engine = text()
-        text_screener = text_engine if hasattr(text_engine, "screen_text") else None
+        text_screener = _CurrentText(text) if hasattr(text(), "screen_text") else None
         screener: Screener = m.ImageScreener(registry, ocr, text_screener, ocr_status=without_ocr)
         return screener
 
     return _engine(settings, "screening.image", "image", build, ("ImageRegistry", "ImageScreener"))
 
 
-def _font_screener(settings: Settings) -> Screener:
-    path = settings.screening.restricted_fonts_path
-
+def _font_screener(settings: Settings, stored: StoredLists) -> Screener:
     def build(m: Any) -> Screener:
-        restricted = m.load_restricted_fonts(path) if path is not None else None
-        screener: Screener = m.FontScreener(restricted)
+        screener: Screener = m.FontScreener(list_engines.restricted_fonts(settings.screening, stored))
         return screener
 
     return _engine(settings, "screening.fonts", "font", build, ("FontScreener", "load_restricted_fonts"))
 
 
+def _engine_builders(settings: Settings, text: Callable[[], Screener]) -> dict[str, EngineBuilder]:
+    """Each engine from the lists given (stored versions; a kind absent: its settings file or shipped)."""
+    return {
+        "text": lambda stored: _text_screener(settings, stored),
+        "image": lambda stored: _image_screener(settings, stored, text),
+        "font": lambda stored: _font_screener(settings, stored),
+    }
+
+
 def build_screener(settings: Settings) -> CompositeScreener:
-    """Engines are built on first use (or `warm()`), not here: lists and indexes take time to load.
+    """Engines from the settings files and shipped lists only (no catalog); built on first use (or
+    `warm()`), not here: lists and indexes take time to load.
 
     Settings refuse `screening.enabled=false` in production; outside it, every kind then clears.
     """
     if not settings.screening.enabled:
         log.info("screening disabled by settings: every item clears")
         return null_composite()
-    composite = CompositeScreener(
-        text=lambda: _text_screener(settings),
-        image=lambda: _image_screener(settings, lambda: composite.engine("text")),
-        font=lambda: _font_screener(settings),
-    )
+    builders = _engine_builders(settings, lambda: composite.engine("text"))
+    composite = CompositeScreener(**{kind: functools.partial(build, {}) for kind, build in builders.items()})
     return composite
+
+
+def build_list_reloader(
+    settings: Settings, lists: ListBook, clock: Clock = system_clock
+) -> ListReloader | None:
+    """A process's screener on the newest stored list versions, kept there (see `ListReloader`); None
+    when screening is disabled (every kind then clears)."""
+    if not settings.screening.enabled:
+        log.info("screening disabled by settings: every item clears")
+        return None
+    reloader: ListReloader
+    reloader = ListReloader(
+        lists,
+        _engine_builders(settings, lambda: reloader.screener.engine("text")),
+        interval=settings.screening.reload_seconds,
+        clock=clock,
+    )
+    return reloader
 
 
 def build_receipt_signer(settings: Settings) -> ReceiptSigner:
@@ -204,6 +244,8 @@ class Services:
     api_keys: ApiKeys
     clock: Clock
     screener: CompositeScreener = field(default_factory=null_composite)
+    # Screening lists stored in the catalog, and this process's reload of them (None: screening off).
+    reloader: ListReloader | None = None
     # Retention: built here, started only by `serve` (worker) or driven by the API (purger).
     signer: ReceiptSigner | None = None
     purger: Purger | None = None
@@ -219,6 +261,24 @@ class Services:
 
     def close(self) -> None:
         self.catalog.engine.dispose()
+
+    @property
+    def lists(self) -> ListBook:
+        cfg = self.settings.screening
+        return ListBook(self.catalog, self.audit, clock=self.clock, max_bytes=cfg.max_list_bytes)
+
+    def rescreener(self) -> Rescreener:
+        """A re-screen runner over this process's current screener (one per caller: runners hold
+        leases under their own name)."""
+        cfg = self.settings.screening
+        return Rescreener(
+            self.vault,
+            self.screener,
+            refresh=None if self.reloader is None else self.reloader.reload,
+            batch_size=cfg.rescreen_batch_size,
+            lease_seconds=cfg.rescreen_lease_seconds,
+            clock=self.clock,
+        )
 
 
 def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_db: bool = True) -> Services:
@@ -246,6 +306,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     notifier = Notifier()
     webhook_metrics = DeliveryMetrics()
     deliverer = WebhookDeliverer(catalog, config=settings.webhooks, clock=clock, metrics=webhook_metrics)
+    lists = ListBook(catalog, audit, clock=clock, max_bytes=settings.screening.max_list_bytes)
+    reloader = build_list_reloader(settings, lists, clock)
     return Services(
         settings,
         catalog,
@@ -255,7 +317,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         vault,
         ApiKeys(catalog, audit, clock),
         clock,
-        screener=build_screener(settings),
+        screener=null_composite() if reloader is None else reloader.screener,
+        reloader=reloader,
         signer=signer,
         purger=purger,
         worker=worker,

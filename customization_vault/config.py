@@ -64,14 +64,41 @@ class ScreeningConfig(BaseModel):
         default=True,
         description="Screen uploads (false: everything is clear; benchmarks only, refused in production)",
     )
-    marks_path: Path | None = Field(default=None, description="Marks CSV; default: the shipped list")
-    terms_path: Path | None = Field(default=None, description="Offensive terms; default: the shipped list")
-    allow_path: Path | None = Field(default=None, description="Allow-list of terms that are never offensive")
-    registry_path: Path | None = Field(default=None, description="Image registry CSV; default: shipped")
+    marks_path: Path | None = Field(
+        default=None,
+        description="Marks CSV; default: the shipped list (a version imported by `lists import` wins)",
+    )
+    terms_path: Path | None = Field(
+        default=None, description="Offensive terms; default: the shipped list (an imported version wins)"
+    )
+    allow_path: Path | None = Field(
+        default=None, description="Allow-list of terms that are never offensive (an imported version wins)"
+    )
+    registry_path: Path | None = Field(
+        default=None, description="Image registry CSV; default: shipped (an imported version wins)"
+    )
     restricted_fonts_path: Path | None = Field(
-        default=None, description="Restricted fonts CSV; default: shipped"
+        default=None, description="Restricted fonts CSV; default: shipped (an imported version wins)"
     )
     ocr: bool = Field(default=True, description="Read text inside images and screen it")
+    reload_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How often a process checks for a newer stored list version (then rebuilds that "
+        "engine in the background and swaps it in)",
+    )
+    max_list_bytes: int = Field(
+        default=64 << 20, ge=1, description="Largest list file (or image registry archive) an import takes"
+    )
+    rescreen_batch_size: int = Field(
+        default=100, ge=1, le=10_000, description="Items a re-screen walks between two cursor commits"
+    )
+    rescreen_lease_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="A re-screen job is left to its runner this long after its last commit (a crashed "
+        "runner's job is then resumed by another)",
+    )
 
 
 class SigningConfig(BaseModel):

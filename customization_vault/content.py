@@ -7,14 +7,16 @@ blob or key behind. Every read is audited before the first byte leaves.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, ObjectContext, decrypt_stream, encrypt_stream
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore, blob_key, order_prefix
-from customization_vault.catalog import Catalog, DuplicateRow, ItemView, OrderView, Unit
+from customization_vault.catalog import Catalog, DuplicateRow, ItemView, OrderView, ReviewView, Unit
 from customization_vault.catalog.types import new_id
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import ItemNotFound, KeyDestroyed, OrderNotFound, StateConflict, TooLarge
@@ -36,6 +38,20 @@ class NewItem:
     perceptual_hash: str | None = None
     idempotency_key: str | None = None
     request_digest: str | None = None
+
+
+def open_review_case(u: Unit, item_id: str, order: OrderView, verdict: Verdict, now: datetime) -> ReviewView:
+    """Queue a flagged item for trust-and-safety review, filed under its lead finding."""
+    lead = verdict.lead
+    return u.reviews.open_for(
+        item_id,
+        now,
+        order_id=order.id,
+        seller_id=order.seller_id,
+        kind=None if lead is None else lead.kind.value,
+        list_ref=None if lead is None else lead.list_ref,
+        score=None if lead is None else float(lead.score),
+    )
 
 
 class ContentVault:
@@ -137,16 +153,7 @@ class ContentVault:
                 )
                 findings = u.findings.add(item_id, new.verdict.findings)
                 if state == ItemState.FLAGGED:
-                    lead = new.verdict.lead
-                    u.reviews.open_for(
-                        item_id,
-                        now,
-                        order_id=order.id,
-                        seller_id=order.seller_id,
-                        kind=None if lead is None else lead.kind.value,
-                        list_ref=None if lead is None else lead.list_ref,
-                        score=None if lead is None else float(lead.score),
-                    )
+                    open_review_case(u, item_id, order, new.verdict, now)
                 u.orders.note_first_upload(order.id, now)
                 self._audit.record(
                     u,
@@ -225,8 +232,34 @@ class ContentVault:
                 purpose=purpose,
                 details={"order_id": order.id},
             )
+        return item, self._decrypt(order, dek, item_id)
+
+    def open_items(
+        self, order: OrderView, item_ids: Sequence[str], *, actor: str, purpose: str
+    ) -> list[tuple[ItemView, Callable[[], Iterator[bytes]]]]:
+        """Several items of one order, whatever their state, for one purpose (a re-screen): one unit of
+        work unwraps the order's key once and audits every read (one event per item) before any byte
+        is decrypted. Each item's blob is fetched only when its opener is called, so a batch never
+        holds more than one blob open. Items not in the order are left out."""
+        wanted = set(item_ids)
+        with self._catalog.unit() as u:
+            items = [i for i in u.items.for_order(order.id) if i.id in wanted]
+            if not items:
+                return []
+            dek = self._data_key(u, order)
+            self._audit.record_many(
+                u,
+                actor=actor,
+                action="item.read",
+                target_type="item",
+                targets=[(i.id, {"order_id": order.id}) for i in items],
+                purpose=purpose,
+            )
+        return [(i, functools.partial(self._decrypt, order, dek, i.id)) for i in items]
+
+    def _decrypt(self, order: OrderView, dek: DataKey, item_id: str) -> Iterator[bytes]:
         ctx = ObjectContext(order.seller_id, order.id, item_id)
-        return item, decrypt_stream(dek, ctx, self._blobs.get(blob_key(order.seller_id, order.id, item_id)))
+        return decrypt_stream(dek, ctx, self._blobs.get(blob_key(order.seller_id, order.id, item_id)))
 
     def blob_keys(self, order: OrderView) -> list[str]:
         """Every blob of the order still in the store (listing, not the catalog: catches strays)."""

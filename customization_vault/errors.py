@@ -3,6 +3,7 @@
 VaultError
 ├── NotFound                  a seller, order, item, blob or key that does not exist (or is not yours)
 │   ├── OrderNotFound
+│   ├── RescreenJobNotFound
 │   ├── ItemNotFound
 │   ├── CaseNotFound
 │   └── BlobNotFound
@@ -12,7 +13,8 @@ VaultError
 ├── InsecureKeyring           a KEK file readable by group/world; refuse to start
 ├── InvalidInput              malformed, oversized, unsupported or mismatched client input
 │   ├── TooLarge
-│   └── UnsupportedType
+│   ├── UnsupportedType
+│   └── ListRejected          a screening list file its loader refused (names the file, line and rule)
 ├── StateConflict             the action is not allowed in the object's lifecycle state
 │   ├── ContentGone           fulfilled/cancelled/expired/purged: the content is no longer served
 │   ├── ContentHeld           flagged / in review: not yet released
@@ -41,6 +43,10 @@ class OrderNotFound(NotFound):
 
 class ItemNotFound(NotFound):
     code = "item_not_found"
+
+
+class RescreenJobNotFound(NotFound):
+    code = "rescreen_job_not_found"
 
 
 class BlobNotFound(NotFound):
@@ -78,6 +84,12 @@ class TooLarge(InvalidInput):
 
 class UnsupportedType(InvalidInput):
     code = "unsupported_type"
+
+
+class ListRejected(InvalidInput):
+    """A list import its loader refused; the message is the loader's (file, line, rule), nothing stored."""
+
+    code = "list_rejected"
 
 
 class StateConflict(VaultError):

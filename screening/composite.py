@@ -2,6 +2,8 @@
 
 Engines load lists and indexes that take a while to build, so each is built on first use (or by
 `warm()`), once, under a lock: a process that never sees a font never pays for the font engine.
+`rebuild(kind)` builds a kind's engine afresh (new list versions) and swaps it in: screenings already
+running finish on the engine they started with.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class _Lazy:
     def __init__(self, factory: ScreenerFactory) -> None:
         self._factory = factory
         self._lock = threading.Lock()
+        self._rebuild_lock = threading.Lock()
         self._screener: Screener | None = None
 
     @property
@@ -52,6 +55,16 @@ class _Lazy:
                 if self._screener is None:
                     self._screener = self._factory()
                 screener = self._screener
+        return screener
+
+    def rebuild(self) -> Screener:
+        """Build outside the lock (screening goes on meanwhile), then swap: one reference assignment,
+        so a caller sees the old engine or the new one, never a half-built one. A failed build raises
+        and leaves the old engine in place. Rebuilds of one kind are serialised."""
+        with self._rebuild_lock:
+            screener = self._factory()
+            with self._lock:
+                self._screener = screener
         return screener
 
 
@@ -89,6 +102,15 @@ class CompositeScreener:
             kind = media_type.split("/", 1)[0]
             log.info("%s engine refused an item (%s)", kind, type(exc).__name__)
             raise UnscreenableInput(kind, type(exc).__name__) from None
+
+    def built(self, kind: str) -> bool:
+        """Whether the kind's engine exists yet (one not built will be built from the newest lists)."""
+        lazy = self._engines.get(kind)
+        return lazy is not None and lazy.built is not None
+
+    def rebuild(self, kind: str) -> None:
+        """Build the kind's engine again from its factory and swap it in (see `_Lazy.rebuild`)."""
+        self._engines[kind].rebuild()
 
     def warm(self) -> None:
         """Build every engine now (at start-up), so the first upload does not pay for list loading."""

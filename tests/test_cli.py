@@ -82,3 +82,49 @@ def test_keys_rotate_reports_what_it_rewrapped(run) -> None:  # type: ignore[no-
     code, _, err = run("keys", "rotate")
     assert code == 0, err
     assert "re-wrapped 0 data keys" in err
+
+
+TERMS = "id,term,category,severity\nt:flurbo,flurbo,profanity,review\n"
+
+
+def test_lists_import_show_and_rescreen(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from api.app import limits_of
+    from api.wiring import build_services
+    from customization_vault.fulfilment import FulfilmentService
+    from tests.conftest import make_settings
+
+    svc = build_services(make_settings(run.data))
+    try:
+        desk = FulfilmentService(svc.vault, svc.screener, limits_of(svc.settings))
+        seller = svc.vault.orders.ensure_seller("shop-1")
+        desk.create_order(seller, "C-1", actor="test")
+        desk.upload_text(seller, "C-1", "a flurbo cake", idempotency_key=None, actor="test")
+    finally:
+        svc.close()
+    (tmp_path / "bad.csv").write_text("id,term,severity\nt,flurbo,fatal\n")
+    code, out, err = run("lists", "import", "terms", str(tmp_path / "bad.csv"))
+    assert (code, out) == (1, "")
+    assert f"{tmp_path / 'bad.csv'}:2: 'severity' must be block, review or info" in err
+
+    (tmp_path / "terms.csv").write_text(TERMS)
+    code, _, err = run("lists", "import", "terms", str(tmp_path / "terms.csv"), "--rescreen", "--wait")
+    assert code == 0, err
+    assert "imported terms@1: 1 entries" in err
+    assert "done: 1 items, 1 flagged, 0 cleared, 0 failed" in err
+
+    code, out, _ = run("lists", "show")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "kind\tversion\tentries\tcreated_at\tsha256\tin_use\tsource"
+    terms = next(ln.split("\t") for ln in lines if ln.startswith("terms\t"))
+    assert terms[:3] == ["terms", "1", "1"]
+    assert terms[5:] == ["-", str(tmp_path / "terms.csv")]  # no process screens with it now
+    assert any(ln.startswith("marks\t-\t") for ln in lines)
+
+    code, out, err = run("lists", "rescreen")
+    assert code == 0, err
+    job = out.strip()
+    assert f"re-screen {job} pending" in err
+    code, out, err = run("lists", "rescreen", "--job", job, "--wait")
+    assert (code, out.strip()) == (0, job)
+    assert "done: 1 items, 0 flagged, 0 cleared, 0 failed" in err

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from api.commands._common import DataDirOption, load_settings, services
+from api.commands.serve import start_list_tasks
 from api.observability import configure_logging
 from api.settings import Settings
 from api.wiring import Services, build_receipt_signer
@@ -79,7 +80,8 @@ def worker(
     Besides the purge sweep it delivers the seller webhooks waiting in the outbox.
 
     Any number of workers may run against PostgreSQL; run one on SQLite. With CV_RETENTION__SQS_QUEUE_URL
-    set it also consumes OrderFulfilled/OrderCancelled events.
+    set it also consumes OrderFulfilled/OrderCancelled events. Without --once it also runs waiting
+    re-screen jobs (`lists rescreen`) on the newest list versions.
     """
     settings = load_settings(data_dir)
     if interval is not None:
@@ -105,6 +107,7 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         consumer = sqs_consumer(svc, purger)
+        lists = start_list_tasks(svc, rescreen=True)  # re-screen jobs run here too, on the newest lists
         sweeper.start()
         deliverer.start()
         if consumer is not None:
@@ -121,6 +124,8 @@ def worker(
                 consumer.stop()
             deliverer.stop()
             sweeper.stop()
+            for task in reversed(lists):
+                task.stop()
         counters = {**purger.metrics.snapshot(), **deliverer.metrics.snapshot()}
         typer.echo(f"{sweeper.name}: stopped ({json.dumps(counters, sort_keys=True)})", err=True)
 

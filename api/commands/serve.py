@@ -1,4 +1,5 @@
-"""`customization-vault serve`: the HTTP API under uvicorn, with the purge worker and webhook deliverer.
+"""`customization-vault serve`: the HTTP API under uvicorn, with the purge worker, the webhook deliverer,
+the re-screen worker and the list reload that keeps screening on the newest stored list versions.
 
 On the first start of a development data directory it creates an admin key and a fulfilment key for
 seller `demo-seller`, prints them, and keeps them in `<data_dir>/demo-keys.txt` (0600) so `make run`
@@ -83,6 +84,22 @@ def start_background(services: Services) -> list[Any]:
         if consumer is not None:
             consumer.start()
             started.append(consumer)
+    return started
+
+
+def start_list_tasks(services: Services, *, rescreen: bool) -> list[Any]:
+    """Every serving process follows new list versions (`ListReloader`); with `rescreen` it also runs
+    waiting re-screen jobs. Each has `stop()`; stop them in reverse order."""
+    started: list[Any] = []
+    if services.reloader is not None:
+        services.reloader.start()
+        started.append(services.reloader)
+    if rescreen:
+        from customization_vault.rescreen import RescreenWorker
+
+        worker = RescreenWorker(services.rescreener(), interval=services.settings.screening.reload_seconds)
+        worker.start()
+        started.append(worker)
     return started
 
 
@@ -178,7 +195,8 @@ def serve(
             typer.echo(f"Demo keys (also in {settings.data_dir / DEMO_KEYS_FILE}, mode 0600):")
             typer.echo(f"  admin:                     {demo['CV_ADMIN_KEY']}")
             typer.echo(f"  fulfilment ({DEMO_SELLER}): {demo['CV_KEY']}")
-        background = start_background(services)
+        background = start_list_tasks(services, rescreen=settings.retention.worker_in_process)
+        background += start_background(services)
         run_uvicorn(create_app(settings, services), settings)
     finally:
         for task in reversed(background):

@@ -14,6 +14,7 @@ from customization_vault.catalog.db import (
     session_scope,
 )
 from customization_vault.catalog.errors import DatabaseUnavailable, DuplicateRow
+from customization_vault.catalog.lists import ListLoadView, ListVersionView, RescreenJobView, WalkItem
 from customization_vault.catalog.unit import Catalog, Unit
 from customization_vault.catalog.views import (
     ApiKeyRecord,
@@ -34,9 +35,13 @@ __all__ = [
     "FindingView",
     "HoldView",
     "ItemView",
+    "ListLoadView",
+    "ListVersionView",
     "OrderView",
+    "RescreenJobView",
     "ReviewView",
     "Unit",
+    "WalkItem",
     "create_db_engine",
     "current_revision",
     "downgrade",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from customization_vault.catalog.models import FindingRow
@@ -38,6 +38,11 @@ class Findings:
         self._s.add_all(rows)
         self._s.flush()
         return tuple(FindingView.of(r) for r in rows)
+
+    def replace(self, item_id: str, findings: Iterable[Finding]) -> tuple[FindingView, ...]:
+        """The item's findings become these (a re-screen against new list versions)."""
+        self._s.execute(delete(FindingRow).where(FindingRow.item_id == item_id))
+        return self.add(item_id, findings)
 
     def for_items(self, item_ids: Sequence[str]) -> dict[str, tuple[FindingView, ...]]:
         if not item_ids:

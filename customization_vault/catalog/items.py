@@ -167,3 +167,9 @@ class Items:
                 .limit(limit)
             ).scalars()
         )
+
+    def rescreened(self, item_id: str, state: ItemState, verdict: VerdictKind, now: datetime) -> None:
+        """Record a re-screen's verdict and the state it led to (the caller checked the transition)."""
+        self._s.execute(
+            update(Item).where(Item.id == item_id).values(state=state, verdict=verdict, screened_at=now)
+        )

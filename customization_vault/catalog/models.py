@@ -100,7 +100,11 @@ class WrappedDataKey(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("order_id", "idempotency_key", name="uq_items_idempotency"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "idempotency_key", name="uq_items_idempotency"),
+        # The re-screen walks items in upload order, so items uploaded during a walk come after it.
+        Index("ix_items_created", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -248,10 +252,27 @@ class RescreenJob(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     cursor: Mapped[str] = mapped_column(String(36), default="")
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # The runner holding the lease: only it may advance the cursor (a lapsed lease is taken over).
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ScreeningListLoad(Base):
+    """Which list versions a running process screens with, refreshed by its reload loop.
+
+    A row whose `alive_until` passed belongs to a process that stopped without saying so.
+    """
+
+    __tablename__ = "screening_list_loads"
+
+    process: Mapped[str] = mapped_column(String(64), primary_key=True)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)  # kind -> version (absent: file or shipped)
+    seen_at: Mapped[datetime]
+    alive_until: Mapped[datetime]
 
 
 class LegalHold(Base):
@@ -326,6 +347,7 @@ __all__ = [
     "RescreenJob",
     "ReviewCase",
     "ScreeningList",
+    "ScreeningListLoad",
     "Seller",
     "SellerWebhook",
     "WrappedDataKey",

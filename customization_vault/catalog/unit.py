@@ -19,6 +19,7 @@ from customization_vault.catalog.findings import Findings
 from customization_vault.catalog.holds import Holds
 from customization_vault.catalog.items import Items
 from customization_vault.catalog.keys import WrappedKeys
+from customization_vault.catalog.lists import RescreenJobs, ScreeningLists
 from customization_vault.catalog.orders import Orders
 from customization_vault.catalog.outbox import Outbox
 from customization_vault.catalog.receipts import Receipts
@@ -44,6 +45,8 @@ class Unit:
         self.apikeys = ApiKeyRows(session)
         self.outbox = Outbox(session)
         self.webhooks = SellerWebhooks(session)
+        self.lists = ScreeningLists(session)
+        self.rescreens = RescreenJobs(session)
 
 
 class Catalog:

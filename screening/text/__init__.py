@@ -23,6 +23,7 @@ from screening.text.screener import (
     build_text_screener,
     default_text_screener,
     open_mark_index,
+    shipped_lists,
 )
 from screening.text.trademark import MarkIndex
 
@@ -44,4 +45,5 @@ __all__ = [
     "load_terms",
     "normalize",
     "open_mark_index",
+    "shipped_lists",
 ]

@@ -168,3 +168,9 @@ def _default_allow() -> AllowList:
 def default_text_screener() -> TextScreener:
     """Shipped lists (simple-icons marks, LDNOOBW terms, benign-phrase allow-list); built once."""
     return TextScreener(_default_index(), _default_terms(), _default_allow(), default_lexicon())
+
+
+def shipped_lists() -> tuple[MarkIndex, TermList, AllowList]:
+    """The shipped mark index, term list and allow-list, loaded once: what a list that is neither
+    configured by path nor imported falls back to."""
+    return _default_index(), _default_terms(), _default_allow()

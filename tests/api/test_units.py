@@ -113,6 +113,10 @@ def test_openapi_documents_every_endpoint(tmp_path: Path) -> None:
         "/v1/review/cases/{case_id}/lease",
         "/v1/review/references/images/{entry_id}",
         "/v1/receipts/public-key",
+        "/v1/admin/lists",
+        "/v1/admin/lists/{kind}",
+        "/v1/admin/rescreens",
+        "/v1/admin/rescreens/{job_id}",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -129,3 +133,6 @@ def test_openapi_documents_every_endpoint(tmp_path: Path) -> None:
     assert {"200", "409"} <= set(decision)
     appeal = schema["paths"]["/v1/orders/{order_id}/items/{item_id}/appeal"]["post"]["responses"]
     assert {"201", "409"} <= set(appeal)
+    lists = schema["paths"]["/v1/admin/lists/{kind}"]["post"]
+    assert "multipart/form-data" in lists["requestBody"]["content"]
+    assert {"201", "400", "401", "403", "413", "415", "422"} <= set(lists["responses"])

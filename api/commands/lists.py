@@ -1,0 +1,175 @@
+"""`lists import|show|rescreen`: screening list versions stored in the catalog, and re-screens with them."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.commands._common import DataDirOption, load_settings, services
+from api.wiring import Services
+from customization_vault.catalog import RescreenJobView
+from customization_vault.lists import ListKind
+from customization_vault.rescreen import Progress, Rescreener, rate_of
+
+lists_app = typer.Typer(
+    help="Screening list versions (marks, terms, allow, images, fonts) and re-screens.",
+    no_args_is_help=True,
+)
+
+_FOLLOW_SECONDS = 1.0
+_FINISHED = ("done", "failed")
+
+ActorOption = Annotated[str, typer.Option("--actor", help="Who does it (audited)")]
+ProgressOption = Annotated[bool, typer.Option("--progress", help="Show a progress bar until the job ends")]
+WaitOption = Annotated[
+    bool, typer.Option("--wait", help="Run the re-screen in this process (foreground) instead of a worker")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lists_app, name="lists")
+
+
+@lists_app.command("import")
+def lists_import(
+    kind: Annotated[ListKind, typer.Argument(help="marks, terms, allow, images or fonts")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A file in the format its CV_SCREENING__*_PATH setting takes; images: the registry CSV "
+            "(its images are carried along) or a zip of the CSV and its images"
+        ),
+    ],
+    rescreen: Annotated[
+        bool, typer.Option("--rescreen", help="Then re-screen every open order's items")
+    ] = False,
+    wait: WaitOption = False,
+    progress: ProgressOption = False,
+    actor: ActorOption = "cli:admin",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Store FILE as the next version of a list (checked by the engine's loader first)."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        v = svc.lists.import_file(kind, file, actor=actor)
+        typer.echo(f"imported {v.kind}@{v.version}: {v.entries} entries (sha256 {v.sha256[:12]})", err=True)
+        if rescreen:
+            job = svc.rescreener().request(reason=f"{v.kind}@{v.version} imported", actor=actor)
+            _carry_out(svc, job, wait=wait, progress=progress)
+
+
+@lists_app.command("show")
+def lists_show(
+    kind: Annotated[ListKind | None, typer.Option("--kind", help="Only this kind")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Every stored version: kind, version, entries, created, sha256, processes using it, source."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        versions = svc.lists.history(kind)
+        processes = svc.lists.processes()
+    typer.echo("kind\tversion\tentries\tcreated_at\tsha256\tin_use\tsource")
+    for k in [kind] if kind is not None else list(ListKind):
+        mine = [v for v in versions if v.kind == k.value]
+        if not mine:
+            typer.echo(f"{k.value}\t-\t-\t-\t-\t-\t(none stored: the settings file or the shipped list)")
+        for v in mine:
+            users = sum(1 for p in processes if p.versions.get(v.kind) == v.version)
+            in_use = f"{users} process{'es' if users != 1 else ''}" if users else "-"
+            typer.echo(
+                f"{v.kind}\t{v.version}\t{v.entries}\t{v.created_at:%Y-%m-%d %H:%M:%S}Z\t"
+                f"{v.sha256[:12]}\t{in_use}\t{v.source}"
+            )
+
+
+@lists_app.command("rescreen")
+def lists_rescreen(
+    wait: WaitOption = False,
+    progress: ProgressOption = False,
+    job: Annotated[
+        str | None, typer.Option("--job", help="Follow (or with --wait resume) this job instead of a new one")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the job)")] = "requested",
+    actor: ActorOption = "cli:admin",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Re-screen every open order's items with the newest lists: flagged items open cases, cleared
+    ones close theirs, decided and blocked items stay as they are. Without --wait a `serve` or
+    `worker` process runs it; prints the job id on stdout."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        rescreener = svc.rescreener()
+        view = rescreener.get(job) if job is not None else rescreener.request(reason=reason, actor=actor)
+        typer.echo(view.id)
+        _carry_out(svc, view, wait=wait, progress=progress)
+
+
+@contextmanager
+def _bar(job: RescreenJobView, *, shown: bool) -> Iterator[Progress]:
+    """A progress bar on stderr fed with job views (the total grows with uploads during the walk)."""
+    if not shown:
+        yield lambda _view: None
+        return
+    with typer.progressbar(length=max(job.total, 1), label=f"re-screen {job.id[:8]}", file=sys.stderr) as bar:
+        seen = 0
+
+        def update(view: RescreenJobView) -> None:
+            nonlocal seen
+            bar.length = max(bar.length or 0, view.total)
+            bar.update(view.done - seen)
+            seen = view.done
+
+        update(job)
+        yield update
+
+
+def _carry_out(svc: Services, job: RescreenJobView, *, wait: bool, progress: bool) -> None:
+    rescreener = svc.rescreener()
+    if wait:
+        try:
+            with _bar(job, shown=progress) as update:
+                ran = rescreener.run(job.id, progress=update)
+        finally:
+            if svc.reloader is not None:
+                svc.reloader.stop()  # this process no longer screens: withdraw its list versions
+        if ran is None:
+            typer.echo(f"re-screen {job.id} is running elsewhere; following it", err=True)
+            ran = _follow(rescreener, job, progress=progress)
+        job = ran
+    elif progress:
+        job = _follow(rescreener, job, progress=True)
+    else:
+        typer.echo(
+            f"re-screen {job.id} {job.state}: a `serve` or `worker` process runs it "
+            f"(follow it: lists rescreen --job {job.id} --progress)",
+            err=True,
+        )
+        return
+    _summary(job)
+    if job.state != "done":
+        raise typer.Exit(code=1)
+
+
+def _follow(rescreener: Rescreener, job: RescreenJobView, *, progress: bool) -> RescreenJobView:
+    """Poll the job row until it ends (a background runner is doing the work)."""
+    with _bar(job, shown=progress) as update:
+        while job.state not in _FINISHED:
+            time.sleep(_FOLLOW_SECONDS)
+            job = rescreener.get(job.id)
+            update(job)
+    return job
+
+
+def _summary(job: RescreenJobView) -> None:
+    rate = rate_of(job)
+    typer.echo(
+        f"re-screen {job.id} {job.state}: {job.done} items, {job.flagged} flagged, {job.cleared} cleared, "
+        f"{job.failed} failed" + (f", {rate:g} items/s" if rate is not None else ""),
+        err=True,
+    )
