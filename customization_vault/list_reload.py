@@ -23,7 +23,9 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from customization_vault.clock import Clock, system_clock
+from customization_vault.counters import Counters
 from customization_vault.lists import ENGINE_LISTS, ListBook, ListKind, StoredLists
+from customization_vault.periodic import Periodic
 from screening.composite import CompositeScreener
 from screening.screener import Screener
 
@@ -42,12 +44,15 @@ def process_name() -> str:
     return socket.gethostname()[: 64 - len(pid)] + pid
 
 
-class ListReloader:
+class ListReloader(Periodic):
     """Owns a CompositeScreener whose engines are built from the newest stored lists, and keeps them so.
 
     `reload()` is one poll (call it directly to drive the poll in tests or before a re-screen);
     `start()` polls every `interval` seconds in a daemon thread.
     """
+
+    thread_prefix = "list-reload"
+    error_counter = "reload_failures"
 
     def __init__(
         self,
@@ -58,18 +63,26 @@ class ListReloader:
         clock: Clock = system_clock,
         process: str | None = None,
     ) -> None:
+        super().__init__()
         self._book = book
         self._builders = dict(builders)
         self.interval = interval
         self._clock = clock
         self.process = process or process_name()
+        self.name = self.process
+        self.metrics = Counters()
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._in_use: dict[str, dict[ListKind, int]] = {}
         self._reported: tuple[dict[str, int], datetime] | None = None
         self.screener = CompositeScreener(**{e: partial(self._build, e) for e in self._builders})
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+
+    @property
+    def interval_seconds(self) -> float:
+        return self.interval
+
+    def run_once(self) -> tuple[str, ...]:
+        return self.reload()
 
     def _build(self, engine: str) -> Screener:
         stored = self._book.newest(ENGINE_LISTS[engine])
@@ -126,26 +139,9 @@ class ListReloader:
         self._book.note_loaded(self.process, versions, alive_until=now + alive)
         self._reported = (versions, now)
 
-    # ------------------------------------------------------------------ background thread
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="list-reload", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.reload()
-            except Exception as exc:  # the catalog may be down: try again next interval
-                log.warning("list reload poll failed (%s)", type(exc).__name__)
-
-    def stop(self, timeout: float | None = 10) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def stop(self, timeout: float | None = 30) -> None:
+        """Stop polling and withdraw this process's list versions (it screens no more)."""
+        super().stop(timeout)
         try:
             self._book.forget_loaded(self.process, stale_before=self._clock() - _FORGET_AFTER)
         except Exception as exc:  # stopping must not fail; the row lapses by itself

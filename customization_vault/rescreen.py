@@ -35,8 +35,10 @@ from datetime import timedelta
 from customization_vault.catalog import FindingView, ItemView, OrderView, RescreenJobView, WalkItem
 from customization_vault.clock import Clock
 from customization_vault.content import open_review_case
+from customization_vault.counters import Counters
 from customization_vault.errors import BlobNotFound, IntegrityError, KeyDestroyed, RescreenJobNotFound
 from customization_vault.lifecycle import ItemState, OrderState, check_item, item_state_for
+from customization_vault.periodic import Periodic
 from customization_vault.vault import Vault
 from screening.composite import UnscreenableInput
 from screening.findings import Finding, Verdict
@@ -352,39 +354,31 @@ class Rescreener:
             tally.done, tally.counts = 0, {}
 
 
-class RescreenWorker:
+class RescreenWorker(Periodic):
     """Runs waiting (or abandoned) re-screen jobs in a daemon thread, checking every `interval` s."""
 
+    thread_prefix = "rescreen"
+    error_counter = "rescreen_failures"  # the job keeps its cursor: resumed at the next check
+
     def __init__(self, rescreener: Rescreener, *, interval: float = 10) -> None:
+        super().__init__()
         self.rescreener = rescreener
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.name = rescreener.runner
+        self.metrics = Counters()
+
+    @property
+    def interval_seconds(self) -> float:
+        return self.interval
+
+    def run_once(self) -> int:
+        return self.run_pending()
 
     def run_pending(self) -> int:
         """Run jobs until none is waiting (or stop is asked); how many were run."""
         ran = 0
         while not self._stop.is_set() and self.rescreener.run(stop=self._stop) is not None:
             ran += 1
+        if ran:
+            self.metrics.inc("jobs_run", ran)
         return ran
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="rescreen", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_pending()
-            except Exception as exc:  # the job keeps its cursor; it is resumed at the next check
-                log.warning("re-screen stopped (%s); resumed later from its cursor", type(exc).__name__)
-            self._stop.wait(self.interval)
-
-    def stop(self, timeout: float | None = 10) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None

@@ -200,3 +200,34 @@ def test_serve_delivers_seller_webhooks_in_process(tmp_path: Path) -> None:
     [post] = receiver.posts
     assert post.verifies(secret, now=time.time())
     assert json.loads(post.body)["order_id"] == "S-1"
+
+
+def test_serve_follows_new_list_versions_and_runs_rescreens_in_the_background(tmp_path: Path) -> None:
+    """The reload loop and the re-screen worker `serve` starts: an import reaches the running screener
+    and a requested re-screen finishes, with no call into either."""
+    import time
+
+    from api.commands.serve import start_list_tasks
+    from customization_vault.lists import ListKind
+
+    svc = build_services(make_settings(tmp_path / "var", screening={"reload_seconds": 0.05}))
+    tasks = start_list_tasks(svc, rescreen=True)
+    try:
+        assert [type(t).__name__ for t in tasks] == ["ListReloader", "RescreenWorker"]
+        svc.screener.engine("text")  # serve warms every engine at start-up
+        terms = b"id,term,category,severity\nt:flurbo,flurbo,profanity,review\n"
+        svc.lists.import_list(ListKind.TERMS, terms, source="terms.csv", actor="test")
+        job = svc.rescreener().request(reason="test", actor="test")
+        assert svc.reloader is not None
+        deadline = time.monotonic() + 60  # a bound on waiting, not a speed claim
+        while time.monotonic() < deadline and (
+            svc.reloader.in_use() != {ListKind.TERMS: 1} or svc.rescreener().get(job.id).state != "done"
+        ):
+            time.sleep(0.05)
+        assert svc.reloader.in_use() == {ListKind.TERMS: 1}
+        assert svc.rescreener().get(job.id).state == "done"
+        assert svc.screener.screen(b"a flurbo cake", "text/plain").kind == "flagged"
+    finally:
+        for task in reversed(tasks):
+            task.stop()
+        svc.close()
