@@ -25,6 +25,17 @@ from customization_vault.intake.errors import UploadTooLarge
 _QUIET = logging.getLogger("api.bodies.multipart")
 _QUIET.disabled = True
 
+# The OpenAPI request body of an upload read by `read_multipart_file`: one binary `file` part.
+MULTIPART_FILE: dict[str, object] = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }
+    }
+}
+
 # Room for part headers, boundaries and small form fields around the file part.
 FRAMING_ALLOWANCE = 64 * 1024
 MAX_PARTS = 8

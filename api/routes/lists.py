@@ -13,7 +13,13 @@ from anyio import to_thread
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.bodies import FRAMING_ALLOWANCE, check_content_length, media_essence, read_multipart_file
+from api.bodies import (
+    FRAMING_ALLOWANCE,
+    MULTIPART_FILE,
+    check_content_length,
+    media_essence,
+    read_multipart_file,
+)
 from api.deps import AdminPrincipal, Services
 from api.list_schemas import (
     ListImportRead,
@@ -74,15 +80,7 @@ def get_lists(who: AdminPrincipal, services: Services) -> ListsRead:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
+            "content": MULTIPART_FILE,
         }
     },
 )

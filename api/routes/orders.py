@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from api.bodies import (
     FRAMING_ALLOWANCE,
+    MULTIPART_FILE,
     check_content_length,
     parse_json,
     read_bounded,
@@ -136,13 +137,7 @@ async def _receive_and_store(
         "requestBody": {
             "required": True,
             "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                },
+                **MULTIPART_FILE,
                 "application/json": {"schema": TextItemCreate.model_json_schema()},
             },
         }
