@@ -186,6 +186,11 @@ def _prepare_images(archive: bytes, source: str, max_bytes: int) -> tuple[bytes,
             registry = ImageRegistry.from_csv(src / csvs[0], ListKind.IMAGES.value, "import")
         except ImageError as exc:
             raise ListRejected(f"{source}: {csvs[0]}: {exc}") from None
+        # A loader that skips bad lines (and reports them in `problems`) must not store a partial list.
+        skipped = tuple(getattr(registry, "problems", ()))
+        if skipped:
+            more = f" (and {len(skipped) - 1} more lines)" if len(skipped) > 1 else ""
+            raise ListRejected(f"{source}: {csvs[0]}: {skipped[0]}{more}")
         built = Path(tmp) / "built"
         registry.save(built)
         return _zip(_tree(src, "source/") + _tree(built, "built/")), len(registry)

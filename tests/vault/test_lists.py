@@ -129,6 +129,27 @@ def test_an_image_archive_is_refused_with_the_loaders_reason(services: Services,
     assert services.lists.history() == []
 
 
+def test_an_image_import_whose_loader_skipped_lines_is_refused(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry loader that skips bad lines and reports them (`problems`) never yields a partial list."""
+    from screening.image.registry import ImageRegistry
+
+    built = ImageRegistry.from_csv
+
+    def skipping(path: Path, *args: object, **kwargs: object) -> ImageRegistry:
+        registry = built(path, *args, **kwargs)  # type: ignore[arg-type]
+        registry.problems = ("line 3: cannot read image file 'logos/gone.png'", "line 4: duplicate id")  # type: ignore[attr-defined]
+        return registry
+
+    monkeypatch.setattr(ImageRegistry, "from_csv", skipping)
+    with pytest.raises(
+        ListRejected, match=r"registry.csv: line 3: cannot read image file .* \(and 1 more lines\)"
+    ):
+        services.lists.import_file(ListKind.IMAGES, _registry_dir(tmp_path, range(1)), actor="admin:1")
+    assert services.lists.history() == []
+
+
 def test_a_stored_registry_in_an_older_format_is_built_again_from_its_import(
     services: Services, tmp_path: Path
 ) -> None:
