@@ -36,6 +36,8 @@ class NewItem:
     perceptual_hash: str | None = None
     idempotency_key: str | None = None
     request_digest: str | None = None
+    width: int | None = None  # images: displayed size, so reviewers see regions where they are
+    height: int | None = None
 
 
 class ContentVault:
@@ -134,6 +136,8 @@ class ContentVault:
                     request_digest=new.request_digest,
                     perceptual_hash=new.perceptual_hash,
                     now=now,
+                    width=new.width,
+                    height=new.height,
                 )
                 findings = u.findings.add(item_id, new.verdict.findings)
                 if state == ItemState.FLAGGED:

@@ -24,6 +24,7 @@ from customization_vault.catalog.outbox import Outbox
 from customization_vault.catalog.receipts import Receipts
 from customization_vault.catalog.reviews import ReviewCases
 from customization_vault.catalog.sellers import Sellers
+from customization_vault.catalog.sessions import ReviewerSessionRows
 from customization_vault.catalog.webhooks import SellerWebhooks
 
 
@@ -44,6 +45,7 @@ class Unit:
         self.apikeys = ApiKeyRows(session)
         self.outbox = Outbox(session)
         self.webhooks = SellerWebhooks(session)
+        self.sessions = ReviewerSessionRows(session, self.apikeys)
 
 
 class Catalog:

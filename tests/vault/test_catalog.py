@@ -13,7 +13,7 @@ def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         migrate(engine)  # idempotent at every start
@@ -21,7 +21,7 @@ def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
         assert current_revision(engine) is None
         assert set(inspect(engine).get_table_names()) & set(Base.metadata.tables) == set()
         migrate(engine)
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
     finally:
         engine.dispose()
 
