@@ -6,6 +6,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from api.settings import Settings
@@ -14,10 +15,12 @@ from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
+from customization_vault.dashboard import ReviewStats
 from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
 from customization_vault.keys.base import KeyProvider
 from customization_vault.notifications import Notifier, WebhookBook
 from customization_vault.review import ReviewDesk
+from customization_vault.reviewer_sessions import ReviewerSessions
 from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
 from retention.purge import Purger
@@ -216,6 +219,9 @@ class Services:
     webhooks: WebhookBook | None = None
     deliverer: WebhookDeliverer | None = None
     webhook_metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+    # The reviewer workbench: browser sessions and the dashboard's numbers.
+    sessions: ReviewerSessions | None = None
+    stats: ReviewStats | None = None
 
     def close(self) -> None:
         self.catalog.engine.dispose()
@@ -246,6 +252,15 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     notifier = Notifier()
     webhook_metrics = DeliveryMetrics()
     deliverer = WebhookDeliverer(catalog, config=settings.webhooks, clock=clock, metrics=webhook_metrics)
+    api_keys = ApiKeys(catalog, audit, clock)
+    sessions = ReviewerSessions(
+        catalog,
+        api_keys,
+        audit,
+        idle=timedelta(minutes=settings.workbench.idle_minutes),
+        absolute=timedelta(hours=settings.workbench.absolute_hours),
+        clock=clock,
+    )
     return Services(
         settings,
         catalog,
@@ -253,7 +268,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         keys,
         blobs,
         vault,
-        ApiKeys(catalog, audit, clock),
+        api_keys,
         clock,
         screener=build_screener(settings),
         signer=signer,
@@ -265,4 +280,6 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         webhooks=WebhookBook(catalog, audit, clock=clock),
         deliverer=deliverer,
         webhook_metrics=webhook_metrics,
+        sessions=sessions,
+        stats=ReviewStats(catalog, clock),
     )
