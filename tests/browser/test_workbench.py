@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ def expect() -> Any:
 
 
 @pytest.fixture(scope="module")
-def cases(site: Site) -> Iterator[dict[str, ReviewView]]:
+def cases(site: Site) -> dict[str, ReviewView]:
     """One flagged item per order, uploaded by the seller over HTTP, oldest first in this order."""
     uploads: list[tuple[str, dict[str, Any]]] = [
         (ORDER_TEXT, {"json": {"kind": "text", "text": TEXT}}),
@@ -62,7 +61,7 @@ def cases(site: Site) -> Iterator[dict[str, ReviewView]]:
     for c in live:
         by_order[names[c.id][0] or ""] = c
     assert set(by_order) == {o for o, _ in uploads}
-    yield by_order
+    return by_order
 
 
 def _logo_photo() -> bytes:
