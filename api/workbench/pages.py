@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 
 from anyio import to_thread
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 
 from api.deps import Context
+from api.streaming import stream_content
 from api.workbench import charts
 from api.workbench.auth import (
     SESSION_COOKIE,
@@ -311,23 +312,8 @@ def case(
 def case_content(case_id: CaseId, visit: SignedInVisit, ctx: Context) -> Response:
     """The customer's bytes for the `<img>` beside the evidence: audited, never cached, sandboxed."""
     item, chunks = desk_of(ctx).content(case_id, visit.who)
-    first = next(chunks, b"")
-
-    def body() -> Iterator[bytes]:
-        if first:
-            yield first
-        yield from chunks
-
-    return StreamingResponse(
-        body(),
-        media_type=item.content_type,
-        headers={
-            "Content-Length": str(item.size),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": "inline",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return stream_content(
+        item, chunks, disposition="inline", extra={"Content-Security-Policy": "default-src 'none'; sandbox"}
     )
 
 
