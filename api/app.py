@@ -108,7 +108,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(review.router)
     app.include_router(system.router)
-    app.mount("/review", workbench)  # the reviewers' browser pages (HTML, session cookies)
+    app.mount("/review", workbench, name="workbench")  # the reviewers' browser pages (HTML, session cookies)
     # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
     # request context is outermost, so every log line and problem body of the request has its id.
     app.add_middleware(errors.ProblemMiddleware)
