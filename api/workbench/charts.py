@@ -40,17 +40,18 @@ class Chart:
     key: str  # element ids: "chart-<key>"
     title: str
     summary: str
-    width: int
-    height: int
-    left: int
-    top: int
-    plot_w: int
-    plot_h: int
     x_ticks: list[Tick]
     y_ticks: list[Tick]
     line: str | None = None  # polyline points
     bars: tuple[Bar, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()  # (css class, label)
+    # One geometry for every chart: the template reads it from here.
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    plot_w: int = PLOT_W
+    plot_h: int = PLOT_H
 
 
 def nice_ceiling(value: float) -> float:
@@ -86,9 +87,7 @@ def line_chart(key: str, title: str, samples: Sequence[Sample], unit: str, now_w
     ]
     peak = max(values, default=0.0)
     summary = f"{title}: {now_words} now; highest {peak:g} {unit} in the period shown."
-    return Chart(
-        key, title, summary, WIDTH, HEIGHT, LEFT, TOP, PLOT_W, PLOT_H, x_ticks, _y_ticks(top), line=points
-    )
+    return Chart(key, title, summary, x_ticks, _y_ticks(top), line=points)
 
 
 DECISION_CLASSES: tuple[tuple[str, str, str], ...] = (
@@ -124,21 +123,7 @@ def stacked_days(key: str, title: str, days: Sequence[DayCounts]) -> Chart:
     total = sum(d.total for d in days)
     summary = f"{title}: {total} decisions in {len(days)} days, {days[-1].total if days else 0} today."
     legend = tuple((css, label) for _, css, label in DECISION_CLASSES)
-    return Chart(
-        key,
-        title,
-        summary,
-        WIDTH,
-        HEIGHT,
-        LEFT,
-        TOP,
-        PLOT_W,
-        PLOT_H,
-        x_ticks,
-        _y_ticks(top),
-        bars=tuple(bars),
-        legend=legend,
-    )
+    return Chart(key, title, summary, x_ticks, _y_ticks(top), bars=tuple(bars), legend=legend)
 
 
 def duration_unit(seconds: float) -> tuple[float, str]:
@@ -193,21 +178,8 @@ def latency_days(key: str, title: str, days: Sequence[tuple[object, Latency]], o
     else:
         summary = f"{title}: no order was purged in the period shown."
     ticks = [Tick(t.pos, f"{t.label} {unit}") for t in _y_ticks(top)]
-    return Chart(
-        key,
-        title,
-        summary,
-        WIDTH,
-        HEIGHT,
-        LEFT,
-        TOP,
-        PLOT_W,
-        PLOT_H,
-        x_ticks,
-        ticks,
-        bars=tuple(bars),
-        legend=(("c-median", "median"), ("c-max", "slowest")),
-    )
+    legend = (("c-median", "median"), ("c-max", "slowest"))
+    return Chart(key, title, summary, x_ticks, ticks, bars=tuple(bars), legend=legend)
 
 
 @dataclass(frozen=True, slots=True)

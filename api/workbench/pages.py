@@ -49,7 +49,6 @@ from customization_vault.apikeys import Unauthenticated
 from customization_vault.catalog import ReviewView
 from customization_vault.errors import ContentGone, InvalidInput, LeaseConflict, NotFound, StateConflict
 from customization_vault.lifecycle import OrderState, ReviewState
-from customization_vault.review import QueueFilter
 
 router = APIRouter()
 
@@ -157,17 +156,6 @@ def sign_out(request: Request, visit: PostedVisit, ctx: Context) -> Response:
 # ------------------------------------------------------------------------------------ the queue
 
 
-def _queue_filter(
-    ctx: Context, kind: str | None, list_ref: str | None, seller: str | None
-) -> QueueFilter | None:
-    seller_id = None
-    if seller:
-        seller_id = ctx.services.vault.orders.seller_id(seller)
-        if seller_id is None:
-            return None
-    return QueueFilter(kind=kind or None, list_ref=list_ref or None, seller_id=seller_id)
-
-
 @router.get("/", response_class=HTMLResponse)
 def queue(
     request: Request,
@@ -181,11 +169,10 @@ def queue(
 ) -> Response:
     desk = desk_of(ctx)
     review_state = ReviewState(state) if state in {s.value for s in ReviewState} else None
-    f = _queue_filter(ctx, kind, list_ref, seller)
+    f = desk.queue_filter(kind=kind, list_ref=list_ref, seller=seller, state=review_state)
     cases: list[ReviewView] = []
     total = 0
     if f is not None:
-        f = QueueFilter(f.kind, f.list_ref, f.seller_id, review_state)
         cases, total = desk.queue(f, live_only=review_state is None, limit=PAGE, offset=offset)
     names = desk.names(cases)
     facets, seller_names = desk.facets()
@@ -229,7 +216,7 @@ def claim_next(
     """Lease the oldest waiting case (these filters) and open it; `current` (the case being left) is
     released after the claim, so the claim cannot hand the same case straight back."""
     desk = desk_of(ctx)
-    f = _queue_filter(ctx, kind, list_ref, seller)
+    f = desk.queue_filter(kind=kind, list_ref=list_ref, seller=seller)
     case = None if f is None else desk.claim(visit.who, f=f)
     if current:
         try:
