@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from customization_vault.catalog import AuditRecord, FindingView, ItemView, ReviewView
 from customization_vault.lifecycle import ReviewState
@@ -306,7 +307,7 @@ def _finding_card(
         distance="—" if f.distance is None else str(f.distance),
         matched_text=matched,
         region=region,
-        reference_image=f"{base}/references/images/{f.entry}" if logo else None,
+        reference_image=f"{base}/references/images/{quote(f.entry, safe='/')}" if logo else None,
     )
 
 
