@@ -173,7 +173,13 @@ def test_content_is_never_cached_and_every_view_is_audited(api: Api, pages: Any)
     h = api.keys.a
     api.client.put("/v1/orders/W-2", headers=h)
     flagged_case(api, "W-2")
-    api.client.post("/v1/orders/W-2/items", headers=h, files={"file": ("p.png", png_bytes(), "image/png")})
+    image = api.client.post(
+        "/v1/orders/W-2/items", headers=h, files={"file": ("p.png", png_bytes(), "image/png")}
+    )
+    with api.services.catalog.unit() as u:
+        stored = u.items.get(image.json()["id"], order_id=u.orders.by_external_id("W-2")[0].id)
+    assert stored is not None
+    assert (stored.width, stored.height) == (32, 24)  # kept for the region overlay
     browser = pages()
     browser.sign_in(api.keys.reviewer)
     case_id = browser.post("/review/claim").headers["location"].rsplit("/", 1)[1]
