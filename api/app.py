@@ -22,6 +22,7 @@ from api.purging import PurgeGateway, RetentionPurge
 from api.routes import lists, orders, review, system
 from api.settings import Settings
 from api.wiring import Services, build_services
+from api.workbench import create_workbench
 from customization_vault.fulfilment import FulfilmentService
 from customization_vault.intake import Limits
 
@@ -74,6 +75,8 @@ def build_context(services: Services, metrics: Metrics | None = None) -> ApiCont
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     metrics = Metrics()
 
+    workbench = create_workbench()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
@@ -87,9 +90,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 ", ".join(f"{name}={s.state.value}" for name, s in svc.screener.status().items()),
             )
             app.state.ctx = ctx
+            workbench.state.ctx = ctx  # a mounted app has its own state: the pages read it there
             yield
         finally:
             app.state.ctx = None
+            workbench.state.ctx = None
             if owned:
                 svc.close()
 
@@ -104,6 +109,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(review.router)
     app.include_router(system.router)
     app.include_router(lists.router)
+    app.mount("/review", workbench, name="workbench")  # the reviewers' browser pages (HTML, session cookies)
     # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
     # request context is outermost, so every log line and problem body of the request has its id.
     app.add_middleware(errors.ProblemMiddleware)

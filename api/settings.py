@@ -16,6 +16,7 @@ from customization_vault.config import (
     SigningConfig,
     StorageConfig,
     WebhooksConfig,
+    WorkbenchConfig,
 )
 from retention.config import RetentionConfig
 
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     signing: SigningConfig = SigningConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
+    workbench: WorkbenchConfig = WorkbenchConfig()
     bootstrap_demo: bool = Field(
         default=True, description="On first start in development, create an admin and a demo seller key"
     )

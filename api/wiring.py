@@ -7,6 +7,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from api.settings import Settings
@@ -16,6 +17,7 @@ from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
+from customization_vault.dashboard import ReviewStats
 from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
 from customization_vault.keys.base import KeyProvider
 from customization_vault.list_reload import EngineBuilder, ListReloader
@@ -23,6 +25,7 @@ from customization_vault.lists import ListBook, StoredLists
 from customization_vault.notifications import Notifier, WebhookBook
 from customization_vault.rescreen import Rescreener
 from customization_vault.review import ReviewDesk
+from customization_vault.reviewer_sessions import ReviewerSessions
 from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
 from retention.purge import Purger
@@ -258,6 +261,9 @@ class Services:
     webhooks: WebhookBook | None = None
     deliverer: WebhookDeliverer | None = None
     webhook_metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+    # The reviewer workbench: browser sessions and the dashboard's numbers.
+    sessions: ReviewerSessions | None = None
+    stats: ReviewStats | None = None
 
     def close(self) -> None:
         self.catalog.engine.dispose()
@@ -308,6 +314,15 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     deliverer = WebhookDeliverer(catalog, config=settings.webhooks, clock=clock, metrics=webhook_metrics)
     lists = ListBook(catalog, audit, clock=clock, max_bytes=settings.screening.max_list_bytes)
     reloader = build_list_reloader(settings, lists, clock)
+    api_keys = ApiKeys(catalog, audit, clock)
+    sessions = ReviewerSessions(
+        catalog,
+        api_keys,
+        audit,
+        idle=timedelta(minutes=settings.workbench.idle_minutes),
+        absolute=timedelta(hours=settings.workbench.absolute_hours),
+        clock=clock,
+    )
     return Services(
         settings,
         catalog,
@@ -315,7 +330,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         keys,
         blobs,
         vault,
-        ApiKeys(catalog, audit, clock),
+        api_keys,
         clock,
         screener=null_composite() if reloader is None else reloader.screener,
         reloader=reloader,
@@ -328,4 +343,6 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         webhooks=WebhookBook(catalog, audit, clock=clock),
         deliverer=deliverer,
         webhook_metrics=webhook_metrics,
+        sessions=sessions,
+        stats=ReviewStats(catalog, clock),
     )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from customization_vault.catalog import AuditRecord, Catalog, Unit
+from customization_vault.catalog.audit import AuditQuery
 from customization_vault.clock import Clock, system_clock
 
 GENESIS = "0" * 64
@@ -153,6 +154,34 @@ class AuditLog:
     def history(self, target_id: str) -> list[AuditRecord]:
         with self._catalog.unit() as u:
             return u.audit.for_target(target_id)
+
+    def search(
+        self,
+        *,
+        order: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        """Events newest first. `order` is an order's internal id or any seller's order id: its events
+        are those about the order, its items and its review cases."""
+        targets: tuple[str, ...] | None = None
+        with self._catalog.unit() as u:
+            if order is not None:
+                found = u.orders.get(order)
+                orders = [found] if found is not None else u.orders.by_external_id(order)
+                ids = [o.id for o in orders]
+                items = [i for group in u.items.ids_by_order(ids).values() for i in group]
+                targets = (*ids, *items, *u.reviews.ids_for_orders(ids))
+            query = AuditQuery(targets=targets, actor=actor, action=action, since=since, until=until)
+            return u.audit.search(query, before_seq=before_seq, limit=limit)
+
+    def actions(self) -> list[str]:
+        with self._catalog.unit() as u:
+            return u.audit.actions()
 
     def verify(self, batch: int = 5000) -> ChainReport:
         """Walk the chain from genesis; name the first event that was edited, removed or reordered."""

@@ -155,3 +155,20 @@ class WebhooksConfig(BaseModel):
                 f"({2 * self.batch_size * self.timeout_seconds:g})"
             )
         return self
+
+
+class WorkbenchConfig(BaseModel):
+    idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="A workbench session ends after this long without a request"
+    )
+    absolute_hours: int = Field(
+        default=12,
+        ge=1,
+        le=7 * 24,
+        description="A workbench session ends this long after sign-in, used or not",
+    )
+    sla_hours: int = Field(
+        default=24,
+        ge=1,
+        description="A case waiting this long is overdue (the queue's red); half of it is amber",
+    )

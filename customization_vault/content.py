@@ -38,6 +38,8 @@ class NewItem:
     perceptual_hash: str | None = None
     idempotency_key: str | None = None
     request_digest: str | None = None
+    width: int | None = None  # images: displayed size, so reviewers see regions where they are
+    height: int | None = None
 
 
 def open_review_case(u: Unit, item_id: str, order: OrderView, verdict: Verdict, now: datetime) -> ReviewView:
@@ -150,6 +152,8 @@ class ContentVault:
                     request_digest=new.request_digest,
                     perceptual_hash=new.perceptual_hash,
                     now=now,
+                    width=new.width,
+                    height=new.height,
                 )
                 findings = u.findings.add(item_id, new.verdict.findings)
                 if state == ItemState.FLAGGED:

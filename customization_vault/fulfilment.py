@@ -152,6 +152,7 @@ class FulfilmentService:
         accepted = accept_file(data, self.limits, declared_type)
         media = accepted.media_type
         verdict = self._screen(accepted.data, media.content_type)
+        width, height = accepted.image.displayed if accepted.image is not None else (None, None)
         item, created = self.vault.content.put_item(
             order,
             [accepted.data],
@@ -162,6 +163,8 @@ class FulfilmentService:
                 metadata_removed=accepted.removed,
                 idempotency_key=key,
                 request_digest=digest,
+                width=width,
+                height=height,
             ),
             actor=actor,
         )

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from customization_vault.audit import AuditLog
-from customization_vault.catalog import FindingView, ItemView, OrderView, ReviewView, Unit
+from customization_vault.catalog import FindingView, ItemView, OrderView, QueueFacets, ReviewView, Unit
 from customization_vault.catalog.reviews import QueueFilter
 from customization_vault.clock import Clock, system_clock
 from customization_vault.content import ContentVault
@@ -161,6 +161,30 @@ class ReviewDesk:
             order = orders.get(c.order_id or "")
             out[c.id] = (None if order is None else order.external_id, sellers.get(c.seller_id or ""))
         return out
+
+    def queue_filter(
+        self,
+        *,
+        kind: str | None = None,
+        list_ref: str | None = None,
+        seller: str | None = None,
+        state: ReviewState | None = None,
+    ) -> QueueFilter | None:
+        """The filter for a seller named as the marketplace knows it (blank values: no filter); None
+        when no seller has that name, so nothing can match."""
+        seller_id = None
+        if seller:
+            with self._catalog.unit() as u:
+                seller_id = u.sellers.find_id(seller)
+            if seller_id is None:
+                return None
+        return QueueFilter(kind=kind or None, list_ref=list_ref or None, seller_id=seller_id, state=state)
+
+    def facets(self) -> tuple[QueueFacets, dict[str, str]]:
+        """What the live queue's filters can choose from, and each seller id's marketplace name."""
+        with self._catalog.unit() as u:
+            facets = u.reviews.facets()
+            return facets, u.sellers.external_ids(facets.seller_ids)
 
     def claim(
         self, who: Reviewer, *, case_id: str | None = None, f: QueueFilter | None = None

@@ -126,6 +126,13 @@ class CompositeScreener:
         thumb: bytes = registry.thumbnail(entry_id)
         return thumb
 
+    def reference_term(self, entry_id: str) -> str | None:
+        """The listed wording of the offensive term an entry id names, for the reviewer's view."""
+        lazy = self._engines.get("text")
+        term = getattr(lazy.get(), "term", None) if lazy is not None else None
+        found = term(entry_id) if callable(term) else None
+        return found if isinstance(found, str) else None
+
     def status(self) -> dict[str, EngineStatus]:
         """Each engine's state by name ("text", "image", "ocr", "font"), for readiness and logs.
 

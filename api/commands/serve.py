@@ -110,11 +110,10 @@ def base_url(host: str, port: int) -> str:
 
 
 def workbench_path(app: Any) -> str | None:
-    """Where the reviewer workbench (web pages, not the /v1 API) is mounted in this build, if it is."""
+    """Where the reviewer workbench (web pages, not the /v1 API) is mounted: the mount named so."""
     for route in getattr(app, "routes", ()):
-        first = (getattr(route, "path", "") or "").strip("/").split("/", 1)[0]
-        if first and (getattr(route, "name", None) == "workbench" or first in ("review", "workbench")):
-            return f"/{first}/"
+        if getattr(route, "name", None) == "workbench":
+            return f"{getattr(route, 'path', '').rstrip('/')}/"
     return None
 
 

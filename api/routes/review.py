@@ -21,7 +21,7 @@ from customization_vault.apikeys import Principal, Role
 from customization_vault.catalog import ItemView, ReviewView
 from customization_vault.errors import NotFound
 from customization_vault.lifecycle import ReviewState
-from customization_vault.review import MAX_NOTE, CaseDetail, QueueFilter, ReviewDesk, Reviewer
+from customization_vault.review import MAX_NOTE, CaseDetail, ReviewDesk, Reviewer
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 
@@ -175,16 +175,6 @@ def _case(ctx: Context, c: ReviewView) -> CaseRead:
     return CaseRead.of(c, order_id=order_id, seller=seller)
 
 
-def _filter(ctx: Context, kind: str | None, list_ref: str | None, seller: str | None) -> QueueFilter | None:
-    """None when the seller filter names a seller nobody knows: nothing can match."""
-    seller_id = None
-    if seller is not None:
-        seller_id = ctx.services.vault.orders.seller_id(seller)
-        if seller_id is None:
-            return None
-    return QueueFilter(kind=kind, list_ref=list_ref, seller_id=seller_id)
-
-
 @router.get("/cases", response_model=CaseList, responses=_COMMON, summary="The review queue, oldest first")
 def list_cases(
     who: ReviewerPrincipal,
@@ -197,11 +187,10 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
-    f = _filter(ctx, kind, list_ref, seller)
+    desk = _desk(ctx)
+    f = desk.queue_filter(kind=kind, list_ref=list_ref, seller=seller, state=state)
     if f is None:
         return CaseList(cases=[], total=0, limit=limit, offset=offset)
-    f = QueueFilter(kind=f.kind, list_ref=f.list_ref, seller_id=f.seller_id, state=state)
-    desk = _desk(ctx)
     cases, total = desk.queue(f, live_only=not all_cases and state is None, limit=limit, offset=offset)
     names = desk.names(cases)
     return CaseList(
@@ -227,7 +216,7 @@ def claim(body: ClaimCreate, who: ReviewerPrincipal, ctx: Context) -> Response:
     if body.case_id is not None:
         case = desk.claim(_who(who), case_id=body.case_id)
     else:
-        f = _filter(ctx, body.kind, body.list, body.seller)
+        f = desk.queue_filter(kind=body.kind, list_ref=body.list, seller=body.seller)
         case = None if f is None else desk.claim(_who(who), f=f)
     if case is None:
         return Response(status_code=204)

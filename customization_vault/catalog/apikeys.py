@@ -16,7 +16,7 @@ class ApiKeyRows:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def _record(self, row: ApiKey) -> ApiKeyRecord:
+    def record(self, row: ApiKey) -> ApiKeyRecord:
         seller = self._s.get(Seller, row.seller_id) if row.seller_id else None
         return ApiKeyRecord(
             row.id,
@@ -51,16 +51,18 @@ class ApiKeyRows:
         )
         self._s.add(row)
         self._s.flush()
-        return self._record(row)
+        return self.record(row)
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        row = self._s.get(ApiKey, key_id)
+        return None if row is None else self.record(row)
 
     def by_prefix(self, prefix: str) -> ApiKeyRecord | None:
         row = self._s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
-        return None if row is None else self._record(row)
+        return None if row is None else self.record(row)
 
     def all(self) -> list[ApiKeyRecord]:
-        return [
-            self._record(r) for r in self._s.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars()
-        ]
+        return [self.record(r) for r in self._s.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars()]
 
     def revoke(self, id_or_prefix: str, now: datetime) -> tuple[ApiKeyRecord, bool] | None:
         """(key, revoked by this call); None when no key has that id or prefix."""
@@ -72,4 +74,4 @@ class ApiKeyRows:
         fresh = row.revoked_at is None
         if fresh:
             row.revoked_at = now
-        return self._record(row), fresh
+        return self.record(row), fresh

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +26,17 @@ def _record(ev: AuditEvent) -> AuditRecord:
         ev.prev_hash,
         ev.hash,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters for reading the log back; `targets` None means any target (an empty tuple: none)."""
+
+    targets: tuple[str, ...] | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class AuditEvents:
@@ -73,3 +86,26 @@ class AuditEvents:
             select(AuditEvent).where(AuditEvent.target_id == target_id).order_by(AuditEvent.seq)
         ).scalars()
         return [_record(e) for e in rows]
+
+    def search(self, q: AuditQuery, *, before_seq: int | None, limit: int) -> list[AuditRecord]:
+        """Matching events, newest first, older than `before_seq` (the page cursor)."""
+        stmt = select(AuditEvent)
+        if q.targets is not None:
+            stmt = stmt.where(AuditEvent.target_id.in_(q.targets))
+        if q.actor is not None:
+            stmt = stmt.where(AuditEvent.actor == q.actor)
+        if q.action is not None:
+            stmt = stmt.where(AuditEvent.action == q.action)
+        if q.since is not None:
+            stmt = stmt.where(AuditEvent.at >= q.since)
+        if q.until is not None:
+            stmt = stmt.where(AuditEvent.at < q.until)
+        if before_seq is not None:
+            stmt = stmt.where(AuditEvent.seq < before_seq)
+        rows = self._s.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars()
+        return [_record(e) for e in rows]
+
+    def actions(self) -> list[str]:
+        """Every action name the log holds (the audit page's filter choices)."""
+        rows = self._s.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars()
+        return [str(a) for a in rows]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from customization_vault.catalog.models import FindingRow
-from customization_vault.catalog.views import FindingView
+from customization_vault.catalog.models import FindingRow, Item
+from customization_vault.catalog.views import FindingView, MatchCount
 from screening.findings import Finding
 
 
@@ -62,3 +63,17 @@ class Findings:
             .where(FindingRow.item_id.in_(item_ids))
             .values(span_start=None, span_end=None, region=None)
         )
+
+    def top_entries(self, since: datetime, *, limit: int) -> list[MatchCount]:
+        """The list entries that matched the most items uploaded since `since`, most first."""
+        f = FindingRow
+        items = func.count(func.distinct(f.item_id))
+        q = (
+            select(f.kind, f.list_ref, f.entry, func.max(f.label), func.max(f.category), items)
+            .join(Item, Item.id == f.item_id)
+            .where(Item.created_at >= since)
+            .group_by(f.kind, f.list_ref, f.entry)
+            .order_by(items.desc(), f.entry)
+            .limit(limit)
+        )
+        return [MatchCount(*row) for row in self._s.execute(q).all()]

@@ -64,6 +64,8 @@ class Items:
         request_digest: str | None,
         perceptual_hash: str | None,
         now: datetime,
+        width: int | None = None,
+        height: int | None = None,
     ) -> None:
         self._s.add(
             Item(
@@ -79,6 +81,8 @@ class Items:
                 idempotency_key=idempotency_key,
                 request_digest=request_digest,
                 perceptual_hash=perceptual_hash,
+                width=width,
+                height=height,
                 created_at=now,
                 screened_at=now,
             )

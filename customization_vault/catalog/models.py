@@ -115,6 +115,9 @@ class Item(Base):
     state: Mapped[ItemState] = mapped_column(EnumString(ItemState), default=ItemState.RECEIVED)
     verdict: Mapped[VerdictKind | None] = mapped_column(EnumString(VerdictKind), default=None)
     metadata_removed: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # An image's displayed size (orientation applied): where a finding's region sits on the screen.
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     # Derived content, nulled by the purge.
@@ -325,6 +328,19 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class ReviewerSession(Base):
+    """A signed-in workbench browser. Only a SHA-256 of the cookie's token is stored, so the table
+    cannot be replayed into a session; the key it signed in with is re-checked on every request."""
+
+    __tablename__ = "reviewer_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the absolute limit
+
+
 class Meta(Base):
     __tablename__ = "meta"
 
@@ -346,6 +362,7 @@ __all__ = [
     "PurgeReceipt",
     "RescreenJob",
     "ReviewCase",
+    "ReviewerSession",
     "ScreeningList",
     "ScreeningListLoad",
     "Seller",

@@ -37,6 +37,22 @@ class Orders:
         rows = self._s.execute(select(Order).where(Order.id.in_(order_ids)).order_by(Order.id)).scalars()
         return [OrderView.of(o) for o in rows]
 
+    def by_external_id(self, external_id: str) -> list[OrderView]:
+        """Every seller's order with this id (sellers choose their ids, so several may share one)."""
+        rows = self._s.execute(
+            select(Order).where(Order.external_id == external_id).order_by(Order.created_at)
+        ).scalars()
+        return [OrderView.of(o) for o in rows]
+
+    def purge_times(self, since: datetime) -> list[tuple[datetime, datetime]]:
+        """(left open, purged) of every order purged since `since`, oldest purge first."""
+        q = (
+            select(Order.triggered_at, Order.purged_at)
+            .where(Order.purged_at >= since, Order.triggered_at.is_not(None))
+            .order_by(Order.purged_at)
+        )
+        return [(a, b) for a, b in self._s.execute(q).all() if a is not None and b is not None]
+
     def states(self, order_ids: Sequence[str]) -> dict[str, OrderState]:
         if not order_ids:
             return {}

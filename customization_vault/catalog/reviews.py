@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from customization_vault.catalog.models import ReviewCase
 from customization_vault.catalog.types import new_id
-from customization_vault.catalog.views import ReviewView
+from customization_vault.catalog.views import CaseTimes, DecisionFact, QueueFacets, ReviewView
 from customization_vault.lifecycle import ReviewState
 
 # A case is "live" while someone may still have to decide it.
@@ -109,6 +109,61 @@ class ReviewCases:
         for r in rows:
             out[r.item_id] = ReviewView.of(r)
         return out
+
+    def ids_for_orders(self, order_ids: Sequence[str]) -> list[str]:
+        if not order_ids:
+            return []
+        q = select(ReviewCase.id).where(ReviewCase.order_id.in_(order_ids)).order_by(ReviewCase.id)
+        return [str(i) for i in self._s.execute(q).scalars()]
+
+    def facets(self) -> QueueFacets:
+        """The kinds, lists and sellers of the live queue (what its filters can choose from)."""
+        rows = self._s.execute(
+            select(ReviewCase.kind, ReviewCase.list_ref, ReviewCase.seller_id)
+            .where(ReviewCase.state.in_(LIVE))
+            .distinct()
+        ).all()
+        return QueueFacets(
+            tuple(sorted({str(r[0]) for r in rows if r[0]})),
+            tuple(sorted({str(r[1]) for r in rows if r[1]})),
+            tuple(sorted({str(r[2]) for r in rows if r[2]})),
+        )
+
+    # ------------------------------------------------------------------ dashboard facts
+    def times_since(self, since: datetime) -> list[CaseTimes]:
+        """Every case that was in the queue at some moment since `since` (live ones included)."""
+        c = ReviewCase
+        q = select(c.created_at, c.decided_at, c.appealed_at, c.appeal_decided_at, c.closed_at).where(
+            or_(
+                c.state.in_(LIVE),
+                c.created_at >= since,
+                c.decided_at >= since,
+                c.appealed_at >= since,
+                c.appeal_decided_at >= since,
+                c.closed_at >= since,
+            )
+        )
+        return [CaseTimes(*row) for row in self._s.execute(q).all()]
+
+    def decisions_since(self, since: datetime) -> list[DecisionFact]:
+        """First decisions, escalations and appeal decisions taken since `since`."""
+        c = ReviewCase
+        out: list[DecisionFact] = []
+        firsts = select(c.decided_at, c.kind, c.decision, c.reason_code).where(c.decided_at >= since)
+        for at, kind, decision, reason in self._s.execute(firsts).all():
+            if at is not None and decision is not None:
+                out.append(DecisionFact(at, kind, str(decision), reason, appeal=False))
+        escalations = select(c.escalated_at, c.kind).where(c.escalated_at >= since)
+        for at, kind in self._s.execute(escalations).all():
+            if at is not None:
+                out.append(DecisionFact(at, kind, "escalate", None, appeal=False))
+        appeals = select(c.appeal_decided_at, c.kind, c.appeal_decision, c.appeal_reason_code).where(
+            c.appeal_decided_at >= since
+        )
+        for at, kind, decision, reason in self._s.execute(appeals).all():
+            if at is not None and decision is not None:
+                out.append(DecisionFact(at, kind, str(decision), reason, appeal=True))
+        return sorted(out, key=lambda d: d.at)
 
     def _waiting(self, now: datetime, f: QueueFilter, *, admin: bool) -> Select[ReviewCase]:
         q = select(ReviewCase).where(

@@ -25,6 +25,7 @@ from customization_vault.catalog.outbox import Outbox
 from customization_vault.catalog.receipts import Receipts
 from customization_vault.catalog.reviews import ReviewCases
 from customization_vault.catalog.sellers import Sellers
+from customization_vault.catalog.sessions import ReviewerSessionRows
 from customization_vault.catalog.webhooks import SellerWebhooks
 
 
@@ -47,6 +48,7 @@ class Unit:
         self.webhooks = SellerWebhooks(session)
         self.lists = ScreeningLists(session)
         self.rescreens = RescreenJobs(session)
+        self.sessions = ReviewerSessionRows(session, self.apikeys)
 
 
 class Catalog:

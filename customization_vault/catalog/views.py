@@ -93,6 +93,8 @@ class ItemView:
     created_at: datetime
     findings: tuple[FindingView, ...] = ()
     deleted_at: datetime | None = None
+    width: int | None = None  # images: displayed size (orientation applied), where regions sit
+    height: int | None = None
 
     @classmethod
     def of(cls, i: Item, findings: tuple[FindingView, ...] = ()) -> ItemView:
@@ -109,6 +111,8 @@ class ItemView:
             i.created_at,
             findings,
             i.deleted_at,
+            i.width,
+            i.height,
         )
 
 
@@ -209,6 +213,60 @@ class ApiKeyRecord:
     label: str | None
     created_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A workbench session (by the hash of its token) and the API key it signed in with."""
+
+    token_hash: str
+    key: ApiKeyRecord
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTimes:
+    """When a case entered and left the queue: its first instance, and its appeal if there was one."""
+
+    created_at: datetime
+    decided_at: datetime | None
+    appealed_at: datetime | None
+    appeal_decided_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFact:
+    """One decision as the dashboard counts it: approve, reject (with its reason) or escalate."""
+
+    at: datetime
+    kind: str | None
+    outcome: str
+    reason: str | None
+    appeal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MatchCount:
+    """How many items one list entry matched."""
+
+    kind: str
+    list_ref: str
+    entry: str
+    label: str | None
+    category: str | None
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFacets:
+    """The values the live queue's filters can take."""
+
+    kinds: tuple[str, ...]
+    lists: tuple[str, ...]
+    seller_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

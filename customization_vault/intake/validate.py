@@ -46,6 +46,12 @@ class ImageFacts:
     height: int
     frames: int
     mode: str
+    orientation: int = 1  # Exif Orientation kept by the sanitiser (1-8)
+
+    @property
+    def displayed(self) -> tuple[int, int]:
+        """(width, height) as viewers show it: orientations 5-8 turn the picture a quarter."""
+        return (self.height, self.width) if self.orientation in (5, 6, 7, 8) else (self.width, self.height)
 
 
 def check_size(size: int, limits: Limits, media_type: MediaType | None = None) -> None:
@@ -121,6 +127,7 @@ def _decode(data: bytes, fmt: str, limits: Limits) -> ImageFacts:
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
         width, height = im.size
         mode = im.mode
+        orientation = _orientation(im)
         if width < 1 or height < 1:
             raise CorruptImage("the image has no pixels")
         # GIF has no frame count in its header (counting means parsing every frame), so GIF is
@@ -145,7 +152,16 @@ def _decode(data: bytes, fmt: str, limits: Limits) -> ImageFacts:
                 im.draft(im.mode, (max(1, w // 8), max(1, h // 8)))
             im.load()
             frames += 1
-        return ImageFacts(width=width, height=height, frames=frames, mode=mode)
+        return ImageFacts(width=width, height=height, frames=frames, mode=mode, orientation=orientation)
+
+
+def _orientation(im: Image.Image) -> int:
+    """The Exif Orientation the sanitiser kept (1 when absent or unreadable: it was kept only if valid)."""
+    try:
+        value = int(im.getexif().get(0x0112, 1))
+    except Exception:  # a malformed block reads as "no orientation", as the sanitiser reads it
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 # Surrogates cannot be encoded to UTF-8; in a Python str every one of them is unpaired by definition.

@@ -48,6 +48,11 @@ class TextScreener:
 
         self._brands = BrandMatcher(marks, self.lexicon) if marks is not None else None
         self._offensive = OffensiveMatcher(terms, self.lexicon, allow) if terms is not None else None
+        self._term_of = {e.id: e.term for e in terms.entries} if terms is not None else {}
+
+    def term(self, entry_id: str) -> str | None:
+        """The listed wording of an offensive-term entry (a finding names its entry id only)."""
+        return self._term_of.get(entry_id)
 
     def screen_text(self, text: str) -> Verdict:
         if len(text) <= MAX_TEXT_CHARS:

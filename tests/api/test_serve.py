@@ -143,13 +143,13 @@ def test_the_workbench_is_found_where_it_is_mounted(tmp_path: Path) -> None:
     from api.app import create_app
     from api.commands.serve import workbench_path
 
-    app = create_app(make_settings(tmp_path / "var"))
-    assert workbench_path(app) is None  # the API alone: /v1/review/... is not the workbench
-    app.mount("/review", FastAPI(), name="workbench")
-    assert workbench_path(app) == "/review/"
-    pages = create_app(make_settings(tmp_path / "var"))
-    pages.get("/review/queue")(lambda: None)
-    assert workbench_path(pages) == "/review/"
+    assert workbench_path(create_app(make_settings(tmp_path / "var"))) == "/review/"
+    api_only = FastAPI()
+    api_only.get("/v1/review/cases")(lambda: None)
+    assert workbench_path(api_only) is None  # the JSON review API is not the workbench
+    elsewhere = FastAPI()
+    elsewhere.mount("/desk", FastAPI(), name="workbench")
+    assert workbench_path(elsewhere) == "/desk/"
 
 
 def test_each_background_task_can_be_left_to_a_separate_worker(tmp_path: Path) -> None:

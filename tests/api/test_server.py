@@ -70,11 +70,14 @@ def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[s
     )
     assert keys["CV_KEY"] in out.read_text()
     # Start-up ends with the banner: the URL, the docs, where the keys are, how to get a reviewer's.
-    banner = out.read_text().rstrip().splitlines()[-4:]
+    banner = out.read_text().rstrip().splitlines()[-5:]
     assert banner[0] == f"customization-vault is serving {base}"
     assert banner[1] == f"  API docs   {base}/docs"
     assert str(keys_file) in banner[2]
     assert "--role reviewer" in banner[3]
+    assert banner[4] == f"  workbench  {base}/review/"
+    sign_in = httpx.get(f"{base}/review/", headers={"Accept": "text/html"}, timeout=30)
+    assert (sign_in.status_code, sign_in.headers["location"]) == (303, "/review/sign-in?next=%2Freview%2F")
     h = {"Authorization": f"Bearer {keys['CV_KEY']}"}
     with httpx.Client(base_url=base, timeout=30) as c:
         assert c.put("/v1/orders/A-1", headers=h).status_code == 201

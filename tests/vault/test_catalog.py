@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from customization_vault.catalog.db import create_db_engine, current_revision, downgrade, migrate
+from customization_vault.catalog.db import MIGRATIONS, create_db_engine, current_revision, downgrade, migrate
 from customization_vault.catalog.models import Base
+
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
@@ -13,7 +16,7 @@ def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == HEAD
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         migrate(engine)  # idempotent at every start
@@ -21,7 +24,7 @@ def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:
         assert current_revision(engine) is None
         assert set(inspect(engine).get_table_names()) & set(Base.metadata.tables) == set()
         migrate(engine)
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == HEAD
     finally:
         engine.dispose()
 

@@ -70,15 +70,17 @@ def png_declaring(width: int, height: int, idat: bytes = b"") -> bytes:
     ("make", "facts"),
     [
         (jpeg_plain, ImageFacts(96, 64, 1, "RGB")),
-        (png_full, ImageFacts(96, 64, 1, "RGBA")),
+        (png_full, ImageFacts(96, 64, 1, "RGBA", orientation=6)),
         (apng_with_text, ImageFacts(96, 64, 3, "RGB")),
-        (lambda: webp_full(animated=True), ImageFacts(96, 64, 3, "RGBA")),
+        (lambda: webp_full(animated=True), ImageFacts(96, 64, 3, "RGBA", orientation=6)),
         (gif_animated, ImageFacts(96, 64, 4, "P")),
     ],
 )
 def test_valid_images_report_their_facts(make: object, facts: ImageFacts) -> None:
     data = make()  # type: ignore[operator]
     assert validate_image(data, sniff(data), LIMITS) == facts
+    # The size a viewer shows (and a region's frame): a kept quarter-turn orientation swaps it.
+    assert facts.displayed == ((64, 96) if facts.orientation == 6 else (96, 64))
 
 
 @pytest.mark.parametrize(
