@@ -24,6 +24,7 @@ from api.workbench import charts
 from api.workbench.auth import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
+    AdminPostedVisit,
     AdminVisit,
     PostedVisit,
     SignedInVisit,
@@ -49,6 +50,7 @@ from customization_vault.apikeys import Unauthenticated
 from customization_vault.catalog import ReviewView
 from customization_vault.errors import ContentGone, InvalidInput, LeaseConflict, NotFound, StateConflict
 from customization_vault.lifecycle import OrderState, ReviewState
+from customization_vault.lists import ListKind
 
 router = APIRouter()
 
@@ -465,3 +467,101 @@ def dashboard(request: Request, visit: SignedInVisit, ctx: Context) -> Response:
         categories=charts.DECISION_CLASSES,
         kind_labels=KIND_LABELS,
     )
+
+
+# ------------------------------------------------------------------------------------ lists (admins)
+
+LIST_KINDS = {
+    "marks": "Trademarks (CSV: id, mark, …)",
+    "terms": "Offensive terms (CSV: id, term, category, severity)",
+    "allow": "Allow-list (CSV of phrases never offensive)",
+    "images": "Reference images (zip: registry CSV and its images)",
+    "fonts": "Restricted fonts (CSV)",
+}
+LIST_UPLOAD_LIMIT_NOTE = "CV_SCREENING__MAX_LIST_BYTES"
+
+
+def _job_line(job: Any) -> dict[str, Any]:
+    share = 100.0 * job.done / job.total if job.total else (100.0 if job.state == "done" else 0.0)
+    return {
+        "id": job.id,
+        "state": job.state,
+        "reason": job.reason,
+        "done": job.done,
+        "total": job.total,
+        "percent": round(share, 1),
+        "flagged": job.flagged,
+        "cleared": job.cleared,
+        "failed": job.failed,
+        "created_at": f"{job.created_at:%Y-%m-%d %H:%M:%S}Z",
+        "finished": job.state in ("done", "failed"),
+    }
+
+
+@router.get("/lists", response_class=HTMLResponse)
+def lists_page(request: Request, visit: AdminVisit, ctx: Context) -> Response:
+    """Versions and counts of every list, an upload form per kind, and the re-screens with progress."""
+    book = ctx.services.lists
+    in_use = {} if ctx.services.reloader is None else ctx.services.reloader.in_use()
+    versions = [
+        {
+            "kind": v.kind,
+            "version": v.version,
+            "entries": v.entries,
+            "source": v.source,
+            "sha": v.sha256[:12],
+            "created_at": f"{v.created_at:%Y-%m-%d %H:%M}Z",
+            "created_by": v.created_by,
+            "in_use": in_use.get(ListKind(v.kind)) == v.version,
+        }
+        for v in book.history()
+    ]
+    jobs = [_job_line(j) for j in ctx.services.rescreener().latest(10)]
+    return pages_of(request).render(
+        request, "lists.html", visit=visit, versions=versions, kinds=LIST_KINDS, jobs=jobs, error=None
+    )
+
+
+@router.post("/lists")
+async def lists_import(request: Request, visit: AdminPostedVisit, ctx: Context) -> Response:
+    """One new version from the form's file (the CSRF check has read the form already); post/redirect/get."""
+    form = await request.form()
+    kind = form.get("kind")
+    upload = form.get("file")
+    if not isinstance(kind, str) or kind not in LIST_KINDS:
+        raise InvalidInput("choose which list the file is")
+    if upload is None or isinstance(upload, str):
+        raise InvalidInput("choose a file to upload")
+    limit = ctx.services.settings.screening.max_list_bytes
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"the file is larger than {LIST_UPLOAD_LIMIT_NOTE} ({limit} bytes)")
+    name = "".join(c for c in (upload.filename or "") if c.isprintable())[:200]
+    book = ctx.services.lists
+    version = await to_thread.run_sync(
+        lambda: book.import_list(
+            ListKind(kind), data, source=f"upload:{name}" if name else "upload", actor=visit.actor
+        )
+    )
+    if form.get("rescreen") == "on":
+        reason = f"{version.kind}@{version.version} imported"
+        await to_thread.run_sync(lambda: ctx.services.rescreener().request(reason=reason, actor=visit.actor))
+    return _redirect(f"{visit.base}/lists?done=imported")
+
+
+@router.post("/lists/rescreen")
+def lists_rescreen(visit: AdminPostedVisit, ctx: Context) -> Response:
+    ctx.services.rescreener().request(reason="started from the workbench", actor=visit.actor)
+    return _redirect(f"{visit.base}/lists?done=rescreen")
+
+
+@router.get("/lists/rescreens/{job_id}", response_class=HTMLResponse)
+def rescreen_progress(
+    job_id: Annotated[str, Path(min_length=1, max_length=64)],
+    request: Request,
+    visit: AdminVisit,
+    ctx: Context,
+) -> Response:
+    """One job's progress row: the lists page polls it (htmx) until the job is finished."""
+    job = ctx.services.rescreener().get(job_id)
+    return pages_of(request).render(request, "_rescreen.html", visit=visit, job=_job_line(job))

@@ -47,6 +47,8 @@ DONE_MESSAGES = {
     "empty": "Nothing is waiting for you (with these filters).",
     "signed_out": "Signed out.",
     "claimed": "Claimed: the case is yours for the lease.",
+    "imported": "Imported: every process screens with the new version within its reload interval.",
+    "rescreen": "Re-screen requested: a worker picks it up within seconds.",
 }
 
 

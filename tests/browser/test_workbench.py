@@ -358,3 +358,43 @@ def test_signing_out_closes_every_page(site: Site, cases: dict[str, ReviewView],
         expect()(page.get_by_role("heading", name="Sign in")).to_be_visible()
         status = page.evaluate("url => fetch(url).then(r => r.status)", f"{site.url}{path}")
         assert status == 401  # as the image element would ask for it
+
+
+def test_an_admin_uploads_a_term_list_and_watches_the_re_screen_finish(
+    site: Site, cases: dict[str, ReviewView], new_page: Any, tmp_path: Any
+) -> None:
+    """A clear engraving becomes flagged when a new term list names its word; the page shows the
+    version and follows the re-screen to the end. (Last in the module: the new list replaces the
+    shipped terms, so it would change what the earlier tests' cases match.)"""
+    word = "quorblefax"
+    with site.api() as api:
+        assert api.put("/v1/orders/LIST-1").status_code == 201
+        item = api.post("/v1/orders/LIST-1/items", json={"kind": "text", "text": f"For {word}, with love"})
+        assert item.json()["verdict"] == "clear"
+    terms = tmp_path / 'terms <img src=x onerror="window.__xss=4">.csv'  # a file name is markup too
+    terms.write_text(f"id,term,category,severity\n{word},{word},other,review\n")
+
+    page = new_page()
+    sign_in(page, site, site.admin)
+    page.get_by_role("link", name="Lists").click()
+    expect()(page.get_by_role("heading", name="Screening lists")).to_be_visible()
+    page.get_by_role("combobox", name="List").select_option("terms")
+    page.get_by_label("File").set_input_files(str(terms))
+    page.get_by_role("button", name="Import").click()
+    expect()(page.get_by_role("status")).to_contain_text("Imported")
+    versions = page.locator("table.versions tbody tr")
+    expect()(versions.first).to_contain_text("terms")
+    expect()(versions.first).to_contain_text("1")  # entries
+    job = page.locator("table.jobs tbody tr").first
+    expect()(job.locator(".job-state")).to_have_text("pending")
+    assert_no_markup_ran(page)  # the uploaded file's name is on the page as text
+
+    assert site.services.rescreener().run() is not None  # what the worker in `serve` does in the background
+    expect()(job.locator(".job-state")).to_have_text("done", timeout=15_000)  # the page polls it
+    done = site.services.rescreener().latest(1)[0]
+    expect()(job).to_contain_text(f"{done.total} of {done.total}")
+    expect()(job.get_by_role("progressbar")).to_have_attribute("value", "100.0")
+    with site.api() as api:
+        after = api.get("/v1/orders/LIST-1").json()["items"][0]
+    assert (after["state"], after["review"]["state"]) == ("flagged", "open")
+    screenshot(page, "lists")
