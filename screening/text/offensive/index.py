@@ -31,6 +31,21 @@ FUZZY_KNOWN_ZIPF = 3.3
 # How many letters a sound-alike may be longer or shorter than its target (squeezed).
 SOUND_ALIKE_SLACK = 3
 _RUN_RE = re.compile(r"(.)\1*")
+_DROP_VOWELS = str.maketrans("", "", "aeiou")
+# A term spelled without its vowels must keep this many letters to mean anything ("sht", not "ss").
+MIN_SKELETON = 3
+
+
+def skeleton(word: str) -> str:
+    """The word squeezed, without the vowels after its first letter: "shit" -> "sht", "masturbation" ->
+    "mstrbtn", "asshole" -> "ashl". What is left when a writer drops vowels and doubled letters."""
+    sq = squeeze(word)
+    return squeeze(sq[:1] + sq[1:].translate(_DROP_VOWELS))
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
 
 
 class TermKey(NamedTuple):
@@ -120,6 +135,14 @@ class TermIndex:
         self.sounds: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in sounds.items() if len(k) >= 2}
         self.sound_longest = max((len(self.joined[t]) for ts in self.sounds.values() for t in ts), default=0)
         self.pairs = self._pair_filter()
+        # Terms of one word by their skeletons, for spellings that drop vowels ("btch", "mstrbtn").
+        skeletons: dict[str, list[int]] = {}
+        for idx, words in enumerate(self.words):
+            if len(words) == 1 and words[0].isalpha():
+                sk = skeleton(words[0])
+                if len(sk) >= MIN_SKELETON and sk != self.joined[idx]:
+                    skeletons.setdefault(sk, []).append(idx)
+        self.skeletons: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in skeletons.items()}
 
         # Terms that are also names, which a name use excuses ("Dick Whittington").
         self.name_terms = frozenset(
@@ -210,6 +233,19 @@ class TermIndex:
                 return SoundAlike(term, round(0.8 * ratio, 4))
         return None
 
+    def dropped_letters(self, word: str) -> int | None:
+        """The one-word term that `word` spells with vowels or doubled letters left out ("sht",
+        "btch", "pssy", "mstrbtn"; "fcks" with an ending), if any. The word's letters must all be the
+        term's, in order: "shat" has the skeleton of "shit" but is another word."""
+        if not self.skeletons or len(word) < MIN_SKELETON or not word.isalpha():
+            return None
+        sq = squeeze(word)
+        for form in (sq, sq[:-1]) if sq.endswith("s") and len(sq) > MIN_SKELETON else (sq,):
+            for term in self.skeletons.get(skeleton(form), ()):
+                if _is_subsequence(form, self.joined[term]):
+                    return term
+        return None
+
     # -- masked and joined words ----------------------------------------------------------------
 
     def spelled(self, word: str) -> int | None:
@@ -230,6 +266,13 @@ class TermIndex:
                 if key.startswith(head) and _wild_equal(pat, key):
                     return self.keys[key][0]
         return None
+
+    def spelled_split(self, a: str, b: str) -> int | None:
+        """A one-word term that two words spell when joined, one of them no word of its own: "sh it",
+        "ca mgirl", "fu cking". Two real words never ("pen is", "the rapist")."""
+        if self.lexicon.is_known(a) and self.lexicon.is_known(b):
+            return None
+        return self.spelled(a + b)
 
     def spelled_joined(self, a: str, b: str) -> int | None:
         """A term that two words cut by one mask-like separator spell, the separator being nothing or a

@@ -281,6 +281,14 @@ class OffensiveMatcher:
                     term = index.spelled_joined(tok.text, nxt.text)
                     if term is not None:
                         yield Hit(term, k, k + 1, tok.start, nxt.end, 0.9, True)
+                        continue
+            # "sh it", "ca mgirl": one word cut by a space or a joiner, one half no word of its own.
+            if k + 1 < len(toks) and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT) and tok.text.isalpha():
+                nxt = toks[k + 1]
+                if nxt.text.isalpha() and not nxt.possessive:
+                    term = index.spelled_split(tok.text, nxt.text)
+                    if term is not None:
+                        yield Hit(term, k, k + 1, tok.start, nxt.end, 0.9, True)
 
     # -- deliberate misspellings ----------------------------------------------------------------
 
@@ -318,6 +326,10 @@ class OffensiveMatcher:
                 found = index.sound_alike(words[k], pair=False, key=key_of(k))
                 if found is not None:
                     yield Hit(found.term, k, k, tok.start, tok.end, found.score, True)
+                else:
+                    term = index.dropped_letters(words[k])  # "sht", "btch", "mstrbtn"
+                    if term is not None:
+                        yield Hit(term, k, k, tok.start, tok.end, 0.85, True)
             if (
                 k < last
                 and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT)
