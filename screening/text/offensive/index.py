@@ -34,6 +34,9 @@ _RUN_RE = re.compile(r"(.)\1*")
 _DROP_VOWELS = str.maketrans("", "", "aeiou")
 # A term spelled without its vowels must keep this many letters to mean anything ("sht", not "ss").
 MIN_SKELETON = 3
+MIN_SWAPPED = 4  # "tits" -> "ttis"; three letters swapped are too often another word
+# "v" for "u" where a vowel belongs ("kvnt", "anilingvs"): read back as "u" between consonants.
+_V_AS_U = re.compile(r"(?<=[^aeiouy])v(?=[^aeiouy]|$)")
 
 
 def skeleton(word: str) -> str:
@@ -143,6 +146,16 @@ class TermIndex:
                 if len(sk) >= MIN_SKELETON and sk != self.joined[idx]:
                     skeletons.setdefault(sk, []).append(idx)
         self.skeletons: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in skeletons.items()}
+        # ... and by their spellings with two neighbouring letters swapped ("btich", "rmijob"): 4+ letters,
+        # the first one kept, as people read a word by its first letter.
+        swapped: dict[str, int] = {}
+        for idx, words in enumerate(self.words):
+            j = self.joined[idx]
+            if len(words) == 1 and j.isalpha() and len(j) >= MIN_SWAPPED:
+                for p in range(1, len(j) - 1):
+                    if j[p] != j[p + 1]:
+                        swapped.setdefault(squeeze(j[:p] + j[p + 1] + j[p] + j[p + 2 :]), idx)
+        self.swapped = {k: v for k, v in swapped.items() if k not in self.single}
 
         # Terms that are also names, which a name use excuses ("Dick Whittington").
         self.name_terms = frozenset(
@@ -245,6 +258,40 @@ class TermIndex:
                 if _is_subsequence(form, self.joined[term]):
                     return term
         return None
+
+    def misspelled(self, word: str) -> int | None:
+        """The one-word term `word` is a deliberate misspelling of, beyond what its sound key catches:
+        vowels dropped ("sht", "mstrbtn"), two neighbouring letters swapped ("btich"), or "v" written
+        for "u" ("kvnt"); an "s" ending is allowed. Asked only of words no lexicon knows."""
+        term = self.dropped_letters(word)
+        if term is not None:
+            return term
+        sq = squeeze(word)
+        term = self.swapped.get(sq)
+        if term is None and sq.endswith("s"):
+            term = self.swapped.get(sq[:-1])
+        if term is None and "v" in word:
+            as_u = _V_AS_U.sub("u", word)
+            if as_u != word:
+                term = self.spelled(as_u)
+                if term is None and as_u.endswith("s"):
+                    term = self.spelled(as_u[:-1])
+                if term is None:
+                    found = self.sound_alike(as_u, pair=False)
+                    term = found.term if found is not None else None
+        return term
+
+    def may_be_misspelled(self, word: str) -> bool:
+        """Cheap sets-only test: misspelled(word) can only be a term if this holds (so the lexicon's
+        rare words are judged at build without calling it for each)."""
+        sq = squeeze(word)
+        return (
+            "v" in word
+            or skeleton(sq) in self.skeletons
+            or skeleton(sq[:-1]) in self.skeletons
+            or sq in self.swapped
+            or sq[:-1] in self.swapped
+        )
 
     # -- masked and joined words ----------------------------------------------------------------
 

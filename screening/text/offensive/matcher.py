@@ -253,7 +253,10 @@ class OffensiveMatcher:
                 continue
             for j in range(i + 2, n + 1):
                 piece = s[i:j]
-                if piece.isdigit() or self.lexicon.is_common(piece, 3.0):
+                # A two-letter piece must be a dictionary word: "li" + "gh" is no reading of "ligh".
+                if piece.isdigit() or (
+                    self.lexicon.is_common(piece, 3.0) and (j - i > 2 or self.lexicon.is_dictionary(piece))
+                ):
                     ok[j] = True
         return ok[n]
 
@@ -327,9 +330,9 @@ class OffensiveMatcher:
                 if found is not None:
                     yield Hit(found.term, k, k, tok.start, tok.end, found.score, True)
                 else:
-                    term = index.dropped_letters(words[k])  # "sht", "btch", "mstrbtn"
+                    term = index.misspelled(words[k])  # "sht", "btich", "kvnt"
                     if term is not None:
-                        yield Hit(term, k, k, tok.start, tok.end, 0.85, True)
+                        yield Hit(term, k, k, tok.start, tok.end, 0.85, True)  # review, not block
             if (
                 k < last
                 and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT)

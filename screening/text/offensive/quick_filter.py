@@ -29,7 +29,7 @@ from screening.text.normalize import (
     squeeze,
     squeeze_map,
 )
-from screening.text.offensive.index import INFLECTIONS, TermIndex, skeleton
+from screening.text.offensive.index import INFLECTIONS, TermIndex
 from screening.text.phonetic import key_head, key_tail
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -189,7 +189,7 @@ class QuickFilter:
         key = self.lexicon.sound(w) if rare else None
         clear = not self._word_hit(w, sq, inside=True) and not (
             rare
-            and (index.sound_alike(w, pair=False, key=key) is not None or index.dropped_letters(w) is not None)
+            and (index.sound_alike(w, pair=False, key=key) is not None or index.misspelled(w) is not None)
         )
         return WordInfo(sq, clear, rare, key)
 
@@ -224,8 +224,7 @@ class QuickFilter:
         rare_clear = candidates - {
             w for w in sounding if index.sound_alike(w, pair=False, key=lex.sound(w)) is not None
         }
-        skeletons = index.skeletons
-        rare_clear -= {w for w in rare_clear if skeleton(w) in skeletons or skeleton(w[:-1]) in skeletons}
+        rare_clear -= {w for w in rare_clear if index.may_be_misspelled(w) and index.misspelled(w) is not None}
         return plain, frozenset(rare_clear)
 
     def _word_hit(self, raw: str, sq: str, *, inside: bool) -> bool:
