@@ -32,7 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from screening.text.lexicon import default_lexicon  # noqa: E402
-from screening.text.lists import Distinctiveness, MarkList, TermList, load_marks, mark_words  # noqa: E402
+from screening.text.lists import (  # noqa: E402
+    Distinctiveness,
+    MarkList,
+    TermList,
+    is_everyday_phrase,
+    load_marks,
+    mark_words,
+)
 from screening.text.screener import DEFAULT_MARKS, DEFAULT_TERMS  # noqa: E402
 from screening.text.trademark import MarkIndex  # noqa: E402
 
@@ -457,7 +464,7 @@ def build(seed: int, half: str, per_family: int, ordinary: int) -> tuple[list[di
     coined = [i for i in own if index.distinctiveness(i) is Distinctiveness.COINED and len(mark_words(marks.marks[i])) == 1 and len(index.key(i)) >= 4]
     dictionary = [i for i in own if index.distinctiveness(i) is Distinctiveness.DICTIONARY and len(index.key(i)) >= 3]
     phrases = [i for i in own if index.distinctiveness(i) is Distinctiveness.ARBITRARY and int(index.nwords[i]) > 1]
-    sayings = [i for i in range(len(marks)) if half_of(marks.ids[i]) == half and all(c.isalpha() or c in " '" for c in marks.marks[i]) and _everyday_phrase(mark_words(marks.marks[i]))]
+    sayings = [i for i in range(len(marks)) if half_of(marks.ids[i]) == half and all(c.isalpha() or c in " '" for c in marks.marks[i]) and is_everyday_phrase(mark_words(marks.marks[i]), lex)]
     first_names = [
         i for i in own if int(index.nwords[i]) == 1 and marks.marks[i].isalpha() and lex.is_first_name(index.key(i))
     ]
@@ -524,22 +531,6 @@ def ordinary_texts(pools: Pools, rng: Rng, n: int, seed: int) -> list[dict[str, 
             }
         )
     return out
-
-
-# Words that make a run of ordinary words a saying rather than a name ("buy me a coffee").
-FUNCTION_WORDS = frozenset(
-    "a an the me my you your it its we our us i is are be to of and for in on at with this that all no not "
-    "do go let lets get up out by from what how who one more just every been have".split()
-)
-
-
-def _everyday_phrase(words: list[str]) -> bool:
-    lex = default_lexicon()
-    return (
-        len(words) > 1
-        and any(w in FUNCTION_WORDS for w in words)
-        and all(w in FUNCTION_WORDS or (lex.is_dictionary(w) and lex.zipf(w) >= 3.0) for w in words)
-    )
 
 
 def squeeze_(w: str) -> str:
