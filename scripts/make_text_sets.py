@@ -38,6 +38,7 @@ from screening.text.lists import (  # noqa: E402
     TermList,
     is_everyday_phrase,
     load_marks,
+    load_terms,
     mark_words,
 )
 from screening.text.screener import DEFAULT_MARKS, DEFAULT_TERMS  # noqa: E402
@@ -370,9 +371,11 @@ def tm_misspelled(mark: str, rng: Rng) -> str | None:
 BRAND_SIGNALS = ["{x}® store", "Official {x} merch", "{x} logo sticker for {name}", "{x}™ fan club"]
 
 
-def build(seed: int, half: str, per_family: int, ordinary: int) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+def build(
+    seed: int, half: str, per_family: int, ordinary: int
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     rng = random.Random(seed)
-    terms = TermList("t", "0", load_terms_entries())
+    terms = load_terms(DEFAULT_TERMS)  # LDNOOBW only, so every set is built from one list
     pools = Pools(terms)
     lex = pools.lex
     single = [e for e in terms.entries if half_of(e.id) == half and " " not in e.term and e.term.isalpha()]
@@ -432,8 +435,12 @@ def build(seed: int, half: str, per_family: int, ordinary: int) -> tuple[list[di
     holders = sorted(
         w
         for w, c in lex.entries.items()
-        if lex.is_dictionary(w) and c >> 4 >= 25 and w.isalpha() and w not in pools.terms_all
-        and any(t in w for t in held_terms) and not any(w == t + s for t in held_terms for s in ("s", "es", "ing", "er", "ed", "y"))
+        if lex.is_dictionary(w)
+        and c >> 4 >= 25
+        and w.isalpha()
+        and w not in pools.terms_all
+        and any(t in w for t in held_terms)
+        and not any(w == t + s for t in held_terms for s in ("s", "es", "ing", "er", "ed", "y"))
     )
     name_holders = [n for n in pools.names + pools.surnames if any(t in n.lower() for t in held_terms)]
     for _ in range(per_family * 2):
@@ -441,17 +448,62 @@ def build(seed: int, half: str, per_family: int, ordinary: int) -> tuple[list[di
         add("neg_off_scunthorpe", pools.fill(pools.frame(WISHES, "noun", rng), rng, noun=w), False, [])
     for _ in range(per_family):
         n = rng.choice(name_holders)
-        add("neg_off_name", pools.fill(pools.frame(WISHES, rng.choice(["name", "surname"]), rng), rng, name=n, surname=n), False, [])
-    abbreviations = ["Mr", "Mrs", "Dr", "St", "Rd", "PhD", "BFF", "xoxo", "NYC", "DJ", "TV", "MVP", "GG",
-                     "LOL", "OMG", "HQ", "BBQ", "PS", "RSVP", "ASAP", "MBA", "CEO", "VIP", "DIY", "XL",
-                     "Jr", "Sr", "Ltd", "Bros", "Pvt", "Sgt", "Cpl", "Pte", "HMS", "RIP", "B&B"]
+        add(
+            "neg_off_name",
+            pools.fill(pools.frame(WISHES, rng.choice(["name", "surname"]), rng), rng, name=n, surname=n),
+            False,
+            [],
+        )
+    abbreviations = [
+        "Mr",
+        "Mrs",
+        "Dr",
+        "St",
+        "Rd",
+        "PhD",
+        "BFF",
+        "xoxo",
+        "NYC",
+        "DJ",
+        "TV",
+        "MVP",
+        "GG",
+        "LOL",
+        "OMG",
+        "HQ",
+        "BBQ",
+        "PS",
+        "RSVP",
+        "ASAP",
+        "MBA",
+        "CEO",
+        "VIP",
+        "DIY",
+        "XL",
+        "Jr",
+        "Sr",
+        "Ltd",
+        "Bros",
+        "Pvt",
+        "Sgt",
+        "Cpl",
+        "Pte",
+        "HMS",
+        "RIP",
+        "B&B",
+    ]
     for _ in range(per_family):
         a = " ".join(rng.sample(abbreviations, 2))
         add("neg_off_abbrev", pools.fill(pools.frame(WISHES, "noun", rng), rng, noun=a), False, [])
     near_words = sorted(
-        w for w, c in lex.entries.items()
-        if lex.is_dictionary(w) and c >> 4 >= 30 and w.isalpha() and 3 <= len(w) <= 8
-        and w not in pools.terms_all and any(_one_edit(w, t) for t in held_terms if abs(len(t) - len(w)) <= 1)
+        w
+        for w, c in lex.entries.items()
+        if lex.is_dictionary(w)
+        and c >> 4 >= 30
+        and w.isalpha()
+        and 3 <= len(w) <= 8
+        and w not in pools.terms_all
+        and any(_one_edit(w, t) for t in held_terms if abs(len(t) - len(w)) <= 1)
     )
     for _ in range(per_family):
         w = rng.choice(near_words)
@@ -461,18 +513,36 @@ def build(seed: int, half: str, per_family: int, ordinary: int) -> tuple[list[di
     marks = load_marks(DEFAULT_MARKS)
     index = MarkIndex.build(MarkList("m", "0", marks.ids, marks.marks, marks.distinctiveness), lex)
     own = [i for i in range(len(marks)) if half_of(marks.ids[i]) == half]
-    coined = [i for i in own if index.distinctiveness(i) is Distinctiveness.COINED and len(mark_words(marks.marks[i])) == 1 and len(index.key(i)) >= 4]
-    dictionary = [i for i in own if index.distinctiveness(i) is Distinctiveness.DICTIONARY and len(index.key(i)) >= 3]
-    phrases = [i for i in own if index.distinctiveness(i) is Distinctiveness.ARBITRARY and int(index.nwords[i]) > 1]
-    sayings = [i for i in range(len(marks)) if half_of(marks.ids[i]) == half and all(c.isalpha() or c in " '" for c in marks.marks[i]) and is_everyday_phrase(mark_words(marks.marks[i]), lex)]
+    coined = [
+        i
+        for i in own
+        if index.distinctiveness(i) is Distinctiveness.COINED
+        and len(mark_words(marks.marks[i])) == 1
+        and len(index.key(i)) >= 4
+    ]
+    dictionary = [
+        i for i in own if index.distinctiveness(i) is Distinctiveness.DICTIONARY and len(index.key(i)) >= 3
+    ]
+    phrases = [
+        i for i in own if index.distinctiveness(i) is Distinctiveness.ARBITRARY and int(index.nwords[i]) > 1
+    ]
+    sayings = [
+        i
+        for i in range(len(marks))
+        if half_of(marks.ids[i]) == half
+        and all(c.isalpha() or c in " '" for c in marks.marks[i])
+        and is_everyday_phrase(mark_words(marks.marks[i]), lex)
+    ]
     first_names = [
-        i for i in own if int(index.nwords[i]) == 1 and marks.marks[i].isalpha() and lex.is_first_name(index.key(i))
+        i
+        for i in own
+        if int(index.nwords[i]) == 1 and marks.marks[i].isalpha() and lex.is_first_name(index.key(i))
     ]
 
     def contained(i: int) -> list[str]:
         """Marks inside the gold one (Google in Google Cloud): predicting them is neither right nor wrong."""
         words = mark_words(marks.marks[i])
-        out = []
+        out: list[str] = []
         for a in range(len(words)):
             for b in range(a + 1, len(words) + 1):
                 key = "".join(words[a:b])
@@ -494,25 +564,64 @@ def build(seed: int, half: str, per_family: int, ordinary: int) -> tuple[list[di
                 continue
             if family == "tm_misspelled" and (lex.is_known(mark_words(x)[0]) if mark_words(x) else True):
                 continue
-            add(family, pools.fill(rng.choice(TM_FRAMES), rng, x=x), False, [marks.ids[i]], also_ok=contained(i), surface=x)
+            add(
+                family,
+                pools.fill(rng.choice(TM_FRAMES), rng, x=x),
+                False,
+                [marks.ids[i]],
+                also_ok=contained(i),
+                surface=x,
+            )
             made += 1
     for _ in range(per_family):
         i = rng.choice(dictionary)
         x = marks.marks[i]
-        add("tm_generic_brand_context", pools.fill(rng.choice(BRAND_SIGNALS), rng, x=x), False, [marks.ids[i]], also_ok=contained(i))
-        add("neg_tm_generic_word", pools.fill(pools.frame(WISHES, rng.choice(["noun", "name"]), rng), rng, noun=x.lower(), name=x), False, [], mark=x)
+        add(
+            "tm_generic_brand_context",
+            pools.fill(rng.choice(BRAND_SIGNALS), rng, x=x),
+            False,
+            [marks.ids[i]],
+            also_ok=contained(i),
+        )
+        add(
+            "neg_tm_generic_word",
+            pools.fill(pools.frame(WISHES, rng.choice(["noun", "name"]), rng), rng, noun=x.lower(), name=x),
+            False,
+            [],
+            mark=x,
+        )
     for _ in range(per_family):
         i = rng.choice(sayings)
         x = marks.marks[i]
-        frame = rng.choice(["{name}, {x}!", "Always {x} — {name}", "{x}, love {name}", "{name} says: {x}", "Happy Birthday! {x}"])
+        frame = rng.choice(
+            [
+                "{name}, {x}!",
+                "Always {x} — {name}",
+                "{x}, love {name}",
+                "{name} says: {x}",
+                "Happy Birthday! {x}",
+            ]
+        )
         text = pools.fill(frame, rng, x=x.lower() if rng.random() < 0.5 else x.title())
         add("neg_tm_everyday_phrase", text, False, [], mark=x)
-        add("tm_phrase_brand_context", pools.fill(rng.choice(BRAND_SIGNALS), rng, x=x), False, [marks.ids[i]], also_ok=contained(i))
+        add(
+            "tm_phrase_brand_context",
+            pools.fill(rng.choice(BRAND_SIGNALS), rng, x=x),
+            False,
+            [marks.ids[i]],
+            also_ok=contained(i),
+        )
     for _ in range(per_family):
         i = rng.choice(first_names)
         x = marks.marks[i].capitalize()
         add("neg_tm_first_name", pools.fill(pools.frame(WISHES, "name", rng), rng, name=x), False, [], mark=x)
-        add("tm_first_name_brand_context", pools.fill(rng.choice(BRAND_SIGNALS), rng, x=marks.marks[i]), False, [marks.ids[i]], also_ok=contained(i))
+        add(
+            "tm_first_name_brand_context",
+            pools.fill(rng.choice(BRAND_SIGNALS), rng, x=marks.marks[i]),
+            False,
+            [marks.ids[i]],
+            also_ok=contained(i),
+        )
     return cases, ordinary_texts(pools, rng, ordinary, seed)
 
 
@@ -545,12 +654,6 @@ def _one_edit(a: str, b: str) -> bool:
     if len(a) > len(b):
         a, b = b, a
     return any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
-
-
-def load_terms_entries() -> tuple:  # type: ignore[type-arg]
-    from screening.text.lists import load_terms
-
-    return load_terms(DEFAULT_TERMS).entries
 
 
 def main() -> None:

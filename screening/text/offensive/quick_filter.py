@@ -224,7 +224,9 @@ class QuickFilter:
         rare_clear = candidates - {
             w for w in sounding if index.sound_alike(w, pair=False, key=lex.sound(w)) is not None
         }
-        rare_clear -= {w for w in rare_clear if index.may_be_misspelled(w) and index.misspelled(w) is not None}
+        rare_clear -= {
+            w for w in rare_clear if index.may_be_misspelled(w) and index.misspelled(w) is not None
+        }
         return plain, frozenset(rare_clear)
 
     def _word_hit(self, raw: str, sq: str, *, inside: bool) -> bool:

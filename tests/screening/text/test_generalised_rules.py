@@ -41,7 +41,10 @@ def screener(tmp_path_factory: pytest.TempPathFactory) -> TextScreener:
     (d / "terms.csv").write_text(TERMS, encoding="utf-8")
     (d / "allow.txt").write_text("", encoding="utf-8")
     return TextScreener(
-        load_marks(d / "marks.csv"), load_terms(d / "terms.csv"), load_allow(d / "allow.txt"), default_lexicon()
+        load_marks(d / "marks.csv"),
+        load_terms(d / "terms.csv"),
+        load_allow(d / "allow.txt"),
+        default_lexicon(),
     )
 
 
