@@ -573,16 +573,22 @@ def build(
                 surface=x,
             )
             made += 1
-    for _ in range(per_family):
-        i = rng.choice(dictionary)
+
+    def add_signalled(category: str, i: int) -> None:
+        """The mark as a brand, with a signal ("® store", "Official … merch"): always a mention."""
         x = marks.marks[i]
         add(
-            "tm_generic_brand_context",
+            category,
             pools.fill(rng.choice(BRAND_SIGNALS), rng, x=x),
             False,
             [marks.ids[i]],
             also_ok=contained(i),
         )
+
+    for _ in range(per_family):
+        i = rng.choice(dictionary)
+        x = marks.marks[i]
+        add_signalled("tm_generic_brand_context", i)
         add(
             "neg_tm_generic_word",
             pools.fill(pools.frame(WISHES, rng.choice(["noun", "name"]), rng), rng, noun=x.lower(), name=x),
@@ -604,24 +610,12 @@ def build(
         )
         text = pools.fill(frame, rng, x=x.lower() if rng.random() < 0.5 else x.title())
         add("neg_tm_everyday_phrase", text, False, [], mark=x)
-        add(
-            "tm_phrase_brand_context",
-            pools.fill(rng.choice(BRAND_SIGNALS), rng, x=x),
-            False,
-            [marks.ids[i]],
-            also_ok=contained(i),
-        )
+        add_signalled("tm_phrase_brand_context", i)
     for _ in range(per_family):
         i = rng.choice(first_names)
         x = marks.marks[i].capitalize()
         add("neg_tm_first_name", pools.fill(pools.frame(WISHES, "name", rng), rng, name=x), False, [], mark=x)
-        add(
-            "tm_first_name_brand_context",
-            pools.fill(rng.choice(BRAND_SIGNALS), rng, x=marks.marks[i]),
-            False,
-            [marks.ids[i]],
-            also_ok=contained(i),
-        )
+        add_signalled("tm_first_name_brand_context", i)
     return cases, ordinary_texts(pools, rng, ordinary, seed)
 
 
