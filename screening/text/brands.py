@@ -18,8 +18,8 @@ from rapidfuzz.distance import OSA
 
 from screening.findings import Finding, FindingKind, Severity
 from screening.text.lexicon import Lexicon
-from screening.text.lists import Distinctiveness
-from screening.text.name_cues import FAMILY_WORDS, HONORIFICS
+from screening.text.lists import Distinctiveness, is_everyday_phrase, mark_words
+from screening.text.name_cues import FAMILY_WORDS, HONORIFICS, NAME_SLOT_WORDS
 from screening.text.normalize import SIGNAL_CHARS, Gap, NormalizedText, Token
 from screening.text.phonetic import phonetic_key
 from screening.text.trademark import MarkIndex
@@ -46,7 +46,9 @@ _NEXT_SIGNALS = frozenset(
         "trademark",
     }
 )
-_PREV_SIGNALS = frozenset({"official", "genuine", "authentic", "licensed", "licenced"})
+_PREV_SIGNALS = frozenset(
+    {"official", "genuine", "authentic", "licensed", "licenced", "sponsored", "powered", "presented"}
+)
 _MAX_KEY = 48
 
 
@@ -107,6 +109,9 @@ class BrandMatcher:
                 if len(key) >= 5 and key.endswith("s"):
                     exact_q.append(key[:-1])  # plural or possessive without apostrophe: "WhatsApps"
                     exact_w.append(w_i)
+                    if len(key) >= 6 and key.endswith("es"):
+                        exact_q.append(key[:-2])  # "RetroArches", "Ionoses"
+                        exact_w.append(w_i)
                 if (w.fuzzy or multi) and len(key) >= 4:
                     edit_q.append(key)  # the text lacks one letter of the mark
                     edit_w.append(w_i)
@@ -199,7 +204,7 @@ class BrandMatcher:
         mk = self.index.key(m)
         best: _Match | None = None
         for key in w.keys:
-            if key == mk or (key == mk + "s" and len(mk) >= 4):
+            if key == mk or (len(mk) >= 4 and (key == mk + "s" or key == mk + "es")):
                 return _Match(m, w.first, w.last, 1.0, 0)
             if not (w.fuzzy or w.compound) and w.first == w.last:
                 continue
@@ -227,16 +232,21 @@ class BrandMatcher:
         if d is Distinctiveness.ARBITRARY and multiword_mark:
             if w.first == w.last:  # "newbalance", "FontAwesome": the joined form is itself a name
                 return True
-            written_as_name = any(toks[k].upper_first for k in range(w.first, w.last + 1))
-            return written_as_name or _brand_signal(nt, toks, w.first, w.last)
+            if _brand_signal(nt, toks, w.first, w.last):
+                return True
+            if any(_spelled_oddly(toks[k]) for k in range(w.first, w.last + 1)) or w.fuzzy:
+                return True  # "Und3r Armour", "Buy Me A Cofee": a spelling nobody uses by chance
+            if is_everyday_phrase(mark_words(self.index.label(m)), self.lexicon):
+                return False  # "try it online", "Welcome To The Jungle": a saying, even capitalised
+            return any(toks[k].upper_first for k in range(w.first, w.last + 1))
         # Dictionary word (or a one-word arbitrary mark): exactly, and only when used as a brand.
         return distance == 0 and _brand_signal(nt, toks, w.first, w.last)
 
     def _name_use(self, nt: NormalizedText, toks: tuple[Token, ...], k: int) -> bool:
         """A mark that is also a person's name, used as one: "Carolyn Chrysler", "the Bose family",
-        "Erasmo & Zola"."""
+        "Erasmo & Zola", "Happy Birthday Kimi!"."""
         tok = toks[k]
-        word = tok.text
+        word = tok.text.rstrip("!")  # "Kimi!": the "!" stays in the token, but it ends the name
         lex = self.lexicon
         if not tok.upper_first or tok.all_upper or not word.isalpha() or not lex.is_name(word):
             return False
@@ -245,6 +255,8 @@ class BrandMatcher:
                 lo, hi = (toks[j].end, tok.start) if j < k else (tok.end, toks[j].start)
                 if nt.folded[lo:hi].strip() in ("&", "and", "+"):
                     return True
+        if lex.is_first_name(word) and self._name_slot(toks, k):
+            return True
         if not lex.is_surname(word):
             return False
         if k + 1 < len(toks) and toks[k + 1].text in FAMILY_WORDS:
@@ -258,6 +270,23 @@ class BrandMatcher:
             and prev.upper_first
             and not prev.all_upper
             and self.lexicon.is_first_name(prev.text)
+        )
+
+    def _name_slot(self, toks: tuple[Token, ...], k: int) -> bool:
+        """Where personalisation puts a first name: after "Happy Birthday", "love", "for", "Baby";
+        signing off after a comma or dash ("Get well soon, Kimi"); before a surname ("Porsche Council")."""
+        tok = toks[k]
+        if k > 0 and toks[k - 1].text in NAME_SLOT_WORDS:
+            return True
+        nxt = toks[k + 1] if k + 1 < len(toks) else None
+        if k > 0 and tok.gap == Gap.HARD and (nxt is None or nxt.gap == Gap.HARD):
+            return True
+        return (
+            nxt is not None
+            and nxt.gap == Gap.SPACE
+            and nxt.upper_first
+            and nxt.text.isalpha()
+            and self.lexicon.is_surname(nxt.text)
         )
 
     def _finding(self, nt: NormalizedText, m: _Match) -> Finding:
@@ -286,6 +315,11 @@ def _span(nt: NormalizedText, first: int, last: int) -> tuple[int, int]:
     if tok.pos is None:
         end -= len(tok.text) - len(tok.text.rstrip("!"))
     return nt.span(nt.tokens[first].start, end)
+
+
+def _spelled_oddly(tok: Token) -> bool:
+    """Spelled letter by letter or with symbols for letters (a trailing "!" is punctuation)."""
+    return tok.pos is not None or not (tok.text.rstrip("!").isalpha() or tok.text.isdigit())
 
 
 def _brand_signal(nt: NormalizedText, toks: tuple[Token, ...], first: int, last: int) -> bool:

@@ -99,6 +99,24 @@ def distinctiveness_of_words(words: list[str], lexicon: Lexicon) -> Distinctiven
     return Distinctiveness.COINED
 
 
+# Words that make a run of ordinary words a saying rather than a name: "Buy Me A Coffee", "Read the Docs".
+FUNCTION_WORDS = frozenset(
+    "a an the me my you your it its we our us i is are be to of and for in on at with this that all no "
+    "not do go let lets get up out by from what how who one more just every been have".split()
+)
+
+
+def is_everyday_phrase(words: list[str], lexicon: Lexicon) -> bool:
+    """A mark of several words that people write as a phrase ("try it online", "welcome to the
+    jungle"): a function word among ordinary common words. Such a mark needs a brand signal, as a
+    dictionary-word mark does."""
+    return (
+        len(words) > 1
+        and any(w in FUNCTION_WORDS for w in words)
+        and all(w in FUNCTION_WORDS or (lexicon.is_dictionary(w) and lexicon.zipf(w) >= 3.0) for w in words)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MarkList:
     """Columnar (a 3M-mark list as 3M objects would not fit the memory budget)."""

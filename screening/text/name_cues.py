@@ -9,3 +9,24 @@ HONORIFICS = frozenset(
     {"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "uncle", "aunt", "auntie"}
 )
 FAMILY_WORDS = frozenset({"family", "house", "household", "clan", "residence", "reunion"})
+# Words a first name follows in personalisation: "Happy Birthday Kimi", "love, Zola", "for Dacia".
+NAME_SLOT_WORDS = frozenset(
+    {
+        "birthday",
+        "love",
+        "dear",
+        "from",
+        "to",
+        "baby",
+        "congratulations",
+        "congrats",
+        "christmas",
+        "welcome",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "anniversary",
+        "married",
+    }
+)

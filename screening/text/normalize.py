@@ -8,6 +8,8 @@ character remembers the index of the original character it came from. Worked exa
     "s\\u200bl\\u200cu\\u200dt"  -> "slut"                    zero-width and format characters vanish
     "dîçk"                    -> "dick"                    diacritics dropped after NFKD
     "R. e. d. d. i. t"        -> [reddit]                  3+ single letters with short gaps join up
+    "t~i~t.s", "s-h-*-t"      -> [tits], [sh*t]            mixed one-char separators; a mask in the run
+    "βιtch", "¢ock", "ʙłøw"   -> "bitch", "cock", "blow"   look-alikes inside a Latin word; stroked letters
     "sh1t"                    -> [sh1t], variants shit/shlt leetspeak is an alternative, never forced
 """
 
@@ -134,6 +136,57 @@ class NormalizedText:
 
 
 @lru_cache(maxsize=1)
+def lookalikes() -> dict[str, str]:
+    """Symbol or letter of another script -> the Latin letter it reads as inside a Latin word ("β" in
+    "βitch", "¢" in "¢ock", "ц" in "cцm"). Only in such a word: "€5", "£20" and Greek or Cyrillic
+    words keep their own reading."""
+    table: dict[str, str] = {}
+    for line in (DATA_DIR / "lookalikes.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            cp, target = line.split("\t")[:2]
+            table[chr(int(cp, 16))] = target
+    return table
+
+
+@lru_cache(maxsize=1)
+def _lookalike_re() -> re.Pattern[str]:
+    """A look-alike next to a letter (or to another look-alike), in a word that has an ASCII letter."""
+    chars = re.escape("".join(lookalikes()))
+    return re.compile(rf"(?=\S*[A-Za-z])\S*?[{chars}]\S*")
+
+
+def read_lookalikes(text: str) -> str:
+    """The text with each look-alike that sits in a Latin word replaced by its letter, char for char
+    (so offsets do not move): "βιtches" -> "bitches"; "€5 off", "£20", "καλή" are left alone."""
+    table = lookalikes()
+    if not any(c in table for c in set(NON_ASCII_RE.findall(text))):
+        return text
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group()
+        out = list(w)
+        for i, c in enumerate(w):
+            if c in table and (
+                (i > 0 and (w[i - 1].isalpha() or w[i - 1] in table))
+                or (i + 1 < len(w) and (w[i + 1].isalpha() or w[i + 1] in table))
+            ):
+                out[i] = table[c]
+        return "".join(out)
+
+    return _lookalike_re().sub(word, text)
+
+
+_LATIN_BASE_RE = re.compile(r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z])(?: WITH .*)?$")
+
+
+def _latin_base(c: str) -> str:
+    """A Latin letter that NFKD leaves alone ("ł", "ø", "đ", "ħ", "ɢ") -> its base letter, from its
+    Unicode name; "" when it has none."""
+    m = _LATIN_BASE_RE.match(unicodedata.name(c, ""))
+    return m.group(1).lower() if m else ""
+
+
+@lru_cache(maxsize=1)
 def confusables() -> dict[str, str]:
     """Non-ASCII look-alike -> ASCII letter (Cyrillic, Greek, Cherokee, ...), derived from TR39."""
     table: dict[str, str] = {}
@@ -171,7 +224,7 @@ def fold_char(c: str) -> str:
                     parts.append(direct)
                     continue
                 for low in ch.casefold():
-                    parts.append(table.get(low, low))
+                    parts.append(table.get(low) or (low if low.isascii() else _latin_base(low) or low))
             out = "".join(parts)
     if len(_FOLD_CACHE) < 100_000:  # bounded: an attacker can send every code point
         _FOLD_CACHE[c] = out
@@ -183,6 +236,7 @@ def fold(text: str) -> tuple[str, tuple[int, ...] | None]:
     lower-cased and its control characters read as spaces on every path."""
     if text.isascii():
         return text.lower().translate(_ASCII_CTRL), None
+    text = read_lookalikes(text)
     table = {ord(c): fold_char(c) for c in set(NON_ASCII_RE.findall(text))}
     low = text.translate(_ASCII_LOWER)
     # Most non-ASCII text folds char for char ("—", "é", Cyrillic "а") or drops a char (zero-width
@@ -237,6 +291,9 @@ def _gap(between: str) -> Gap:
 
 
 _CAMEL_RE = re.compile(r"(?<=[a-z])[A-Z]")
+_MASK_TOKENS = frozenset("*#@$")
+# One-char separators that a run of spelled-out letters may mix: "t~i~t.s", "c_u-n.t".
+_MIXED_JOINERS = frozenset("-._~/|+:=")
 
 
 def normalize(text: str) -> NormalizedText:
@@ -249,6 +306,14 @@ def normalize(text: str) -> NormalizedText:
     for m in _TOKEN_RE.finditer(folded):
         s, e = m.span()
         word = m.group()
+        if len(word) == 1 and word in _MASK_TOKENS:
+            if raw and len(raw[-1].text) == 1:
+                # A lone mask after a lone letter may stand for a letter of a spelled-out word
+                # ("s-h-*-t"); it is kept only if it joins such a run (_join_single_letters).
+                raw.append(Token(word, s, e, _gap(folded[prev_end:s]), False, False))
+                prev_end = e
+                singles = True
+            continue
         if word[0] in _STRIP_LEAD or word[-1] in _STRIP_TRAIL:
             while s < e and folded[s] in _STRIP_LEAD:
                 s += 1
@@ -291,31 +356,37 @@ def normalize(text: str) -> NormalizedText:
 
 
 def _join_single_letters(raw: list[Token], folded: str) -> list[Token]:
-    """ "f.u.c.k", "n i k e", "N-I-K-E", "R_y_a_n": a run of 3+ one-char tokens becomes one token."""
+    """ "f.u.c.k", "n i k e", "N-I-K-E", "R_y_a_n", "t~i~t.s", "s-h-*-t": a run of 3+ one-char tokens
+    becomes one token. A lone mask that joins no run is dropped, as any other symbol is."""
     out: list[Token] = []
     i = 0
     n = len(raw)
     while i < n:
         j = i
         if len(raw[i].text) == 1 and not raw[i].possessive and i + 1 < n:
-            # One separator style per run: in "R. e. d. d. i. t x Betty" the "x" is a word, not a letter.
+            # One separator style per run: in "R. e. d. d. i. t x Betty" the "x" is a word, not a letter;
+            # only runs cut by one-char joiners may mix them ("t~i~t.s").
             sep = folded[raw[i].end : raw[i + 1].start]
-            while (
-                j + 1 < n
-                and len(raw[j + 1].text) == 1
-                and raw[j + 1].gap in (Gap.SPACE, Gap.SOFT)
-                and len(sep) <= 3
-                and folded[raw[j].end : raw[j + 1].start] == sep
-            ):
-                j += 1
+            mixed = len(sep) == 1 and sep in _MIXED_JOINERS
+            while j + 1 < n and len(raw[j + 1].text) == 1 and len(sep) <= 3:
+                between = folded[raw[j].end : raw[j + 1].start]
+                if between == sep and raw[j + 1].gap in (Gap.SPACE, Gap.SOFT):
+                    j += 1
+                elif mixed and len(between) == 1 and between in _MIXED_JOINERS:
+                    j += 1
+                else:
+                    break
+        while j > i and raw[j].text in _MASK_TOKENS:
+            j -= 1  # a run ends with a letter
         if (
             j - i >= 2
             and j + 1 < n
             and len(raw[j + 1].text) <= 2
+            and raw[j + 1].text not in _MASK_TOKENS
             and folded[raw[j].end : raw[j + 1].start] == sep
         ):
             j += 1  # a spelled-out word's ending: "t. r. a. n. n. ys"
-        if j - i >= 2:
+        if j - i >= 2 and raw[i].text not in _MASK_TOKENS:
             run = raw[i : j + 1]
             out.append(
                 Token(
@@ -324,12 +395,13 @@ def _join_single_letters(raw: list[Token], folded: str) -> list[Token]:
                     run[-1].end,
                     run[0].gap,
                     upper_first=run[0].upper_first,
-                    all_upper=all(t.all_upper for t in run),
+                    all_upper=all(t.all_upper for t in run if t.text not in _MASK_TOKENS),
                     pos=tuple(t.start for t in run),
                 )
             )
             i = j + 1
         else:
-            out.append(raw[i])
+            if raw[i].text not in _MASK_TOKENS:
+                out.append(raw[i])
             i += 1
     return out

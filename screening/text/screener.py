@@ -25,6 +25,7 @@ SAVE_INDEX_MIN_MARKS = 50_000  # smaller lists build in well under a second: no 
 
 DEFAULT_MARKS = DATA_DIR / "marks_simple_icons.csv"
 DEFAULT_TERMS = DATA_DIR / "terms_ldnoobw_en.csv"
+EXTRA_TERMS = DATA_DIR / "terms_extra_en.csv"  # terms LDNOOBW lacks, curated for this project
 DEFAULT_ALLOW = DATA_DIR / "allow_en.txt"
 
 
@@ -160,8 +161,13 @@ def _default_index() -> MarkIndex:
 
 @lru_cache(maxsize=1)
 def _default_terms() -> TermList:
+    """LDNOOBW and the project's supplement (hate codes, shorthands, insults it lacks) as one list; the
+    version names both files' content."""
     terms = load_terms(DEFAULT_TERMS)
-    return TermList("ldnoobw-en", "1.2.0+" + terms.version[:6], terms.entries)
+    extra = load_terms(EXTRA_TERMS)
+    return TermList(
+        "ldnoobw-en", f"1.2.0+{terms.version[:6]}+cv{extra.version[:6]}", terms.entries + extra.entries
+    )
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,24 @@ FUZZY_KNOWN_ZIPF = 3.3
 # How many letters a sound-alike may be longer or shorter than its target (squeezed).
 SOUND_ALIKE_SLACK = 3
 _RUN_RE = re.compile(r"(.)\1*")
+_DROP_VOWELS = str.maketrans("", "", "aeiou")
+# A term spelled without its vowels must keep this many letters to mean anything ("sht", not "ss").
+MIN_SKELETON = 3
+MIN_SWAPPED = 4  # "tits" -> "ttis"; three letters swapped are too often another word
+# "v" for "u" where a vowel belongs ("kvnt", "anilingvs"): read back as "u" between consonants.
+_V_AS_U = re.compile(r"(?<=[^aeiouy])v(?=[^aeiouy]|$)")
+
+
+def skeleton(word: str) -> str:
+    """The word squeezed, without the vowels after its first letter: "shit" -> "sht", "masturbation" ->
+    "mstrbtn", "asshole" -> "ashl". What is left when a writer drops vowels and doubled letters."""
+    sq = squeeze(word)
+    return squeeze(sq[:1] + sq[1:].translate(_DROP_VOWELS))
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
 
 
 class TermKey(NamedTuple):
@@ -120,6 +138,24 @@ class TermIndex:
         self.sounds: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in sounds.items() if len(k) >= 2}
         self.sound_longest = max((len(self.joined[t]) for ts in self.sounds.values() for t in ts), default=0)
         self.pairs = self._pair_filter()
+        # Terms of one word by their skeletons, for spellings that drop vowels ("btch", "mstrbtn").
+        skeletons: dict[str, list[int]] = {}
+        for idx, words in enumerate(self.words):
+            if len(words) == 1 and words[0].isalpha():
+                sk = skeleton(words[0])
+                if len(sk) >= MIN_SKELETON and sk != self.joined[idx]:
+                    skeletons.setdefault(sk, []).append(idx)
+        self.skeletons: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in skeletons.items()}
+        # ... and by their spellings with two neighbouring letters swapped ("btich", "rmijob"): 4+ letters,
+        # the first one kept, as people read a word by its first letter.
+        swapped: dict[str, int] = {}
+        for idx, words in enumerate(self.words):
+            j = self.joined[idx]
+            if len(words) == 1 and j.isalpha() and len(j) >= MIN_SWAPPED:
+                for p in range(1, len(j) - 1):
+                    if j[p] != j[p + 1]:
+                        swapped.setdefault(squeeze(j[:p] + j[p + 1] + j[p] + j[p + 2 :]), idx)
+        self.swapped = {k: v for k, v in swapped.items() if k not in self.single}
 
         # Terms that are also names, which a name use excuses ("Dick Whittington").
         self.name_terms = frozenset(
@@ -210,6 +246,53 @@ class TermIndex:
                 return SoundAlike(term, round(0.8 * ratio, 4))
         return None
 
+    def dropped_letters(self, word: str) -> int | None:
+        """The one-word term that `word` spells with vowels or doubled letters left out ("sht",
+        "btch", "pssy", "mstrbtn"; "fcks" with an ending), if any. The word's letters must all be the
+        term's, in order: "shat" has the skeleton of "shit" but is another word."""
+        if not self.skeletons or len(word) < MIN_SKELETON or not word.isalpha():
+            return None
+        sq = squeeze(word)
+        for form in (sq, sq[:-1]) if sq.endswith("s") and len(sq) > MIN_SKELETON else (sq,):
+            for term in self.skeletons.get(skeleton(form), ()):
+                if _is_subsequence(form, self.joined[term]):
+                    return term
+        return None
+
+    def misspelled(self, word: str) -> int | None:
+        """The one-word term `word` is a deliberate misspelling of, beyond what its sound key catches:
+        vowels dropped ("sht", "mstrbtn"), two neighbouring letters swapped ("btich"), or "v" written
+        for "u" ("kvnt"); an "s" ending is allowed. Asked only of words no lexicon knows."""
+        term = self.dropped_letters(word)
+        if term is not None:
+            return term
+        sq = squeeze(word)
+        term = self.swapped.get(sq)
+        if term is None and sq.endswith("s"):
+            term = self.swapped.get(sq[:-1])
+        if term is None and "v" in word:
+            as_u = _V_AS_U.sub("u", word)
+            if as_u != word:
+                term = self.spelled(as_u)
+                if term is None and as_u.endswith("s"):
+                    term = self.spelled(as_u[:-1])
+                if term is None:
+                    found = self.sound_alike(as_u, pair=False)
+                    term = found.term if found is not None else None
+        return term
+
+    def may_be_misspelled(self, word: str) -> bool:
+        """Cheap sets-only test: misspelled(word) can only be a term if this holds (so the lexicon's
+        rare words are judged at build without calling it for each)."""
+        sq = squeeze(word)
+        return (
+            "v" in word
+            or skeleton(sq) in self.skeletons
+            or skeleton(sq[:-1]) in self.skeletons
+            or sq in self.swapped
+            or sq[:-1] in self.swapped
+        )
+
     # -- masked and joined words ----------------------------------------------------------------
 
     def spelled(self, word: str) -> int | None:
@@ -230,6 +313,13 @@ class TermIndex:
                 if key.startswith(head) and _wild_equal(pat, key):
                     return self.keys[key][0]
         return None
+
+    def spelled_split(self, a: str, b: str) -> int | None:
+        """A one-word term that two words spell when joined, one of them no word of its own: "sh it",
+        "ca mgirl", "fu cking". Two real words never ("pen is", "the rapist")."""
+        if self.lexicon.is_known(a) and self.lexicon.is_known(b):
+            return None
+        return self.spelled(a + b)
 
     def spelled_joined(self, a: str, b: str) -> int | None:
         """A term that two words cut by one mask-like separator spell, the separator being nothing or a

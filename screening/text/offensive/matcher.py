@@ -253,7 +253,10 @@ class OffensiveMatcher:
                 continue
             for j in range(i + 2, n + 1):
                 piece = s[i:j]
-                if piece.isdigit() or self.lexicon.is_common(piece, 3.0):
+                # A two-letter piece must be a dictionary word: "li" + "gh" is no reading of "ligh".
+                if piece.isdigit() or (
+                    self.lexicon.is_common(piece, 3.0) and (j - i > 2 or self.lexicon.is_dictionary(piece))
+                ):
                     ok[j] = True
         return ok[n]
 
@@ -279,6 +282,14 @@ class OffensiveMatcher:
                 nxt = toks[k + 1]
                 if nxt.start - tok.end == 1 and nxt.text.isalpha() and nxt.text != "s":
                     term = index.spelled_joined(tok.text, nxt.text)
+                    if term is not None:
+                        yield Hit(term, k, k + 1, tok.start, nxt.end, 0.9, True)
+                        continue
+            # "sh it", "ca mgirl": one word cut by a space or a joiner, one half no word of its own.
+            if k + 1 < len(toks) and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT) and tok.text.isalpha():
+                nxt = toks[k + 1]
+                if nxt.text.isalpha() and not nxt.possessive:
+                    term = index.spelled_split(tok.text, nxt.text)
                     if term is not None:
                         yield Hit(term, k, k + 1, tok.start, nxt.end, 0.9, True)
 
@@ -318,6 +329,10 @@ class OffensiveMatcher:
                 found = index.sound_alike(words[k], pair=False, key=key_of(k))
                 if found is not None:
                     yield Hit(found.term, k, k, tok.start, tok.end, found.score, True)
+                else:
+                    term = index.misspelled(words[k])  # "sht", "btich", "kvnt"
+                    if term is not None:
+                        yield Hit(term, k, k, tok.start, tok.end, 0.85, True)  # review, not block
             if (
                 k < last
                 and toks[k + 1].gap in (Gap.SPACE, Gap.SOFT)

@@ -25,6 +25,7 @@ from screening.text.normalize import (
     NON_ASCII_RE,
     SOFT_GAP_CHARS,
     fold_char,
+    lookalikes,
     squeeze,
     squeeze_map,
 )
@@ -36,7 +37,7 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 # or single characters in a row ("f u c k"). Two searches: one alternation of both is twice as slow.
 _SUSPECT_RE = re.compile(r"[a-z][@$*#|0-9]|[@$*#|0-9!][a-z]")
 _SYMBOL_RE = re.compile(f"[{re.escape(LEET_SYMBOLS)}]")  # one class, far cheaper than the two-sided one
-_SINGLES_RE = re.compile(r"(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9][^a-z0-9]")
+_SINGLES_RE = re.compile(r"(?:^|[^a-z0-9])[a-z0-9][^a-z0-9]{1,3}[a-z0-9](?:[^a-z0-9]|$)")
 _BANG_RE = re.compile(r"([a-z]+)!")
 # Two words joined by one mask-like character, a soft gap ("r-mjob", "tr-nny"); a lone "s" after it is an
 # ending, not a word ("Coco's", "A-s").
@@ -100,8 +101,12 @@ class QuickFilter:
             return False
         memo = self._memo.get
         rare: dict[str, str | None] = {}  # rare word -> its sound key, if known yet
+        unknown: list[str] = []  # words no lexicon knows, which may be half of a split word
+        is_known = self.lexicon.is_known
         multi = False
         for w in set(words).difference(self.plain):
+            if not is_known(w):
+                unknown.append(w)
             if w in self.rare_clear:
                 rare[w] = None
                 continue
@@ -129,6 +134,17 @@ class QuickFilter:
             for a, b in _JOINT_RE.findall(low):
                 if index.spelled_joined(a, b) is not None:
                     return False
+        # "sh it", "ca mgirl": a word no lexicon knows and its neighbour spell a term.
+        if unknown and len(words) > 1:
+            last = len(words) - 1
+            for u in unknown:
+                i = -1
+                for _ in range(words.count(u)):
+                    i = words.index(u, i + 1)
+                    if (i > 0 and index.spelled(words[i - 1] + u) is not None) or (
+                        i < last and index.spelled(u + words[i + 1]) is not None
+                    ):
+                        return False
         # Two words read as one sound-alike of a term of several words ("bal gak"), when either is rare.
         if rare and index.pairs.lengths:
             last = len(words) - 1
@@ -172,7 +188,8 @@ class QuickFilter:
         rare = index.is_sound_alike_candidate(w)
         key = self.lexicon.sound(w) if rare else None
         clear = not self._word_hit(w, sq, inside=True) and not (
-            rare and index.sound_alike(w, pair=False, key=key) is not None
+            rare
+            and (index.sound_alike(w, pair=False, key=key) is not None or index.misspelled(w) is not None)
         )
         return WordInfo(sq, clear, rare, key)
 
@@ -206,6 +223,9 @@ class QuickFilter:
         sounding = {w for w in candidates if (sounds.get(w) or lex.sound(w)) in index.sounds}
         rare_clear = candidates - {
             w for w in sounding if index.sound_alike(w, pair=False, key=lex.sound(w)) is not None
+        }
+        rare_clear -= {
+            w for w in rare_clear if index.may_be_misspelled(w) and index.misspelled(w) is not None
         }
         return plain, frozenset(rare_clear)
 
@@ -276,8 +296,10 @@ def ascii_separators(text: str) -> str | None:
         rep = _SEPARATOR_CACHE.get(c)
         if rep is None:
             folded = fold_char(c)
-            separator = unicodedata.category(c)[0] in "PSZ" and all(
-                not ch.isalnum() and ch not in LEET_SYMBOLS for ch in folded
+            separator = (
+                unicodedata.category(c)[0] in "PSZ"
+                and c not in lookalikes()  # "¢ock", "⊂unt": a letter inside a Latin word
+                and all(not ch.isalnum() and ch not in LEET_SYMBOLS for ch in folded)
             )
             rep = _JOINERS.get(c, " ") if separator else ""
             if len(_SEPARATOR_CACHE) < 10_000:  # characters, not text: nothing a customer wrote is kept

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from screening.text.lexicon import default_lexicon
 from screening.text.normalize import normalize
 from screening.text.offensive import OffensiveMatcher
+from screening.text.offensive.index import skeleton
 from screening.text.screener import _default_allow, _default_terms
 
 
@@ -47,11 +48,27 @@ def _fragments() -> list[str]:
     halves = [t[: len(t) // 2] for t in terms] + [t[len(t) // 2 :] for t in terms]
     # Cut by a joint, with or without a letter masked by it: "tr-nny", "fu-ck".
     cuts = [t[:2] + "-" + t[k:] for t in terms if len(t) >= 4 and " " not in t for k in (2, 3)]
+    # The misspellings read by TermIndex.misspelled, and terms split by a space ("mast urbation").
+    one_word = [t for t in terms if t.isalpha() and len(t) >= 4]
+    misspelled = (
+        [skeleton(t) for t in one_word]
+        + [t[0] + t[2] + t[1] + t[3:] for t in one_word]
+        + [t.replace("u", "v") for t in one_word if "u" in t]
+        + [t[:3] + " " + t[3:] for t in one_word]
+    )
     rng = random.Random(5)
     common = rng.sample(sorted(w for w in lex.entries if lex.is_common(w, 4.0) and w.isalpha()), 60)
     rare = rng.sample(sorted(lex.rare_unknown_words(3.3, min_len=3)), 60)
     return sorted(
-        set(terms + halves + cuts + common + rare + ["Mr", "Dick", "1995", "b*tch", "sh1t", "bal", "gak"])
+        set(
+            terms
+            + halves
+            + cuts
+            + misspelled
+            + common
+            + rare
+            + ["Mr", "Dick", "1995", "b*tch", "sh1t", "bal", "gak", "s-h-*-t", "t~w.a_t", "¢unt"]
+        )
     )
 
 
@@ -72,3 +89,12 @@ def test_the_filter_reads_terms_through_the_index(shipped: OffensiveMatcher) -> 
     """The quick filter and the full matcher share one TermIndex (one set of word rules)."""
     assert shipped.quick.index is shipped.index
     assert shipped.excuses.index is shipped.index
+
+
+@pytest.mark.parametrize(
+    "text", ["mast urbation", "you sht", "btich", "kvnt", "t~w.a_t", "s-h-*-t", "¢unt", "βitch", "a * b"]
+)
+def test_each_new_rule_has_its_quick_counterpart(shipped: OffensiveMatcher, text: str) -> None:
+    """Texts only the newer full-path rules read (split words, dropped vowels, swaps, v for u, mixed
+    joiners, masks in spelled-out words, look-alikes) are never cleared by the quick path."""
+    assert not shipped.quick_clear(text), text
