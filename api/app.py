@@ -21,9 +21,9 @@ from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
 from api.routes import lists, orders, review, system
 from api.settings import Settings
-from api.wiring import Services, build_services
+from api.wiring import Services, build_screening_worker, build_services
 from api.workbench import create_workbench
-from customization_vault.fulfilment import FulfilmentService
+from customization_vault.fulfilment import FulfilmentService, JobScreening
 from customization_vault.intake import Limits
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,16 @@ def build_purge_gateway(services: Services) -> PurgeGateway:
     return RetentionPurge(services.purger, services.signer)
 
 
+def build_jobs(services: Services) -> JobScreening | None:
+    """Screening by durable jobs, with a worker in this process when settings say so (the embedded
+    default); None when screening is off (every item clears as it is stored)."""
+    settings = services.settings
+    if not settings.screening.enabled:
+        return None
+    worker = build_screening_worker(services) if settings.screening_in_process else None
+    return JobScreening(deadline_seconds=settings.screening.upload_deadline_seconds, worker=worker)
+
+
 def build_context(services: Services, metrics: Metrics | None = None) -> ApiContext:
     """Called inside the running event loop (the lifespan): the upload limiter belongs to it."""
     purge = build_purge_gateway(services)
@@ -64,6 +74,7 @@ def build_context(services: Services, metrics: Metrics | None = None) -> ApiCont
         limits_of(services.settings),
         receipts=purge.receipt,
         review=services.review,
+        jobs=build_jobs(services),
     )
     # Each upload in flight holds up to max_upload_bytes in memory: the limiter bounds the total.
     slots = CapacityLimiter(
@@ -81,20 +92,28 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         svc = services if services is not None else await to_thread.run_sync(build_services, settings)
+        worker = None
         try:
             ctx = build_context(svc, metrics)
-            # Lists and indexes load now, so the first upload does not pay for them.
+            # Lists and indexes load now, so the first upload does not pay for them. The engines in
+            # this process serve readiness (and inline screening); a worker's processes have their own.
             await to_thread.run_sync(svc.screener.warm)
             log.info(
                 "screening engines: %s",
                 ", ".join(f"{name}={s.state.value}" for name, s in svc.screener.status().items()),
             )
+            worker = None if ctx.fulfilment.jobs is None else ctx.fulfilment.jobs.worker
+            if worker is not None:
+                await to_thread.run_sync(worker.warm)
+                worker.start()
             app.state.ctx = ctx
             workbench.state.ctx = ctx  # a mounted app has its own state: the pages read it there
             yield
         finally:
             app.state.ctx = None
             workbench.state.ctx = None
+            if worker is not None:
+                await to_thread.run_sync(worker.stop)
             if owned:
                 svc.close()
 

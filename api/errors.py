@@ -26,6 +26,7 @@ from customization_vault.errors import (
     BackendError,
     ContentGone,
     ContentHeld,
+    ContentPending,
     ContentRefused,
     InsecureKeyring,
     IntegrityError,
@@ -74,6 +75,7 @@ STATUS_TABLE: tuple[tuple[type[VaultError], int, str], ...] = (
     (ContentGone, 410, "Content gone"),
     (KeyDestroyed, 410, "Content gone"),
     (ContentRefused, 451, "Unavailable for legal reasons"),
+    (ContentPending, 409, "Being screened"),
     (ContentHeld, 409, "Held for review"),
     (StateConflict, 409, "Conflict"),
     (MalformedRequest, 400, "Malformed request"),
@@ -122,6 +124,8 @@ def vault_problem(exc: VaultError) -> JSONResponse:
     status, title = status_for(exc)
     detail = None if status in _OPAQUE else str(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, ContentPending):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     return problem(status, title, detail, exc.code if status not in _OPAQUE else "internal_error", headers)
 
 

@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from customization_vault.catalog import FindingView, ItemView, OrderView, ReviewView
 from customization_vault.fulfilment import ItemSummary, OrderSummary
+from customization_vault.lifecycle import ItemState
 from screening.screener import EngineStatus
+
+# The verdict of an item whose screening job has not finished (its state is "received").
+PENDING = "pending"
 
 
 class FindingRead(BaseModel):
@@ -96,15 +100,17 @@ class ItemRead(BaseModel):
     kind: str = Field(description="text | image | font")
     content_type: str
     size: int = Field(description="Plaintext bytes as stored (after metadata removal)")
-    state: str = Field(description="clear | flagged | blocked | approved | rejected")
+    state: str = Field(description="received | clear | flagged | blocked | approved | rejected")
     verdict: str | None = Field(
-        description="Latest screening verdict (at upload or re-screen): clear | flagged | blocked"
+        description="Latest screening verdict (at upload or re-screen): clear | flagged | blocked, or "
+        "pending while the item is first screened"
     )
     findings: list[FindingRead]
     metadata_removed: list[str] = Field(description='What intake stripped, e.g. ["exif", "gps"]')
     created_at: datetime
     review: ReviewRead | None = None
     content_url: str
+    item_url: str
 
     @classmethod
     def of(cls, item: ItemView, order_external_id: str, review: ReviewRead | None = None) -> ItemRead:
@@ -114,12 +120,13 @@ class ItemRead(BaseModel):
             content_type=item.content_type,
             size=item.size,
             state=item.state,
-            verdict=item.verdict,
+            verdict=PENDING if item.state == ItemState.RECEIVED else item.verdict,
             findings=[FindingRead.of(f) for f in item.findings],
             metadata_removed=list(item.metadata_removed),
             created_at=item.created_at,
             review=review,
             content_url=f"/v1/orders/{order_external_id}/items/{item.id}/content",
+            item_url=f"/v1/orders/{order_external_id}/items/{item.id}",
         )
 
 

@@ -20,11 +20,13 @@ from customization_vault.config import (
 )
 from retention.config import RetentionConfig
 
+Environment = Literal["development", "test", "production"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CV_", env_nested_delimiter="__", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = Field(
+    environment: Environment = Field(
         default="development",
         description="production refuses demo keys, the local keyring and screening switched off",
     )
@@ -60,6 +62,11 @@ class Settings(BaseSettings):
                 )
             if self.bootstrap_demo:
                 raise ValueError("production refuses demo keys: set CV_BOOTSTRAP_DEMO=false")
+            if self.screening.isolation != "process":
+                raise ValueError(
+                    "production screens customer files in isolated processes only: "
+                    "unset CV_SCREENING__ISOLATION"
+                )
             if not self.screening.enabled:
                 raise ValueError(
                     "production refuses to run with screening disabled (every upload would clear): "
@@ -70,6 +77,12 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def screening_in_process(self) -> bool:
+        """Whether `serve` runs screening jobs itself: as set, else only on SQLite (one process)."""
+        wanted = self.screening.worker_in_process
+        return self.database_url.startswith("sqlite") if wanted is None else wanted
 
     @property
     def blob_dir(self) -> Path:

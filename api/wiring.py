@@ -5,18 +5,21 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from api.settings import Settings
+from api.settings import Environment, Settings
 from customization_vault import list_engines
 from customization_vault.apikeys import ApiKeys
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
+from customization_vault.config import ScreeningConfig
 from customization_vault.dashboard import ReviewStats
 from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
 from customization_vault.keys.base import KeyProvider
@@ -26,6 +29,7 @@ from customization_vault.notifications import Notifier, WebhookBook
 from customization_vault.rescreen import Rescreener
 from customization_vault.review import ReviewDesk
 from customization_vault.reviewer_sessions import ReviewerSessions
+from customization_vault.screening_jobs import ScreeningWorker, WorkerSettings
 from customization_vault.vault import Vault
 from retention.metrics import PurgeMetrics
 from retention.purge import Purger
@@ -33,6 +37,7 @@ from retention.receipts import ReceiptSigner
 from retention.worker import PurgeWorker
 from screening.composite import CompositeScreener, null_composite
 from screening.findings import Verdict
+from screening.isolation import IsolatedScreener, IsolationLimits
 from screening.screener import DISABLED, EngineState, EngineStatus, NullScreener, Screener
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "build_list_reloader",
     "build_receipt_signer",
     "build_screener",
+    "build_screening_worker",
     "build_services",
     "create_db_engine",
 ]
@@ -140,12 +146,12 @@ def _text_screener(settings: Settings, stored: StoredLists) -> Screener:
     )
 
 
-def _ocr_engine(settings: Settings) -> tuple[Any, EngineStatus]:
+def _ocr_engine(settings: Settings, threads: int | None) -> tuple[Any, EngineStatus]:
     """(the OCR engine, or None and why: disabled by settings, or unavailable)."""
     if not settings.screening.ocr:
         return None, DISABLED
     try:
-        return importlib.import_module("screening.image.ocr").default_ocr_engine(), DISABLED
+        return importlib.import_module("screening.image.ocr").default_ocr_engine(threads=threads), DISABLED
     except Exception as exc:  # without OCR images are still hash-matched, but text in them goes unread
         reason = _unavailable(settings, "ocr", exc, "text inside images")
         return None, EngineStatus(EngineState.UNAVAILABLE, reason=reason)
@@ -167,10 +173,12 @@ class _CurrentText:
         return verdict
 
 
-def _image_screener(settings: Settings, stored: StoredLists, text: Callable[[], Screener]) -> Screener:
+def _image_screener(
+    settings: Settings, stored: StoredLists, text: Callable[[], Screener], ocr_threads: int | None
+) -> Screener:
     def build(m: Any) -> Screener:
         registry = list_engines.image_registry(settings.screening, stored)
-        ocr, without_ocr = _ocr_engine(settings)
+        ocr, without_ocr = _ocr_engine(settings, ocr_threads)
         text_screener = _CurrentText(text) if hasattr(text(), "screen_text") else None
         screener: Screener = m.ImageScreener(registry, ocr, text_screener, ocr_status=without_ocr)
         return screener
@@ -186,11 +194,14 @@ def _font_screener(settings: Settings, stored: StoredLists) -> Screener:
     return _engine(settings, "screening.fonts", "font", build, ("FontScreener", "load_restricted_fonts"))
 
 
-def _engine_builders(settings: Settings, text: Callable[[], Screener]) -> dict[str, EngineBuilder]:
-    """Each engine from the lists given (stored versions; a kind absent: its settings file or shipped)."""
+def _engine_builders(
+    settings: Settings, text: Callable[[], Screener], ocr_threads: int | None = None
+) -> dict[str, EngineBuilder]:
+    """Each engine from the lists given (stored versions; a kind absent: its settings file or shipped);
+    `ocr_threads` is the OCR engine's thread count (default: up to 4; a screening child uses 1)."""
     return {
         "text": lambda stored: _text_screener(settings, stored),
-        "image": lambda stored: _image_screener(settings, stored, text),
+        "image": lambda stored: _image_screener(settings, stored, text, ocr_threads),
         "font": lambda stored: _font_screener(settings, stored),
     }
 
@@ -210,7 +221,7 @@ def build_screener(settings: Settings) -> CompositeScreener:
 
 
 def build_list_reloader(
-    settings: Settings, lists: ListBook, clock: Clock = system_clock
+    settings: Settings, lists: ListBook, clock: Clock = system_clock, *, ocr_threads: int | None = None
 ) -> ListReloader | None:
     """A process's screener on the newest stored list versions, kept there (see `ListReloader`); None
     when screening is disabled (every kind then clears)."""
@@ -220,11 +231,73 @@ def build_list_reloader(
     reloader: ListReloader
     reloader = ListReloader(
         lists,
-        _engine_builders(settings, lambda: reloader.screener.engine("text")),
+        _engine_builders(settings, lambda: reloader.screener.engine("text"), ocr_threads),
         interval=settings.screening.reload_seconds,
         clock=clock,
     )
     return reloader
+
+
+def child_screener(screening: dict[str, Any], environment: Environment, database_url: str) -> Screener:
+    """The engines of one screening child process, on the newest stored list versions.
+
+    Runs in the child (spawned: it re-imports this module), so it takes plain data that pickles: the
+    screening settings and the catalog's URL, from which it follows list imports itself (its own
+    `ListReloader` thread), as every other process does. One OCR thread: the child screens one item at
+    a time, and N children use N cores.
+    """
+    settings = Settings.model_construct(
+        environment=environment, screening=ScreeningConfig.model_validate(screening)
+    )
+    catalog = Catalog.of(create_db_engine(database_url))
+    lists = ListBook(catalog, AuditLog(catalog), max_bytes=settings.screening.max_list_bytes)
+    reloader = build_list_reloader(settings, lists, ocr_threads=1)
+    if reloader is None:
+        return null_composite()
+    reloader.start()
+    return reloader.screener
+
+
+def screening_processes(settings: Settings, override: int | None = None) -> int:
+    return override or settings.screening.processes or os.cpu_count() or 1
+
+
+def build_screening_worker(services: Services, *, processes: int | None = None) -> ScreeningWorker:
+    """A worker for the durable screening jobs over these services.
+
+    With `isolation=process` (the default; production's only choice) items are screened in child
+    processes under memory, CPU and time limits, each with its own engines; with `thread` they are
+    screened by `services.screener` in this process (tests hand in their own screener that way).
+    """
+    settings = services.settings
+    cfg = settings.screening
+    n = screening_processes(settings, processes)
+    screener: Screener = services.screener
+    if cfg.isolation == "process" and cfg.enabled:
+        screener = IsolatedScreener(
+            functools.partial(
+                child_screener, cfg.model_dump(mode="json"), settings.environment, settings.database_url
+            ),
+            processes=n,
+            limits=IsolationLimits(
+                memory_bytes=cfg.memory_limit_mb << 20,
+                cpu_seconds=math.ceil(cfg.item_timeout_seconds),
+                wall_seconds=cfg.item_timeout_seconds,
+            ),
+        )
+    return ScreeningWorker(
+        services.vault.content,
+        services.vault.orders,
+        screener,
+        settings=WorkerSettings(
+            threads=n,
+            # Past the per-item limit (plus a child's restart), only a dead worker's lease lapses.
+            lease_seconds=2 * cfg.item_timeout_seconds + 30,
+            poll_seconds=cfg.job_poll_seconds,
+            retry_seconds=cfg.job_retry_seconds,
+        ),
+        clock=services.clock,
+    )
 
 
 def build_receipt_signer(settings: Settings) -> ReceiptSigner:

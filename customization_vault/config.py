@@ -99,6 +99,37 @@ class ScreeningConfig(BaseModel):
         description="A re-screen job is left to its runner this long after its last commit (a crashed "
         "runner's job is then resumed by another)",
     )
+    upload_deadline_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="An upload waits this long for its verdict (201); past it, or with `Prefer: "
+        "respond-async`, it answers 202 with verdict pending",
+    )
+    worker_in_process: bool | None = Field(
+        default=None,
+        description="Run screening jobs inside `serve` (default: yes on SQLite, the embedded default; "
+        "no on PostgreSQL, where `worker` processes screen)",
+    )
+    isolation: Literal["process", "thread"] = Field(
+        default="process",
+        description="`process`: items are decoded and screened in child processes with limits "
+        "(production); `thread`: in the worker's own process (tests; refused in production)",
+    )
+    processes: int | None = Field(
+        default=None, ge=1, le=256, description="Screening child processes per worker (default: cores)"
+    )
+    item_timeout_seconds: float = Field(
+        default=30, gt=0, description="Wall and CPU time one item may take before its process is killed"
+    )
+    memory_limit_mb: int = Field(
+        default=3072, ge=256, description="Address-space limit (RLIMIT_AS) of each screening process"
+    )
+    job_poll_seconds: float = Field(
+        default=0.25, gt=0, description="How often an idle worker looks for screening jobs"
+    )
+    job_retry_seconds: float = Field(
+        default=5, gt=0, description="First retry delay of a job a backend failed (doubles, capped)"
+    )
 
 
 class SigningConfig(BaseModel):

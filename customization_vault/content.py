@@ -16,24 +16,39 @@ from datetime import datetime
 from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, ObjectContext, decrypt_stream, encrypt_stream
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore, blob_key, order_prefix
-from customization_vault.catalog import Catalog, DuplicateRow, ItemView, OrderView, ReviewView, Unit
+from customization_vault.catalog import Catalog, DuplicateRow, ItemView, JobView, OrderView, ReviewView, Unit
 from customization_vault.catalog.types import new_id
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import ItemNotFound, KeyDestroyed, OrderNotFound, StateConflict, TooLarge
 from customization_vault.keys.base import DataKey, KeyContext, KeyProvider
-from customization_vault.lifecycle import ItemState, check_accepts_uploads, check_release, item_state_for
+from customization_vault.lifecycle import (
+    ItemState,
+    JobState,
+    OrderState,
+    VerdictKind,
+    check_accepts_uploads,
+    check_item,
+    check_release,
+    item_state_for,
+)
 from screening.findings import Verdict
 
 log = logging.getLogger(__name__)
 
 
+# The review case's kind for an item no engine could vouch for: it crashed screening workers twice, or
+# its engine could not parse it. Never "clear": a person looks at it.
+UNSCREENABLE = "unscreenable"
+
+
 @dataclass(frozen=True, slots=True)
 class NewItem:
-    """What the intake hands the vault: already validated, sanitised and screened."""
+    """What the intake hands the vault: validated and sanitised, and screened already (`verdict`) or
+    to be screened by a job enqueued with it (`verdict=None`: the item is stored `received`)."""
 
     kind: str
     content_type: str
-    verdict: Verdict
+    verdict: Verdict | None
     metadata_removed: tuple[str, ...] = ()
     perceptual_hash: str | None = None
     idempotency_key: str | None = None
@@ -42,15 +57,18 @@ class NewItem:
     height: int | None = None
 
 
-def open_review_case(u: Unit, item_id: str, order: OrderView, verdict: Verdict, now: datetime) -> ReviewView:
-    """Queue a flagged item for trust-and-safety review, filed under its lead finding."""
+def open_review_case(
+    u: Unit, item_id: str, order: OrderView, verdict: Verdict, now: datetime, *, kind: str | None = None
+) -> ReviewView:
+    """Queue a flagged item for trust-and-safety review, filed under its lead finding (or `kind`, for an
+    item no finding explains: an unscreenable one)."""
     lead = verdict.lead
     return u.reviews.open_for(
         item_id,
         now,
         order_id=order.id,
         seller_id=order.seller_id,
-        kind=None if lead is None else lead.kind.value,
+        kind=kind if kind is not None else None if lead is None else lead.kind.value,
         list_ref=None if lead is None else lead.list_ref,
         score=None if lead is None else float(lead.score),
     )
@@ -137,7 +155,7 @@ class ContentVault:
                     raise OrderNotFound("no such order")
                 check_accepts_uploads(current.state)
                 now = self._clock()
-                state = item_state_for(new.verdict.kind)
+                verdict = new.verdict
                 u.items.add(
                     item_id=item_id,
                     order_id=order.id,
@@ -145,8 +163,8 @@ class ContentVault:
                     content_type=new.content_type,
                     size=size,
                     stored_size=stored,
-                    state=state,
-                    verdict=new.verdict.kind,
+                    state=ItemState.RECEIVED if verdict is None else item_state_for(verdict.kind),
+                    verdict=None if verdict is None else verdict.kind,
                     metadata_removed=new.metadata_removed,
                     idempotency_key=new.idempotency_key,
                     request_digest=new.request_digest,
@@ -155,9 +173,11 @@ class ContentVault:
                     width=new.width,
                     height=new.height,
                 )
-                findings = u.findings.add(item_id, new.verdict.findings)
-                if state == ItemState.FLAGGED:
-                    open_review_case(u, item_id, order, new.verdict, now)
+                if verdict is None:
+                    u.jobs.enqueue(item_id, order.id, now)
+                    findings = 0
+                else:
+                    findings = self._write_screening(u, order, item_id, verdict, now)
                 u.orders.note_first_upload(order.id, now)
                 self._audit.record(
                     u,
@@ -167,9 +187,9 @@ class ContentVault:
                     target_id=item_id,
                     details={
                         "order_id": order.id,
-                        "verdict": new.verdict.kind.value,
+                        "verdict": "pending" if verdict is None else verdict.kind.value,
                         "bytes": size,
-                        "findings": len(findings),
+                        "findings": findings,
                     },
                 )
                 view = u.items.get(item_id, order_id=order.id)
@@ -182,6 +202,65 @@ class ContentVault:
                     return prior, False
             raise
         return view, True
+
+    @staticmethod
+    def _write_screening(
+        u: Unit,
+        order: OrderView,
+        item_id: str,
+        verdict: Verdict,
+        now: datetime,
+        *,
+        unscreenable: bool = False,
+    ) -> int:
+        """Findings, and for a flagged item its review case with the lead finding; how many findings."""
+        findings = u.findings.add(item_id, verdict.findings)
+        if item_state_for(verdict.kind) == ItemState.FLAGGED:
+            open_review_case(u, item_id, order, verdict, now, kind=UNSCREENABLE if unscreenable else None)
+        return len(findings)
+
+    def record_screening(
+        self, job: JobView, worker: str, verdict: Verdict | None, *, actor: str, reason: str | None = None
+    ) -> ItemView | None:
+        """A screening job's outcome, once: the verdict (or, with `verdict=None`, "unscreenable": the
+        item goes to review) with its findings, review case and audit event in one unit.
+
+        Only the job's lease holder writes: a worker whose lease lapsed and went to another finds the
+        job no longer its own and records nothing, so an item gets exactly one verdict. An order that
+        left open meanwhile gets no findings (the purge may already have forgotten its derived
+        content): the job is cancelled.
+        """
+        with self._catalog.unit() as u:
+            if u.jobs.holds(job.id, worker) is None:
+                return None
+            now = self._clock()
+            order = u.orders.lock(job.order_id)
+            item = None if order is None else u.items.get(job.item_id, order_id=order.id)
+            if order is None or order.state != OrderState.OPEN or item is None:
+                u.jobs.finish(job.id, JobState.CANCELLED, now)
+                return None
+            if item.state != ItemState.RECEIVED:  # screened by an earlier path already: keep that
+                u.jobs.finish(job.id, JobState.DONE, now)
+                return item
+            unscreenable = verdict is None
+            if verdict is None:
+                verdict = Verdict(VerdictKind.FLAGGED, ())
+            state = check_item(item.state, item_state_for(verdict.kind))
+            u.items.set_verdict(item.id, state, verdict.kind, now)
+            findings = self._write_screening(u, order, item.id, verdict, now, unscreenable=unscreenable)
+            u.jobs.finish(job.id, JobState.UNSCREENABLE if unscreenable else JobState.DONE, now, error=reason)
+            details: dict[str, str | int] = {
+                "order_id": order.id,
+                "verdict": verdict.kind.value,
+                "findings": findings,
+                "attempts": job.attempts,
+            }
+            if unscreenable:
+                details["unscreenable"] = reason or "unknown"
+            self._audit.record(
+                u, actor=actor, action="item.screened", target_type="item", target_id=item.id, details=details
+            )
+            return u.items.get(item.id, order_id=order.id)
 
     def _discard_blob(self, key: str) -> None:
         try:

@@ -18,6 +18,7 @@ VaultError
 ├── StateConflict             the action is not allowed in the object's lifecycle state
 │   ├── ContentGone           fulfilled/cancelled/expired/purged: the content is no longer served
 │   ├── ContentHeld           flagged / in review: not yet released
+│   │   └── ContentPending    received, its screening job not finished yet: ask again shortly
 │   ├── ContentRefused        blocked / rejected: never released
 │   └── LeaseConflict         a review case someone else holds, or that the caller does not hold
 ├── NotPermitted              the caller's role may not take this decision (escalated, own appeal)
@@ -102,6 +103,13 @@ class ContentGone(StateConflict):
 
 class ContentHeld(StateConflict):
     code = "content_held"
+
+
+class ContentPending(ContentHeld):
+    """Not screened yet: the verdict lands within seconds, so the client is told when to ask again."""
+
+    code = "screening_pending"
+    retry_after_seconds = 2
 
 
 class ContentRefused(StateConflict):

@@ -1,16 +1,22 @@
-"""Fulfilment use cases behind the HTTP API: order, upload (intake → screen → vault), summary, fetch.
+"""Fulfilment use cases behind the HTTP API: order, upload (intake → vault → screening job), summary, fetch.
 
 Transport-free so the API stays thin and the flows are testable without a server. An upload is held
-in memory (bounded by `Limits`) from the request to `Vault.put_item`: intake, screening and encryption
-all work on that buffer, so plaintext never touches disk, and every rejection happens before the vault
+in memory (bounded by `Limits`) from the request to `Vault.put_item`: intake and encryption work on
+that buffer, so plaintext never touches disk, and every intake rejection happens before the vault
 writes anything — a refused upload leaves no item, blob or key behind.
+
+With screening on, the item is stored `received` with a screening job in the same transaction
+(`JobScreening`); the upload then waits up to a deadline for the verdict a worker records, and
+answers "pending" past it (or at once, when the client prefers to respond asynchronously).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +31,9 @@ from customization_vault.intake import (
     accept_file,
     validate_text,
 )
+from customization_vault.lifecycle import ItemState
 from customization_vault.review import ReviewDesk
+from customization_vault.screening_jobs import ScreeningWorker
 from customization_vault.vault import Vault
 from screening.composite import UnscreenableInput
 from screening.findings import Verdict
@@ -54,6 +62,30 @@ class OrderSummary:
 class UploadResult:
     item: ItemView
     created: bool
+
+    @property
+    def pending(self) -> bool:
+        """Stored, but its screening job has not recorded a verdict yet."""
+        return self.item.state == ItemState.RECEIVED
+
+
+@dataclass(frozen=True, slots=True)
+class JobScreening:
+    """Uploads are screened by durable jobs. `deadline_seconds` is how long an upload waits for its
+    verdict; `worker` screens in this process (the embedded default), else workers elsewhere do and
+    the upload watches the catalog."""
+
+    deadline_seconds: float = 5.0
+    worker: ScreeningWorker | None = None
+    poll_seconds: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    """The client's RFC 7240 `Prefer`: `respond-async`, and `wait` (seconds it is willing to wait)."""
+
+    respond_async: bool = False
+    wait: float | None = None
 
 
 def request_digest(kind: str, payload: bytes) -> str:
@@ -84,10 +116,13 @@ class FulfilmentService:
         *,
         receipts: Callable[[str], dict[str, Any] | None] | None = None,
         review: ReviewDesk | None = None,
+        jobs: JobScreening | None = None,
     ) -> None:
         self.vault = vault
         self.screener = screener
         self.limits = limits
+        # None: screened inline before storing (screening switched off: every item clears at once).
+        self.jobs = jobs
         # Receipts belong to retention (a layer above): injected, so this module never imports it.
         self._receipts = receipts
         self._desk = review
@@ -110,6 +145,11 @@ class FulfilmentService:
             self.receipt(order),
         )
 
+    def item(self, seller_id: str, external_id: str, item_id: str) -> ItemSummary:
+        order = self.vault.orders.find(seller_id, external_id)
+        item = self.vault.content.get_item(order, item_id)
+        return ItemSummary(item, self.review_of(item.id))
+
     def review_of(self, item_id: str) -> ReviewView | None:
         with self.vault.catalog.unit() as u:
             return u.reviews.latest_for_items([item_id]).get(item_id)
@@ -128,10 +168,49 @@ class FulfilmentService:
         return None if self._receipts is None else self._receipts(order.id)
 
     # ------------------------------------------------------------------ uploads
-    def _replay(self, order: OrderView, key: str | None, digest: str) -> UploadResult | None:
-        """An idempotent retry answers from the catalog before screening or encrypting anything."""
+    def _replay(
+        self, order: OrderView, key: str | None, digest: str, prefer: Preference
+    ) -> UploadResult | None:
+        """An idempotent retry answers from the catalog before screening or encrypting anything (and
+        waits for a verdict still pending, as the first request did)."""
         prior = self.vault.content.replay(order, key, digest)
-        return None if prior is None else UploadResult(prior, created=False)
+        return None if prior is None else self._await(order, UploadResult(prior, created=False), prefer)
+
+    def _store(
+        self, order: OrderView, data: bytes, new: NewItem, prefer: Preference, *, actor: str
+    ) -> UploadResult:
+        """Encrypt and store; with jobs, the item is `received` and its job enqueued in the same unit."""
+        item, created = self.vault.content.put_item(order, [data], new, actor=actor)
+        return self._await(order, UploadResult(item, created), prefer)
+
+    def _await(self, order: OrderView, result: UploadResult, prefer: Preference) -> UploadResult:
+        """The verdict if it lands within the deadline (or the client's shorter `wait`), else pending."""
+        if self.jobs is None or not result.pending:
+            return result
+        worker = self.jobs.worker
+        if prefer.respond_async:
+            if worker is not None:
+                worker.wake()
+            return result
+        budget = (
+            self.jobs.deadline_seconds
+            if prefer.wait is None
+            else min(prefer.wait, self.jobs.deadline_seconds)
+        )
+        deadline = time.monotonic() + budget
+        if worker is not None:
+            try:
+                worker.submit(result.item.id).result(timeout=budget)
+            except FutureTimeout:  # still screening: the job goes on, the client hears "pending"
+                pass
+        pause = self.jobs.poll_seconds
+        while True:
+            item = self.vault.content.get_item(order, result.item.id)
+            left = deadline - time.monotonic()
+            if item.state != ItemState.RECEIVED or left <= 0:
+                return UploadResult(item, result.created)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.25)
 
     def upload_file(
         self,
@@ -142,59 +221,55 @@ class FulfilmentService:
         declared_type: str | None,
         idempotency_key: str | None,
         actor: str,
+        prefer: Preference = Preference(),
     ) -> UploadResult:
         key = check_idempotency_key(idempotency_key)
         order = self.vault.orders.find(seller_id, external_id)
         digest = request_digest("file", data)
-        replay = self._replay(order, key, digest)
+        replay = self._replay(order, key, digest, prefer)
         if replay is not None:
             return replay
         accepted = accept_file(data, self.limits, declared_type)
         media = accepted.media_type
-        verdict = self._screen(accepted.data, media.content_type)
         width, height = accepted.image.displayed if accepted.image is not None else (None, None)
-        item, created = self.vault.content.put_item(
-            order,
-            [accepted.data],
-            NewItem(
-                kind=media.kind,
-                content_type=media.content_type,
-                verdict=verdict,
-                metadata_removed=accepted.removed,
-                idempotency_key=key,
-                request_digest=digest,
-                width=width,
-                height=height,
-            ),
-            actor=actor,
+        new = NewItem(
+            kind=media.kind,
+            content_type=media.content_type,
+            verdict=None if self.jobs is not None else self._screen(accepted.data, media.content_type),
+            metadata_removed=accepted.removed,
+            idempotency_key=key,
+            request_digest=digest,
+            width=width,
+            height=height,
         )
-        return UploadResult(item, created)
+        return self._store(order, accepted.data, new, prefer, actor=actor)
 
     def upload_text(
-        self, seller_id: str, external_id: str, text: str, *, idempotency_key: str | None, actor: str
+        self,
+        seller_id: str,
+        external_id: str,
+        text: str,
+        *,
+        idempotency_key: str | None,
+        actor: str,
+        prefer: Preference = Preference(),
     ) -> UploadResult:
         key = check_idempotency_key(idempotency_key)
         order = self.vault.orders.find(seller_id, external_id)
         text = validate_text(text, self.limits)
         data = text.encode("utf-8")
         digest = request_digest("text", data)
-        replay = self._replay(order, key, digest)
+        replay = self._replay(order, key, digest, prefer)
         if replay is not None:
             return replay
-        verdict = self._screen(data, "text/plain")
-        item, created = self.vault.content.put_item(
-            order,
-            [data],
-            NewItem(
-                kind="text",
-                content_type=TEXT_CONTENT_TYPE,
-                verdict=verdict,
-                idempotency_key=key,
-                request_digest=digest,
-            ),
-            actor=actor,
+        new = NewItem(
+            kind="text",
+            content_type=TEXT_CONTENT_TYPE,
+            verdict=None if self.jobs is not None else self._screen(data, "text/plain"),
+            idempotency_key=key,
+            request_digest=digest,
         )
-        return UploadResult(item, created)
+        return self._store(order, data, new, prefer, actor=actor)
 
     def _screen(self, data: bytes, media_type: str) -> Verdict:
         try:

@@ -7,6 +7,8 @@
             escalated → claimed (by an admin);  decided → appealed → claimed …;
             open | claimed | escalated | appealed → closed (purged, or cleared by a new list version)
     purge step: none → marked → key_shredded → blobs_deleted → derived_deleted → purged
+    screening job: queued → running → done | unscreenable | cancelled;  running → queued (a crash,
+            a lapsed lease or a backend failure: retried; a second crash makes it unscreenable)
 
 States are `StrEnum`s stored as their strings (the purge step is an ordered `IntEnum`: a resumed purge
 starts after the last committed step, which is a comparison). The transition tables are the one place
@@ -21,7 +23,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from customization_vault.errors import ContentGone, ContentHeld, ContentRefused, StateConflict
+from customization_vault.errors import ContentGone, ContentHeld, ContentPending, ContentRefused, StateConflict
 from screening.findings import VerdictKind
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "RELEASABLE",
     "REVIEW_TRANSITIONS",
     "ItemState",
+    "JobState",
     "OrderState",
     "PurgeOutcome",
     "PurgeStep",
@@ -75,6 +78,16 @@ class ReviewState(enum.StrEnum):
     DECIDED = "decided"  # approve or reject is final (until appealed)
     APPEALED = "appealed"  # the seller appealed; waits for a different reviewer
     CLOSED = "closed"  # no decision needed any more: the order was purged or a list cleared it
+
+
+class JobState(enum.StrEnum):
+    """A screening job's place in the durable queue (`screening_jobs`)."""
+
+    QUEUED = "queued"  # waiting for a worker (or for its retry time)
+    RUNNING = "running"  # a worker holds its lease
+    DONE = "done"  # the verdict is recorded
+    UNSCREENABLE = "unscreenable"  # crashed workers twice, or no engine could parse it: sent to review
+    CANCELLED = "cancelled"  # the order left open before the verdict: nothing to screen any more
 
 
 class PurgeStep(enum.IntEnum):
@@ -180,6 +193,8 @@ def check_release(order_state: str, item_state: str) -> None:
         raise ContentGone("the order was fulfilled, cancelled or expired; its content is gone")
     if item_state in RELEASABLE:
         return
+    if item_state == ItemState.RECEIVED:
+        raise ContentPending("the item is being screened; ask again shortly")
     if item_state in HELD:
         raise ContentHeld("the item is awaiting trust-and-safety review")
     if item_state in REFUSED:

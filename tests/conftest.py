@@ -112,6 +112,15 @@ def make_settings(data_dir: Path, **overrides: Any) -> Any:
 
     values: dict[str, Any] = {"environment": "test", "data_dir": data_dir, "bootstrap_demo": False}
     values.update(overrides)
+    if values["environment"] != "production":
+        # Suites hand the app their own screener (`services.screener`): jobs run it in the test's
+        # process, and every backend screens in-process. tests/api/test_scale.py and
+        # tests/screening/test_isolation.py run the isolated processes.
+        values["screening"] = {
+            "isolation": "thread",
+            "worker_in_process": True,
+            **values.get("screening", {}),
+        }
     return Settings(**values)
 
 

@@ -36,7 +36,7 @@ from api.schemas import (
 )
 from api.streaming import stream_content
 from customization_vault.errors import InvalidInput, NotFound
-from customization_vault.fulfilment import UploadResult
+from customization_vault.fulfilment import Preference, UploadResult
 from customization_vault.lifecycle import OrderState
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -80,6 +80,25 @@ def get_order(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> Orde
     return OrderDetailRead.of_summary(ctx.fulfilment.summary(who.seller_id, order_id))
 
 
+def parse_prefer(values: list[str]) -> Preference:
+    """RFC 7240 `Prefer` headers: `respond-async` and `wait=<seconds>`; other preferences are ignored
+    (the RFC lets a server ignore any), as is a malformed `wait`."""
+    respond_async = False
+    wait: float | None = None
+    for value in values:
+        for pref in value.split(","):
+            name, _, rest = pref.strip().partition("=")
+            name = name.split(";", 1)[0].strip().lower()
+            if name == "respond-async":
+                respond_async = True
+            elif name == "wait":
+                try:
+                    wait = max(0.0, float(rest.split(";", 1)[0].strip().strip('"')))
+                except ValueError:
+                    wait = None
+    return Preference(respond_async=respond_async, wait=wait)
+
+
 async def _receive_and_store(
     request: Request,
     essence: str,
@@ -87,6 +106,7 @@ async def _receive_and_store(
     idempotency_key: str | None,
     who: SellerPrincipal,
     ctx: ApiContext,
+    prefer: Preference,
 ) -> UploadResult:
     """Read the body (bounded, in memory) and hand it to the domain in a worker thread."""
     limits = ctx.fulfilment.limits
@@ -100,7 +120,12 @@ async def _receive_and_store(
             raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
         return await to_thread.run_sync(
             lambda: ctx.fulfilment.upload_text(
-                who.seller_id, order_id, text_item.text, idempotency_key=idempotency_key, actor=who.actor
+                who.seller_id,
+                order_id,
+                text_item.text,
+                idempotency_key=idempotency_key,
+                actor=who.actor,
+                prefer=prefer,
             )
         )
     content_type = request.headers.get("content-type") or ""
@@ -114,6 +139,7 @@ async def _receive_and_store(
             declared_type=part.declared_type,
             idempotency_key=idempotency_key,
             actor=who.actor,
+            prefer=prefer,
         )
     )
 
@@ -125,6 +151,12 @@ async def _receive_and_store(
     summary="Upload one item: multipart `file` part, or JSON {kind: text, text}",
     responses={
         200: {"description": "Idempotent replay: the item the same key and body created", "model": ItemRead},
+        202: {
+            "description": "Stored, verdict pending: the client sent `Prefer: respond-async`, or "
+            'screening did not finish within the deadline. `verdict` is "pending"; the item\'s URL is in '
+            "`Location` and the verdict appears there and on `GET /v1/orders/{id}`",
+            "model": ItemRead,
+        },
         400: {"description": "Malformed body, empty input", **_PROBLEM},
         409: {"description": "Idempotency-Key reused with a different body", **_PROBLEM},
         410: {"description": "The order no longer accepts uploads", **_PROBLEM},
@@ -156,13 +188,16 @@ async def post_item(
         ),
     ] = None,
 ) -> JSONResponse:
+    prefer = parse_prefer(request.headers.getlist("prefer"))
     try:
         essence = require_supported_body(request.headers.get("content-type"))
         if essence == "application/json":  # a few KiB at most: never queued behind image screening
-            result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
+            result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx, prefer)
         else:
             async with ctx.upload_slots:
-                result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
+                result = await _receive_and_store(
+                    request, essence, order_id, idempotency_key, who, ctx, prefer
+                )
     except InvalidInput as exc:
         ctx.metrics.upload_rejections.inc(exc.code)
         raise
@@ -172,6 +207,11 @@ async def post_item(
         ctx.metrics.verdicts.inc(item.verdict or "none")
     review = await to_thread.run_sync(lambda: ctx.fulfilment.review_of(item.id))
     body_model = ItemRead.of(item, order_id, None if review is None else ReviewRead.of(review))
+    if result.pending:
+        headers = {"Location": body_model.item_url, "Retry-After": "1"}
+        if prefer.respond_async:
+            headers["Preference-Applied"] = "respond-async"
+        return JSONResponse(body_model.model_dump(mode="json"), status_code=202, headers=headers)
     return JSONResponse(
         body_model.model_dump(mode="json"),
         status_code=201 if result.created else 200,
@@ -180,12 +220,27 @@ async def post_item(
 
 
 @router.get(
+    "/{order_id}/items/{item_id}",
+    response_model=ItemRead,
+    responses=_COMMON,
+    summary='One item: its state, verdict ("pending" while screening), findings and review',
+)
+def get_item(order_id: OrderId, item_id: ItemId, who: FulfilmentPrincipal, ctx: Context) -> ItemRead:
+    found = ctx.fulfilment.item(who.seller_id, order_id, item_id)
+    return ItemRead.of(found.item, order_id, None if found.review is None else ReviewRead.of(found.review))
+
+
+@router.get(
     "/{order_id}/items/{item_id}/content",
     summary="The item's decrypted bytes, for the order's own seller (audited)",
     response_class=StreamingResponse,
     responses={
         200: {"description": "The content, with its sniffed media type", "content": {"*/*": {}}},
-        409: {"description": "Flagged: awaiting trust-and-safety review", **_PROBLEM},
+        409: {
+            "description": "Flagged: awaiting trust-and-safety review; or still being screened "
+            "(`screening_pending`, with `Retry-After`)",
+            **_PROBLEM,
+        },
         410: {"description": "The order was fulfilled, cancelled or purged", **_PROBLEM},
         451: {"description": "Blocked by screening or rejected in review", **_PROBLEM},
         **_COMMON,

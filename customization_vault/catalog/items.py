@@ -58,7 +58,7 @@ class Items:
         size: int,
         stored_size: int,
         state: ItemState,
-        verdict: VerdictKind,
+        verdict: VerdictKind | None,
         metadata_removed: Sequence[str],
         idempotency_key: str | None,
         request_digest: str | None,
@@ -84,10 +84,16 @@ class Items:
                 width=width,
                 height=height,
                 created_at=now,
-                screened_at=now,
+                screened_at=None if verdict is None else now,
             )
         )
         self._s.flush()
+
+    def set_verdict(self, item_id: str, state: ItemState, verdict: VerdictKind, now: datetime) -> None:
+        """Record a screening job's verdict on a received item (the caller checked the transition)."""
+        self._s.execute(
+            update(Item).where(Item.id == item_id).values(state=state, verdict=verdict, screened_at=now)
+        )
 
     def set_state(self, item_id: str, state: ItemState, *, rejected_at: datetime | None = None) -> None:
         """Move an item to a state the lifecycle allowed (the caller checked the transition)."""

@@ -24,7 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from customization_vault.catalog.types import EnumInt, EnumString, UTCDateTime, new_id
-from customization_vault.lifecycle import ItemState, OrderState, PurgeStep, ReviewState, VerdictKind
+from customization_vault.lifecycle import (
+    ItemState,
+    JobState,
+    OrderState,
+    PurgeStep,
+    ReviewState,
+    VerdictKind,
+)
 
 ID = String(36)
 
@@ -145,6 +152,31 @@ class FindingRow(Base):
     span_start: Mapped[int | None] = mapped_column(Integer, default=None)
     span_end: Mapped[int | None] = mapped_column(Integer, default=None)
     region: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+
+
+class ScreeningJob(Base):
+    """One item to screen: enqueued with the item, claimed by a worker with a lease, finished once.
+
+    Ids, states and counters only: the content stays encrypted in the blob store, and `last_error`
+    holds an exception's class name, never a message (a decoder's message may quote the input).
+    """
+
+    __tablename__ = "screening_jobs"
+    __table_args__ = (Index("ix_screening_jobs_due", "state", "available_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), unique=True)
+    order_id: Mapped[str] = mapped_column(String(36), index=True)
+    state: Mapped[JobState] = mapped_column(EnumString(JobState), default=JobState.QUEUED)
+    # Claims so far, and how many of them ended with the worker (or its child process) dead.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    crashes: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    worker: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ReviewCase(Base):
@@ -363,6 +395,7 @@ __all__ = [
     "RescreenJob",
     "ReviewCase",
     "ReviewerSession",
+    "ScreeningJob",
     "ScreeningList",
     "ScreeningListLoad",
     "Seller",

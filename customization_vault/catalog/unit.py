@@ -18,6 +18,7 @@ from customization_vault.catalog.db import is_sqlite, make_sessionmaker, session
 from customization_vault.catalog.findings import Findings
 from customization_vault.catalog.holds import Holds
 from customization_vault.catalog.items import Items
+from customization_vault.catalog.jobs import ScreeningJobs
 from customization_vault.catalog.keys import WrappedKeys
 from customization_vault.catalog.lists import RescreenJobs, ScreeningLists
 from customization_vault.catalog.orders import Orders
@@ -49,6 +50,7 @@ class Unit:
         self.lists = ScreeningLists(session)
         self.rescreens = RescreenJobs(session)
         self.sessions = ReviewerSessionRows(session, self.apikeys)
+        self.jobs = ScreeningJobs(session)
 
 
 class Catalog:

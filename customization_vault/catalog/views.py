@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from customization_vault.catalog.models import FindingRow, Item, LegalHold, Order, ReviewCase
-from customization_vault.lifecycle import ItemState, OrderState, PurgeStep, ReviewState, VerdictKind
+from customization_vault.catalog.models import FindingRow, Item, LegalHold, Order, ReviewCase, ScreeningJob
+from customization_vault.lifecycle import ItemState, JobState, OrderState, PurgeStep, ReviewState, VerdictKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +184,41 @@ class ReviewView:
     @property
     def in_appeal(self) -> bool:
         return self.appealed_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A screening job: which item, where it stands, and how often it was tried and crashed."""
+
+    id: str
+    item_id: str
+    order_id: str
+    state: JobState
+    attempts: int
+    crashes: int
+    available_at: datetime
+    lease_until: datetime | None
+    worker: str | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, j: ScreeningJob) -> JobView:
+        return cls(
+            j.id,
+            j.item_id,
+            j.order_id,
+            JobState(j.state),
+            j.attempts,
+            j.crashes,
+            j.available_at,
+            j.lease_until,
+            j.worker,
+            j.last_error,
+            j.created_at,
+            j.finished_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

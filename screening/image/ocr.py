@@ -280,6 +280,7 @@ def _parse_tsv(tsv: str) -> list[OcrLine]:
     return lines
 
 
-def default_ocr_engine() -> OcrEngine:
-    """The engine the screener uses: RapidOCR (see the module docstring for why)."""
-    return RapidOcrEngine()
+def default_ocr_engine(threads: int | None = None) -> OcrEngine:
+    """The engine the screener uses: RapidOCR (see the module docstring for why); `threads` is its
+    onnxruntime thread count (one per screening process, so processes, not threads, use the cores)."""
+    return RapidOcrEngine(threads=threads)

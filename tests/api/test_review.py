@@ -204,7 +204,7 @@ def test_review_reads_are_audited_and_fulfilment_closes_the_case(api: Api) -> No
     case = api.client.post("/v1/review/claims", headers=r, json={}).json()["case"]
     api.client.get(f"/v1/review/cases/{case['id']}/content", headers=r)
     reads = [e for e in api.services.audit.history(item["id"]) if e.action == "item.read"]
-    assert [e.purpose for e in reads] == ["review"]
+    assert [e.purpose for e in reads] == ["screening", "review"]
     assert api.client.post("/v1/orders/R-1/fulfilment", headers=api.keys.a).status_code == 200
     assert_problem(api.client.get(f"/v1/review/cases/{case['id']}/content", headers=r), 410)
     closed = api.client.get(f"/v1/review/cases/{case['id']}", headers=r)

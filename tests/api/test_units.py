@@ -100,6 +100,7 @@ def test_openapi_documents_every_endpoint(tmp_path: Path) -> None:
     assert set(schema["paths"]) == {
         "/v1/orders/{order_id}",
         "/v1/orders/{order_id}/items",
+        "/v1/orders/{order_id}/items/{item_id}",
         "/v1/orders/{order_id}/items/{item_id}/content",
         "/v1/orders/{order_id}/fulfilment",
         "/v1/orders/{order_id}/cancellation",

@@ -10,6 +10,7 @@ import logging
 import os
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from PIL import Image
 
 from api.app import create_app
 from api.wiring import build_services
+from customization_vault.catalog.reviews import QueueFilter
 from screening.composite import CompositeScreener
 from screening.findings import Verdict
 from tests.api.conftest import (
@@ -339,13 +341,34 @@ class _Exploding:
         raise RuntimeError(f"engine bug while reading {data[:40]!r}")
 
 
+def _use_screener(api: Api, screener: CompositeScreener) -> None:
+    """Swap the engines of a running app: the in-process screening worker runs them."""
+    ctx = api.client.app.state.ctx
+    api.services.screener = ctx.fulfilment.screener = screener
+    ctx.fulfilment.jobs.worker.screener = screener
+
+
+def _final(api: Api, item: dict[str, Any]) -> dict[str, Any]:
+    """The item once its screening job recorded a verdict (an upload past its deadline answers 202)."""
+    for _ in range(600):
+        got = api.client.get(f"/v1/orders/o/items/{item['id']}", headers=api.keys.a)
+        assert got.status_code == 200, got.text
+        if got.json()["verdict"] != "pending":
+            return dict(got.json())
+        time.sleep(0.05)
+    raise AssertionError("the item was never screened")
+
+
 def test_an_unexpected_error_is_a_bare_500_logged_without_content(
-    small: Api, caplog: pytest.LogCaptureFixture
+    small: Api, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    small.services.screener = CompositeScreener(text=_Exploding, image=_Exploding, font=_Exploding)
-    ctx = small.client.app.state.ctx
-    ctx.fulfilment.screener = small.services.screener
+    content = small.client.app.state.ctx.fulfilment.vault.content
+
+    def explode(*_: object, **__: object) -> Any:
+        raise RuntimeError(f"storage bug while writing {CANARY!r}")
+
+    monkeypatch.setattr(content, "put_item", explode)
     before = leftovers(small.services)
     r = _send(small, {"json": {"kind": "text", "text": CANARY.decode()}})
     body = assert_problem(r, 500, "internal_error")
@@ -354,6 +377,26 @@ def test_an_unexpected_error_is_a_bare_500_logged_without_content(
     assert "RuntimeError" in caplog.text
     assert CANARY.decode() not in caplog.text
     assert leftovers(small.services) == before
+
+
+def test_an_engine_that_fails_on_an_item_twice_sends_it_to_review_never_clear(
+    small: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An engine bug on one item costs that item a clear outcome, not the request: the job is retried
+    once (the crash may have been the worker's), then the item is unscreenable and a person decides."""
+    caplog.set_level(logging.DEBUG)
+    _use_screener(small, CompositeScreener(text=_Exploding, image=_Exploding, font=_Exploding))
+    r = _send(small, {"json": {"kind": "text", "text": CANARY.decode()}})
+    assert r.status_code in (201, 202), r.text
+    assert CANARY not in r.content
+    item = _final(small, r.json())
+    assert (item["state"], item["verdict"]) == ("flagged", "flagged")
+    assert item["review"]["state"] == "open"
+    assert_problem(small.client.get(item["content_url"], headers=small.keys.a), 409, "content_held")
+    cases = small.services.review.queue(QueueFilter(kind="unscreenable"), live_only=True, limit=10, offset=0)
+    assert [c.item_id for c in cases[0]] == [item["id"]]
+    assert "RuntimeError" in caplog.text
+    assert CANARY.decode() not in caplog.text
 
 
 def test_uploads_never_spool_to_temporary_files(small_embedded: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -384,16 +427,20 @@ def test_uploads_never_spool_to_temporary_files(small_embedded: Api, monkeypatch
     assert small.client.get(r.json()["content_url"], headers=small.keys.a).content == data
 
 
-def test_a_font_the_engine_cannot_parse_is_a_422_with_no_leftovers(small: Api) -> None:
+def test_a_font_the_engine_cannot_parse_goes_to_review_as_unscreenable(small: Api) -> None:
+    """Intake checks structure; the engine's own parse runs in the screening job, after the upload was
+    stored: an item it cannot read is never cleared, a reviewer sees it."""
     from screening.fonts import FontScreener
 
-    small.client.app.state.ctx.fulfilment.screener = CompositeScreener(font=FontScreener)
-    before = leftovers(small.services)
+    _use_screener(small, CompositeScreener(font=FontScreener))
     broken_ttf = b"\x00\x01\x00\x00" + b"\x00\x09" + bytes(range(200)) + CANARY
     r = _send(small, file_part(broken_ttf, "font/ttf"))
-    assert_problem(r, 422, "corrupt_font")
+    assert r.status_code in (201, 202), r.text
     assert CANARY not in r.content
-    assert leftovers(small.services) == before
+    item = _final(small, r.json())
+    assert (item["state"], item["verdict"], item["findings"]) == ("flagged", "flagged", [])
+    cases = small.services.review.queue(QueueFilter(kind="unscreenable"), live_only=True, limit=10, offset=0)
+    assert [c.item_id for c in cases[0]] == [item["id"]]
 
 
 def test_a_database_outage_is_a_503_not_a_500(small: Api, monkeypatch: pytest.MonkeyPatch) -> None:
