@@ -136,3 +136,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.state.metrics = metrics
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `serve --workers N` process: uvicorn starts each worker from an import string,
+    so its settings come from the environment (`serve` exports its command-line options there)."""
+    return create_app(Settings())

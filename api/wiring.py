@@ -291,8 +291,7 @@ def build_screening_worker(services: Services, *, processes: int | None = None) 
         screener,
         settings=WorkerSettings(
             threads=n,
-            # Past the per-item limit (plus a child's restart), only a dead worker's lease lapses.
-            lease_seconds=2 * cfg.item_timeout_seconds + 30,
+            lease_seconds=cfg.job_lease_seconds,
             poll_seconds=cfg.job_poll_seconds,
             retry_seconds=cfg.job_retry_seconds,
         ),

@@ -124,6 +124,12 @@ class ScreeningConfig(BaseModel):
     memory_limit_mb: int = Field(
         default=3072, ge=256, description="Address-space limit (RLIMIT_AS) of each screening process"
     )
+    job_lease_seconds: float = Field(
+        default=30,
+        ge=1,
+        description="A claimed screening job returns to the queue this long after its worker stopped "
+        "renewing it (a live worker renews every third of it)",
+    )
     job_poll_seconds: float = Field(
         default=0.25, gt=0, description="How often an idle worker looks for screening jobs"
     )

@@ -40,11 +40,12 @@ MAX_CRASHES = 2
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
-    """`threads`: jobs screened at once (one per screening process); `lease`: how long a claimed job
-    is left alone (longer than the per-item limit, so only a dead worker's lease lapses)."""
+    """`threads`: jobs screened at once (one per screening process); `lease_seconds`: how long a claimed
+    job is left alone without a heartbeat. A live worker renews its jobs' leases every third of that,
+    so only a dead (or frozen) worker's jobs return to the queue, however long an item takes."""
 
     threads: int = 2
-    lease_seconds: float = 60.0
+    lease_seconds: float = 30.0
     poll_seconds: float = 0.25
     retry_seconds: float = 5.0
 
@@ -90,6 +91,9 @@ class ScreeningWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._inflight: set[str] = set()
+        self._inflight_lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
         # Items screened now for a waiting upload; bounded so a burst cannot start unbounded threads.
         self._now = ThreadPoolExecutor(max_workers=2 * self.settings.threads, thread_name_prefix=self.name)
 
@@ -120,12 +124,40 @@ class ScreeningWorker:
     # ------------------------------------------------------------------ one job
     def run(self, job: JobView) -> JobOutcome:
         """Screen one claimed job and record its outcome; never raises for the item's sake."""
+        self._ensure_heartbeat()
+        with self._inflight_lock:
+            self._inflight.add(job.id)
         try:
             outcome = self._run(job)
         except (BackendError, DatabaseUnavailable, ScreeningUnavailableError) as exc:
             outcome = self._requeue(job, crashed=False, error=type(exc).__name__)
+        finally:
+            with self._inflight_lock:
+                self._inflight.discard(job.id)
         self._report(outcome)
         return outcome
+
+    def _ensure_heartbeat(self) -> None:
+        with self._inflight_lock:
+            if self._heartbeat is not None:
+                return
+            self._heartbeat = threading.Thread(target=self._beat, name=f"{self.name}-lease", daemon=True)
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        """Renew the leases of the jobs in flight, every third of a lease, until the worker stops."""
+        period = self.settings.lease_seconds / 3
+        while not self._stop.wait(period):
+            with self._inflight_lock:
+                ids = sorted(self._inflight)
+            if not ids:
+                continue
+            until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
+            try:
+                with self.content.catalog.unit() as u:
+                    u.jobs.renew(ids, self.name, until)
+            except (DatabaseUnavailable, BackendError) as exc:  # the lease may lapse: the job is retried
+                log.warning("%s: lease renewal failed (%s)", self.name, type(exc).__name__)
 
     def _run(self, job: JobView) -> JobOutcome:
         if job.crashes >= MAX_CRASHES:
@@ -240,6 +272,9 @@ class ScreeningWorker:
             t.join(timeout)
         self._threads.clear()
         self._now.shutdown(wait=True, cancel_futures=True)
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout)
+            self._heartbeat = None
         close = getattr(self.screener, "close", None)
         if callable(close):  # the screening processes (an in-process screener has nothing to close)
             close()

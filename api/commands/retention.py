@@ -1,4 +1,4 @@
-"""Retention commands: `worker` (purge sweep, webhook delivery), `receipts verify`, `holds ...` (admins)."""
+"""Worker and retention commands: `worker` (screening jobs, purge sweep, webhooks), `receipts`, `holds`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from api.commands._common import DataDirOption, load_settings, services
 from api.commands.serve import start_list_tasks
 from api.observability import configure_logging
 from api.settings import Settings
-from api.wiring import Services, build_receipt_signer
+from api.wiring import Services, build_receipt_signer, build_screening_worker, screening_processes
 from customization_vault.delivery import WebhookDeliverer
 from customization_vault.errors import OrderNotFound
 from retention.errors import SigningKeyError
@@ -74,14 +74,31 @@ def worker(
             "--interval", min=0.01, help="Seconds between sweeps (env CV_RETENTION__SWEEP_INTERVAL_SECONDS)"
         ),
     ] = None,
+    screening: Annotated[
+        bool,
+        typer.Option("--screening/--no-screening", help="Screen uploads (durable screening jobs)"),
+    ] = True,
+    purge: Annotated[
+        bool,
+        typer.Option("--purge/--no-purge", help="Run the purge sweep, webhook delivery and event consumer"),
+    ] = True,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Screening child processes (env CV_SCREENING__PROCESSES; default: cores)",
+        ),
+    ] = None,
 ) -> None:
-    """Drive every order that must be purged to "purged"; also expiry, orphans, KEK epochs, webhooks.
+    """Screen uploads, drive every order that must be purged to "purged" (also expiry, orphans and
+    KEK epochs) and deliver the seller webhooks waiting in the outbox.
 
-    Besides the purge sweep it delivers the seller webhooks waiting in the outbox.
-
-    Any number of workers may run against PostgreSQL; run one on SQLite. With CV_RETENTION__SQS_QUEUE_URL
-    set it also consumes OrderFulfilled/OrderCancelled events. Without --once it also runs waiting
-    re-screen jobs (`lists rescreen`) on the newest list versions.
+    Any number of workers may run against PostgreSQL, on any number of machines: screening jobs and
+    purges are claimed with SKIP LOCKED and leases. Run one on SQLite. Each screens with `--processes`
+    isolated child processes. With CV_RETENTION__SQS_QUEUE_URL set it also consumes
+    OrderFulfilled/OrderCancelled events. Without --once it also runs waiting re-screen jobs
+    (`lists rescreen`) on the newest list versions.
     """
     settings = load_settings(data_dir)
     if interval is not None:
@@ -106,24 +123,35 @@ def worker(
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        consumer = sqs_consumer(svc, purger)
+        screener = None
+        if screening and settings.screening.enabled:
+            screener = build_screening_worker(svc, processes=processes)
+            screener.warm()
+            screener.start()
+            n = screening_processes(settings, processes)
+            typer.echo(f"{screener.name}: screening with {n} isolated processes", err=True)
+        consumer = sqs_consumer(svc, purger) if purge else None
         lists = start_list_tasks(svc, rescreen=True)  # re-screen jobs run here too, on the newest lists
-        sweeper.start()
-        deliverer.start()
+        if purge:
+            sweeper.start()
+            deliverer.start()
+            typer.echo(
+                f"{sweeper.name}: sweeping every {settings.retention.sweep_interval_seconds:g}s, "
+                f"delivering webhooks every {settings.webhooks.interval_seconds:g}s",
+                err=True,
+            )
         if consumer is not None:
             consumer.start()
-        typer.echo(
-            f"{sweeper.name}: sweeping every {settings.retention.sweep_interval_seconds:g}s, "
-            f"delivering webhooks every {settings.webhooks.interval_seconds:g}s",
-            err=True,
-        )
         try:
             stop.wait()
         finally:
             if consumer is not None:
                 consumer.stop()
-            deliverer.stop()
-            sweeper.stop()
+            if purge:
+                deliverer.stop()
+                sweeper.stop()
+            if screener is not None:
+                screener.stop()
             for task in reversed(lists):
                 task.stop()
         counters = {**purger.metrics.snapshot(), **deliverer.metrics.snapshot()}

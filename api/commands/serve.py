@@ -10,6 +10,7 @@ docs, the keys and the reviewer workbench are.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -136,6 +137,26 @@ def banner(settings: Settings, url: str, workbench: str | None) -> str:
     return "\n".join(lines)
 
 
+def run_uvicorn_workers(settings: Settings, workers: int) -> None:
+    """`--workers N`: uvicorn starts N processes, each building its app from the environment (an
+    import string is the only way into them), so our resolved options go there first."""
+    import uvicorn
+
+    os.environ.update(
+        {"CV_HOST": settings.host, "CV_PORT": str(settings.port), "CV_DATA_DIR": str(settings.data_dir)}
+    )
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+    )
+
+
 def run_uvicorn(app: Any, settings: Settings) -> None:
     """uvicorn with our logging (its own config off, no access log: ours has the request id) and the
     banner once the socket listens (the port as bound, so `--port 0` shows the real one)."""
@@ -173,6 +194,15 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option("--port", help="TCP port (env CV_PORT; default 8000)")] = None,
     data_dir: DataDirOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="HTTP worker processes on this machine (uvicorn); each is a full API over the same "
+            "backends, and background work stays in this one",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs); first start in development prints demo API keys."""
     from api.app import create_app
@@ -196,7 +226,10 @@ def serve(
             typer.echo(f"  fulfilment ({DEMO_SELLER}): {demo['CV_KEY']}")
         background = start_list_tasks(services, rescreen=settings.retention.worker_in_process)
         background += start_background(services)
-        run_uvicorn(create_app(settings, services), settings)
+        if workers > 1:
+            run_uvicorn_workers(settings, workers)
+        else:
+            run_uvicorn(create_app(settings, services), settings)
     finally:
         for task in reversed(background):
             task.stop()

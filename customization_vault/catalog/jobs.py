@@ -9,10 +9,11 @@ it. Only the lease holder may finish a job, so an item gets exactly one verdict.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from customization_vault.catalog.models import ScreeningJob
@@ -94,6 +95,21 @@ class ScreeningJobs:
             row.lease_until = until
         self._s.flush()
         return [JobView.of(r) for r in rows]
+
+    def renew(self, job_ids: Sequence[str], worker: str, until: datetime) -> int:
+        """Extend the leases `worker` still holds (its heartbeat while it screens); how many."""
+        if not job_ids:
+            return 0
+        done = self._s.execute(
+            update(ScreeningJob)
+            .where(
+                ScreeningJob.id.in_(job_ids),
+                ScreeningJob.worker == worker,
+                ScreeningJob.state == JobState.RUNNING,
+            )
+            .values(lease_until=until)
+        )
+        return int(getattr(done, "rowcount", 0) or 0)
 
     def _held(self, job_id: str, worker: str) -> ScreeningJob | None:
         """The job, locked, if `worker` still holds it; None if its lease went to another worker."""
