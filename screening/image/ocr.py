@@ -35,6 +35,11 @@ __all__ = ["OcrUnavailable", "RapidOcrEngine", "TesseractOcrEngine", "default_oc
 # cost grows with area; brand names large enough to matter survive 736 px, and recognition then
 # reads each box from the full-resolution image, so small print is not lost to the downscale.
 _DET_SIDE: Final = 736
+# The gate: detection first on a copy this small; no text box there, no full detection and no
+# recognition. Most photos carry no text, and the full detector costs ~5x the gate's pixels.
+# Measured by `benchmarks/bench_ocr_gate.py` (what the gate misses on the development set's caption
+# family and on rendered brand names); see DESIGN.md.
+_GATE_SIDE: Final = 320
 # Recognised lines below this confidence are mostly texture read as letters.
 _MIN_CONFIDENCE: Final = 0.5
 # A decompression bomb must never reach the CNN; the intake layer bounds pixels first, this is
@@ -70,7 +75,9 @@ class RapidOcrEngine:
         min_confidence: float = _MIN_CONFIDENCE,
         use_angle_classifier: bool = False,
         threads: int | None = None,
+        gate_side: int | None = _GATE_SIDE,
     ) -> None:
+        """`gate_side`: the long side of the gate's detection pass (None: no gate, always read)."""
         try:
             import rapidocr_onnxruntime
         except ImportError:
@@ -82,6 +89,10 @@ class RapidOcrEngine:
         self._min_confidence = float(min_confidence)
         self._use_cls = bool(use_angle_classifier)
         self._threads = threads
+        self._gate_side = None if gate_side is None else int(gate_side)
+        # How many reads the gate ended (no text at the small size) and let through: for benchmarks.
+        self.gate_closed = 0
+        self.gate_opened = 0
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -110,18 +121,45 @@ class RapidOcrEngine:
         with self._lock:
             self._load()
 
-    def read(self, image: Image.Image) -> list[OcrLine]:
-        rgb = _check_image(image)
+    @staticmethod
+    def _bgr(rgb: Image.Image, side: int) -> tuple[npt.NDArray[np.uint8], float]:
+        """The image scaled down to `side` on its long side (never up), as BGR, and the scale."""
         w, h = rgb.size
-        scale = min(1.0, self._det_side / max(h, w))
+        scale = min(1.0, side / max(h, w))
         small = rgb
         if scale < 1.0:
             # reducing_gap: a box-filter reduce first, then a short bilinear pass (~4x cheaper at 3 MP).
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        det_img = np.ascontiguousarray(np.asarray(small)[:, :, ::-1])  # models expect OpenCV's BGR
+        return np.ascontiguousarray(np.asarray(small)[:, :, ::-1]), scale  # models expect OpenCV's BGR
+
+    def _gate(self, engine: Any, rgb: Image.Image) -> bool:
+        """Whether the detector finds any text box on a small copy (the caller holds the lock)."""
+        if self._gate_side is None or max(rgb.size) <= self._gate_side:
+            return True
+        gate_img, _ = self._bgr(rgb, self._gate_side)
+        gate_img, _ = self._letterbox(engine, gate_img)
+        limit = engine.text_det.limit_side_len
+        engine.text_det.limit_side_len = self._gate_side
+        try:
+            boxes, _ = engine.text_det(gate_img)
+        finally:
+            engine.text_det.limit_side_len = limit
+        found = boxes is not None and len(boxes) > 0
+        if found:
+            self.gate_opened += 1
+        else:
+            self.gate_closed += 1
+        return found
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        rgb = _check_image(image)
+        w, h = rgb.size
+        det_img, scale = self._bgr(rgb, self._det_side)
         with self._lock:
             engine = self._load()
+            if not self._gate(engine, rgb):
+                return []
             det_img, top = self._letterbox(engine, det_img)
             boxes, _ = engine.text_det(det_img)
             if boxes is None or len(boxes) == 0:
