@@ -35,7 +35,8 @@ COMMANDS: dict[str, Entry] = {
     ),
     "worker": Entry(
         "api.commands.retention",
-        'Drive every order that must be purged to "purged"; also expiry, orphans, KEK epochs, webhooks.',
+        'Screen uploads, drive every order that must be purged to "purged" (also expiry, orphans and '
+        "KEK epochs) and deliver the seller webhooks waiting in the outbox.",
     ),
     "init": Entry(
         "api.commands.admin",
@@ -47,6 +48,11 @@ COMMANDS: dict[str, Entry] = {
     "receipts": Entry("api.commands.retention", "Signed purge receipts."),
     "holds": Entry("api.commands.retention", "Legal holds: the only thing that pauses a purge (audited)."),
     "sellers": Entry("api.commands.sellers", "Sellers: their decision webhooks."),
+    "doctor": Entry(
+        "api.commands.doctor",
+        "Check this deployment's settings and backends (database, bucket, KMS key, queue, screening "
+        "jobs) and say what is wrong; exit 1 if anything must be fixed. Changes nothing.",
+    ),
     "screen": Entry(
         "api.commands.screen", "Batch screening of texts and images (JSON lines in, JSON lines out)."
     ),

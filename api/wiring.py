@@ -56,13 +56,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _kms_client(region: str, endpoint_url: str | None) -> Any:
+def kms_client(region: str, endpoint_url: str | None) -> Any:
     import boto3  # imported lazily: the embedded default never needs it loaded
 
     return boto3.client("kms", region_name=region, endpoint_url=endpoint_url)
 
 
-def _s3_client(region: str, endpoint_url: str | None) -> Any:
+def s3_client(region: str, endpoint_url: str | None) -> Any:
     import boto3
 
     return boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
@@ -73,7 +73,7 @@ def build_key_provider(settings: Settings, clock: Clock = system_clock) -> KeyPr
     if cfg.backend == "kms":
         from customization_vault.keys.kms import AwsKmsKeyProvider
 
-        client = _kms_client(cfg.kms_region, cfg.kms_endpoint_url)
+        client = kms_client(cfg.kms_region, cfg.kms_endpoint_url)
         return AwsKmsKeyProvider(client, alias_prefix=cfg.kms_alias_prefix, clock=clock)
     from customization_vault.keys.local import LocalKeyring
 
@@ -87,7 +87,7 @@ def build_blob_store(settings: Settings) -> BlobStore:
 
         if not cfg.s3_bucket:
             raise ValueError("CV_STORAGE__S3_BUCKET is required with the s3 backend")
-        client = _s3_client(cfg.s3_region, cfg.s3_endpoint_url)
+        client = s3_client(cfg.s3_region, cfg.s3_endpoint_url)
         store = S3BlobStore(client, cfg.s3_bucket, prefix=cfg.s3_prefix)
         store.ensure_bucket()
         return store

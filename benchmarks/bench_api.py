@@ -1,11 +1,13 @@
 """HTTP API under load: 8 concurrent clients against a real uvicorn process on the embedded default.
 
-Each client loops: create an order, upload a 1 MP JPEG (with Exif GPS) and a 200-character text through
-to their verdicts, then fetch both back. Every acknowledged upload is fetched and compared byte for
-byte with what intake should have stored (the original minus its removed metadata). The same load
-runs in one invocation with screening on (shipped lists, image registry, OCR) and screening off
-(`CV_SCREENING__ENABLED=false`) — and the ratio is screening's cost; a third run with OCR off shows how
-much of that cost is OCR.
+Each client loops: create an order, upload a 1 MP photo without text (JPEG with Exif GPS), a 1 MP
+design with text (PNG) and a 200-character text through to their verdicts, then fetch all three back.
+Every acknowledged upload is fetched and compared byte for byte with what intake should have stored
+(the original minus its removed metadata). The same load runs in one invocation with screening on
+(shipped lists, image registry, OCR; screening jobs in isolated processes), on with OCR off, and off
+(`CV_SCREENING__ENABLED=false`) — the ratio is screening's cost. Then the screening processes alone:
+the same items through `IsolatedScreener` with 1 and with 2 processes (8 callers), and a photo's
+screening with the OCR gate against OCR off. It prints the four ratios the scaling issue asks for.
 
     .venv/bin/python benchmarks/bench_api.py [--quick] [--seconds N] [--clients N]
 """
@@ -27,10 +29,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from customization_vault.intake import strip_metadata
 from customization_vault.intake.sniff import JPEG
@@ -67,6 +70,33 @@ def make_jpeg(seed: int, side: int = 1000) -> bytes:
     return buf.getvalue()
 
 
+DESIGN_LINES = ("HAPPY BIRTHDAY", "GRANDMA ROSE", "BEST TEAM 2026", "WELCOME HOME", "JUST MARRIED")
+
+
+def make_design(seed: int, side: int = 1000) -> bytes:
+    """A 1 MP print design with text: two lines of large lettering and a few shapes on a flat ground."""
+    rng = random.Random(seed)
+    im = Image.new("RGB", (side, side), tuple(rng.randrange(170, 256) for _ in range(3)))
+    d = ImageDraw.Draw(im)
+    for _ in range(4):
+        x, y, r = rng.randrange(side), rng.randrange(side), rng.randrange(40, 160)
+        d.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(0, 256) for _ in range(3)))
+    font_path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    for n in range(2):
+        line = DESIGN_LINES[(seed + n) % len(DESIGN_LINES)]
+        size = 90 - 20 * n
+        font = (
+            ImageFont.truetype(str(font_path), size)
+            if font_path.exists()
+            else ImageFont.load_default(size=size)
+        )
+        width = d.textlength(line, font=font)
+        d.text(((side - width) / 2, 300 + n * 160), line, fill=(20, 20, 60), font=font)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def make_text(rng: random.Random, length: int = 200) -> str:
     out = ""
     while len(out) < length:
@@ -77,9 +107,9 @@ def make_text(rng: random.Random, length: int = 200) -> str:
 # Screening on (shipped lists, image registry, OCR), the same without OCR (to show where the cost
 # is), and off — the baseline the ratio is taken against.
 MODES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("screening off", {"CV_SCREENING__ENABLED": "false"}),
     ("screening on", {"CV_SCREENING__ENABLED": "true"}),
     ("screening on, OCR off", {"CV_SCREENING__ENABLED": "true", "CV_SCREENING__OCR": "false"}),
-    ("screening off", {"CV_SCREENING__ENABLED": "false"}),
 )
 
 
@@ -156,11 +186,23 @@ class Result:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _upload(c: httpx.Client, url: str, **kwargs: object) -> dict[str, object]:
+    """Upload and follow a 202 (verdict pending past the deadline) to the item's verdict."""
+    r = c.post(url, **kwargs)  # type: ignore[arg-type]
+    r.raise_for_status()
+    item: dict[str, object] = r.json()
+    while item["verdict"] == "pending":
+        time.sleep(float(r.headers.get("retry-after", "1")))
+        item = c.get(str(item["item_url"])).raise_for_status().json()
+    return item
+
+
 def client_loop(
     server: Server,
     n: int,
     deadline: float,
     images: list[tuple[bytes, bytes]],
+    designs: list[bytes],
     result: Result,
     warmup: int,
 ) -> None:
@@ -175,6 +217,7 @@ def client_loop(
         while time.monotonic() < deadline:
             order = f"bench-{n}-{i}"
             original, expected = images[(n + i) % len(images)]
+            design = designs[(n + i) % len(designs)]
             text = make_text(rng)
             t_iter = time.perf_counter()
             steps: dict[str, float] = {}
@@ -184,34 +227,34 @@ def client_loop(
                 r.raise_for_status()
                 steps["create_order"] = time.perf_counter() - t
                 t = time.perf_counter()
-                r = c.post(f"/v1/orders/{order}/items", files={"file": ("p.jpg", original, "image/jpeg")})
-                r.raise_for_status()
-                steps["upload_image"] = time.perf_counter() - t
-                image = r.json()
+                photo = _upload(
+                    c, f"/v1/orders/{order}/items", files={"file": ("p.jpg", original, "image/jpeg")}
+                )
+                steps["upload_photo"] = time.perf_counter() - t
                 t = time.perf_counter()
-                r = c.post(f"/v1/orders/{order}/items", json={"kind": "text", "text": text})
-                r.raise_for_status()
+                art = _upload(c, f"/v1/orders/{order}/items", files={"file": ("d.png", design, "image/png")})
+                steps["upload_design"] = time.perf_counter() - t
+                t = time.perf_counter()
+                txt = _upload(c, f"/v1/orders/{order}/items", json={"kind": "text", "text": text})
                 steps["upload_text"] = time.perf_counter() - t
-                txt = r.json()
-                for item in (image, txt):
-                    verdicts[item["verdict"]] += 1
-                fetched = {}
-                for name, item in (("fetch_image", image), ("fetch_text", txt)):
+                for item in (photo, art, txt):
+                    verdicts[str(item["verdict"])] += 1
+                wanted = (
+                    ("fetch_photo", photo, expected),
+                    ("fetch_design", art, design),
+                    ("fetch_text", txt, text.encode()),
+                )
+                for name, item, want in wanted:
                     t = time.perf_counter()
-                    r = c.get(item["content_url"])
+                    r = c.get(str(item["content_url"]))
                     if r.status_code == 200:
                         steps[name] = time.perf_counter() - t
-                        fetched[name] = r.content
+                        verified += 1
+                        mismatches += r.content != want
                     elif r.status_code in (409, 451):  # held or refused by screening: not served, by design
                         errors[f"fetch {r.status_code}"] += 1
                     else:
                         r.raise_for_status()
-                if "fetch_image" in fetched:
-                    verified += 1
-                    mismatches += fetched["fetch_image"] != expected
-                if "fetch_text" in fetched:
-                    verified += 1
-                    mismatches += fetched["fetch_text"] != text.encode()
                 steps["iteration"] = time.perf_counter() - t_iter
             except httpx.HTTPError as exc:
                 errors[type(exc).__name__] += 1
@@ -235,13 +278,13 @@ def client_loop(
 
 
 def run_load(
-    server: Server, clients: int, seconds: float, images: list[tuple[bytes, bytes]]
+    server: Server, clients: int, seconds: float, images: list[tuple[bytes, bytes]], designs: list[bytes]
 ) -> tuple[Result, float]:
     result = Result()
     start = time.monotonic()
     deadline = start + seconds
     threads = [
-        threading.Thread(target=client_loop, args=(server, n, deadline, images, result, 1))
+        threading.Thread(target=client_loop, args=(server, n, deadline, images, designs, result, 1))
         for n in range(clients)
     ]
     for t in threads:
@@ -262,15 +305,82 @@ def report(label: str, result: Result, elapsed: float) -> float:
     rate = result.iterations / elapsed
     print(
         f"\n[{label}] {result.iterations} iterations in {elapsed:.1f} s = {rate:.2f} orders/s "
-        f"({2 * rate:.2f} uploads/s); verified {result.verified} fetches, {result.mismatches} mismatches; "
+        f"({3 * rate:.2f} uploads/s); verified {result.verified} fetches, {result.mismatches} mismatches; "
         f"verdicts {dict(result.verdicts)}; errors {dict(result.errors) or 'none'}"
     )
     print(f"  {'step':<14}{'n':>7}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
-    for step in ("create_order", "upload_image", "upload_text", "fetch_image", "fetch_text", "iteration"):
+    steps = ("create_order", "upload_photo", "upload_design", "upload_text", "fetch_photo", "fetch_design")
+    for step in (*steps, "fetch_text", "iteration"):
         v = result.latencies.get(step, [])
         mean = statistics.fmean(v) * 1000 if v else float("nan")
         print(f"  {step:<14}{len(v):>7}{pct(v, 0.5) * 1000:>10.1f}{pct(v, 0.99) * 1000:>10.1f}{mean:>10.1f}")
     return rate
+
+
+def _feed(pool: Any, items: list[tuple[bytes, str]], stop: float, done: list[int], k: int) -> None:
+    n = k
+    while time.monotonic() < stop:
+        data, media = items[n % len(items)]
+        pool.screen(data, media)
+        done[k] += 1
+        n += 1
+
+
+def screening_scaling(items: list[tuple[bytes, str]], seconds: float, callers: int) -> dict[int, float]:
+    """Items/s through `IsolatedScreener` with 1 and with 2 screening processes, `callers` threads
+    feeding it (as a worker's job threads do), the engines built as the worker builds them."""
+    import functools
+
+    from api.settings import Settings
+    from api.wiring import child_screener
+    from screening.isolation import IsolatedScreener
+
+    settings = Settings(environment="test")
+    factory = functools.partial(child_screener, settings.screening.model_dump(mode="json"), "test")
+    rates: dict[int, float] = {}
+    for processes in (1, 2):
+        pool = IsolatedScreener(factory, processes=processes)
+        try:
+            pool.warm()
+            for data, media in items:  # one warm pass: first calls load lazy parts
+                pool.screen(data, media)
+            done = [0] * callers
+            stop = time.monotonic() + seconds
+            t0 = time.monotonic()
+            threads = [
+                threading.Thread(target=_feed, args=(pool, items, stop, done, k)) for k in range(callers)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            rates[processes] = sum(done) / (time.monotonic() - t0)
+        finally:
+            pool.close()
+        print(f"  {processes} screening process(es): {rates[processes]:.2f} items/s")
+    return rates
+
+
+def photo_cost(photos: list[bytes], rounds: int = 3) -> tuple[float, float]:
+    """CPU ms to screen a photo without text with the OCR gate and with OCR off (one OCR thread)."""
+    from screening.image import ImageRegistry, ImageScreener
+    from screening.image.ocr import RapidOcrEngine
+    from screening.text import build_text_screener
+
+    registry = ImageRegistry.default()
+    ocr = RapidOcrEngine(threads=1)
+    ocr.warm_up()
+    on = ImageScreener(registry, ocr, build_text_screener())
+    off = ImageScreener(registry, None, None)
+    spent = {"on": 0.0, "off": 0.0}
+    for _ in range(rounds):
+        for data in photos:
+            for name, screener in (("on", on), ("off", off)):  # interleaved: drift hits both alike
+                t0 = time.process_time()
+                screener.screen_image(data)
+                spent[name] += time.process_time() - t0
+    n = rounds * len(photos)
+    return spent["on"] / n * 1000, spent["off"] / n * 1000
 
 
 def main() -> int:
@@ -282,26 +392,25 @@ def main() -> int:
     seconds = a.seconds or (10.0 if a.quick else 60.0)
     print(
         f"# machine: {platform.platform()}, {platform.machine()}, python {platform.python_version()}, "
-        f"cores={os.cpu_count()} (clients and server share them; other jobs may be running: noisy)"
+        f"cores={os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the start "
+        "(clients and server share the cores; other jobs may be running: noisy)"
     )
-    print(f"# load: {a.clients} clients x {seconds:.0f} s per mode; 1 MP JPEG + 200-char text per order")
+    print(
+        f"# load: {a.clients} clients x {seconds:.0f} s per mode; per order a 1 MP photo without text, "
+        "a 1 MP design with text and a 200-char text"
+    )
     images = []
     for seed in range(4):
         jpeg = make_jpeg(seed)
         images.append((jpeg, strip_metadata(jpeg, JPEG).data))
+    designs = [make_design(seed) for seed in range(4)]
     print(
-        f"# image: 1000x1000 JPEG, {len(images[0][0]) / 1024:.0f} KiB with Exif/GPS, "
-        f"{len(images[0][1]) / 1024:.0f} KiB as stored"
+        f"# photo: 1000x1000 JPEG, {len(images[0][0]) / 1024:.0f} KiB with Exif/GPS, "
+        f"{len(images[0][1]) / 1024:.0f} KiB as stored; design: 1000x1000 PNG with 2 lines of text"
     )
-    from api.settings import Settings
-    from api.wiring import build_screener
-
-    # The same factory the server uses; built here only to name the engines that screening-on runs.
-    engines = build_screener(Settings(environment="test"))
-    engines.warm()
-    print(f"# screening engines: { {name: s.engine for name, s in engines.status().items()} }")
     rates: dict[str, float] = {}
     p50: dict[str, float] = {}
+    p99: dict[str, float] = {}
     mismatches = 0
     with tempfile.TemporaryDirectory(prefix="cv-bench-api-") as tmp:
         for label, mode_env in MODES:
@@ -310,25 +419,44 @@ def main() -> int:
             server = start_server(data_dir, mode_env)
             print(f"\n# {label}: server ready in {time.monotonic() - t0:.1f} s")
             try:
-                result, elapsed = run_load(server, a.clients, seconds, images)
+                result, elapsed = run_load(server, a.clients, seconds, images, designs)
             finally:
                 stop_server(server)
             rates[label] = report(label, result, elapsed)
-            p50[label] = pct(result.latencies.get("upload_image", []), 0.5)
+            uploads = result.latencies.get("upload_photo", []) + result.latencies.get("upload_design", [])
+            p50[label], p99[label] = pct(uploads, 0.5), pct(uploads, 0.99)
             mismatches += result.mismatches
             if result.iterations == 0:
                 print(f"no iteration completed; server log:\n{server.log.read_text()[-3000:]}")
                 return 1
     off = rates["screening off"]
-    print(
-        "\nthroughput (orders/s; an order = 1 image + 1 text upload and 2 fetches), baseline screening off:"
-    )
+    print("\nthroughput (orders/s; an order = 3 uploads and 3 fetches), baseline screening off:")
     for label, _ in MODES:
         print(
             f"  {label:<22} {rates[label]:>7.2f}   ratio vs off {rates[label] / off:>5.2f}   "
-            f"image upload p50 {p50[label] * 1000:>7.0f} ms"
+            f"image upload p50 {p50[label] * 1000:>7.0f} ms  p99 {p99[label] * 1000:>7.0f} ms"
         )
     print(f"byte-identical fetches: {'all' if mismatches == 0 else f'{mismatches} MISMATCHES'}")
+
+    print(
+        f"\n# screening processes alone ({a.clients} callers, {seconds / 2:.0f} s each; photo, design, text):"
+    )
+    items = [
+        (images[0][1], "image/jpeg"),
+        (designs[0], "image/png"),
+        (make_text(random.Random(1)).encode(), "text/plain"),
+    ]
+    scaling = screening_scaling(items, seconds / 2, a.clients)
+    cost_on, cost_off = photo_cost([jpeg for _, jpeg in images])
+    print(f"  photo without text, CPU per screening: OCR gated {cost_on:.1f} ms, OCR off {cost_off:.1f} ms")
+
+    print("\nthe four ratios (targets from the scaling issue):")
+    print(f"  screening on / off throughput      {rates['screening on'] / off:>6.2f}   (target >= 0.60)")
+    print(f"  image upload p99, screening on     {p99['screening on']:>6.2f} s (target <= 2 s)")
+    print(
+        f"  2 / 1 screening processes          {scaling[2] / scaling[1]:>6.2f}   (target >= 1.7 on 2 cores)"
+    )
+    print(f"  photo: OCR gated / OCR off         {cost_on / cost_off:>6.2f}   (target <= 1.5)")
     return 0 if mismatches == 0 else 1
 
 

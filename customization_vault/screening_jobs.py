@@ -18,7 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from customization_vault.catalog import DatabaseUnavailable, ItemView, JobView
+from customization_vault.catalog import Catalog, DatabaseUnavailable, ItemView, JobView
+from customization_vault.catalog.jobs import QueueDepth
 from customization_vault.clock import Clock, system_clock
 from customization_vault.content import ContentVault
 from customization_vault.errors import BackendError, KeyUnavailable, NotFound, StateConflict
@@ -29,7 +30,7 @@ from screening.findings import Verdict
 from screening.isolation import ScreeningCrashed, ScreeningUnavailableError
 from screening.screener import Screener
 
-__all__ = ["JobOutcome", "ScreeningWorker", "WorkerSettings"]
+__all__ = ["JobOutcome", "QueueDepth", "ScreeningWorker", "WorkerSettings", "queue_depth"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,12 @@ class JobOutcome:
     job_id: str
     item_id: str
     outcome: str
+
+
+def queue_depth(catalog: Catalog) -> QueueDepth:
+    """Jobs waiting and running, and the oldest one's age: how far behind screening is."""
+    with catalog.unit() as u:
+        return u.jobs.depth()
 
 
 def media_type_of(content_type: str) -> str:

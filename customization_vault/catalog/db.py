@@ -84,6 +84,13 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
+def head_revision(engine: Engine) -> str | None:
+    """The newest migration this code ships (what `migrate` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         try:
