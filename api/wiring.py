@@ -296,6 +296,7 @@ def build_screening_worker(services: Services, *, processes: int | None = None) 
             retry_seconds=cfg.job_retry_seconds,
         ),
         clock=services.clock,
+        notifier=services.notifier,
     )
 
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, ObjectContext, decrypt_stream, encrypt_stream
 from customization_vault.audit import AuditLog
@@ -72,6 +73,22 @@ def open_review_case(
         list_ref=None if lead is None else lead.list_ref,
         score=None if lead is None else float(lead.score),
     )
+
+
+class ScreenedNotifier(Protocol):
+    """Queues the seller's `item.screened` notification inside the verdict's unit of work."""
+
+    def item_screened(
+        self,
+        unit: Unit,
+        *,
+        seller_id: str,
+        order_external_id: str,
+        item_id: str,
+        verdict: str,
+        reason: str | None,
+        now: datetime,
+    ) -> None: ...
 
 
 class ContentVault:
@@ -220,7 +237,14 @@ class ContentVault:
         return len(findings)
 
     def record_screening(
-        self, job: JobView, worker: str, verdict: Verdict | None, *, actor: str, reason: str | None = None
+        self,
+        job: JobView,
+        worker: str,
+        verdict: Verdict | None,
+        *,
+        actor: str,
+        reason: str | None = None,
+        notifier: ScreenedNotifier | None = None,
     ) -> ItemView | None:
         """A screening job's outcome, once: the verdict (or, with `verdict=None`, "unscreenable": the
         item goes to review) with its findings, review case and audit event in one unit.
@@ -260,6 +284,16 @@ class ContentVault:
             self._audit.record(
                 u, actor=actor, action="item.screened", target_type="item", target_id=item.id, details=details
             )
+            if notifier is not None:  # the seller hears when the verdict lands (an upload may not wait)
+                notifier.item_screened(
+                    u,
+                    seller_id=order.seller_id,
+                    order_external_id=order.external_id,
+                    item_id=item.id,
+                    verdict=verdict.kind.value,
+                    reason=UNSCREENABLE if unscreenable else None,
+                    now=now,
+                )
             return u.items.get(item.id, order_id=order.id)
 
     def _discard_blob(self, key: str) -> None:

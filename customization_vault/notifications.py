@@ -44,6 +44,7 @@ SIGNATURE_HEADER = "Signature"
 ID_HEADER = "Webhook-Id"  # the body's "id" again, so a receiver can deduplicate before parsing
 ITEM_DECIDED = "item.decided"
 ITEM_APPEAL_DECIDED = "item.appeal_decided"
+ITEM_SCREENED = "item.screened"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 DEFAULT_TOLERANCE_SECONDS = 300
 MAX_URL = 2000
@@ -204,6 +205,30 @@ class Notifier:
             order_external_id=order_external_id,
             item_id=item_id,
             decision=decision,
+            reason=reason,
+            now=now,
+        )
+
+    def item_screened(
+        self,
+        unit: Unit,
+        *,
+        seller_id: str,
+        order_external_id: str,
+        item_id: str,
+        verdict: str,
+        reason: str | None,
+        now: datetime,
+    ) -> None:
+        """A screening job's verdict landed (`item.screened`): `clear`, `flagged` or `blocked`, with
+        reason `unscreenable` when no engine could vouch for the item. Queued in the verdict's unit."""
+        self.notify(
+            unit,
+            type=ITEM_SCREENED,
+            seller_id=seller_id,
+            order_external_id=order_external_id,
+            item_id=item_id,
+            decision=verdict,
             reason=reason,
             now=now,
         )

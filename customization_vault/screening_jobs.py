@@ -21,7 +21,7 @@ from datetime import timedelta
 from customization_vault.catalog import Catalog, DatabaseUnavailable, ItemView, JobView
 from customization_vault.catalog.jobs import QueueDepth
 from customization_vault.clock import Clock, system_clock
-from customization_vault.content import ContentVault
+from customization_vault.content import ContentVault, ScreenedNotifier
 from customization_vault.errors import BackendError, KeyUnavailable, NotFound, StateConflict
 from customization_vault.lifecycle import JobState, OrderState
 from customization_vault.orders import OrderBook
@@ -86,6 +86,7 @@ class ScreeningWorker:
         name: str | None = None,
         actor: str = "screening-worker",
         on_outcome: Callable[[JobOutcome], None] | None = None,
+        notifier: ScreenedNotifier | None = None,
     ) -> None:
         self.content = content
         self.orders = orders
@@ -95,6 +96,7 @@ class ScreeningWorker:
         self.name = name or f"screen-{secrets.token_hex(4)}"
         self.actor = actor
         self._on_outcome = on_outcome
+        self._notifier = notifier
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -197,7 +199,7 @@ class ScreeningWorker:
 
     def _record(self, job: JobView, verdict: Verdict | None, *, reason: str | None) -> JobOutcome:
         recorded: ItemView | None = self.content.record_screening(
-            job, self.name, verdict, actor=self.actor, reason=reason
+            job, self.name, verdict, actor=self.actor, reason=reason, notifier=self._notifier
         )
         if recorded is None:
             return JobOutcome(job.id, job.item_id, "lost_or_cancelled")

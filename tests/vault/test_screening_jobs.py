@@ -214,3 +214,41 @@ def test_a_job_of_an_order_that_left_open_is_cancelled_and_writes_nothing(servic
         assert item is not None
         assert item.findings == ()
         assert u.reviews.latest_for_items([item_id]) == {}
+
+
+def test_a_seller_with_a_webhook_is_told_when_the_verdict_lands(services: Any, clock: FrozenClock) -> None:
+    import json
+
+    from customization_vault.notifications import Notifier, WebhookBook
+
+    order = _order(services)
+    WebhookBook(services.catalog, services.audit, clock=clock).set(
+        order.seller_id, "https://seller.test/h", actor="t"
+    )
+    flagged, unscreenable = _upload(services, order, b"ACME mug"), _upload(services, order, b"odd")
+
+    class ByContent:
+        def screen(self, data: bytes, media_type: str) -> Verdict:
+            if data.startswith(b"ACME"):
+                return FLAG
+            raise ScreeningCrashed("timeout")
+
+    screener = ByContent()
+    worker = ScreeningWorker(
+        services.vault.content,
+        services.vault.orders,
+        screener,
+        settings=WorkerSettings(threads=1, lease_seconds=LEASE),
+        clock=clock,
+        name="w1",
+        notifier=Notifier(),
+    )
+    while worker.run_once():
+        pass
+    with services.catalog.unit() as u:
+        due = u.outbox.claim_due(clock(), limit=10, lease=timedelta(seconds=30))
+    bodies = sorted((json.loads(m.body) for m in due), key=lambda b: b["decision"] + str(b["reason"]))
+    assert [(b["type"], b["order_id"], b["item_id"], b["decision"], b["reason"]) for b in bodies] == [
+        ("item.screened", "o-1", flagged, "flagged", None),
+        ("item.screened", "o-1", unscreenable, "flagged", "unscreenable"),
+    ]
