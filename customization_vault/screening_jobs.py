@@ -10,6 +10,7 @@ the job is retried later without counting a crash. Nothing here is process-local
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import threading
@@ -123,8 +124,9 @@ class ScreeningWorker:
 
     def submit(self, item_id: str) -> Future[JobOutcome | None]:
         """Screen this item's job now if it is still waiting (an upload waits on the result); None when
-        another worker already holds it."""
-        return self._now.submit(self._run_item, item_id)
+        another worker already holds it. Runs in the caller's context, so what it logs carries the
+        upload's request id."""
+        return self._now.submit(contextvars.copy_context().run, self._run_item, item_id)
 
     def _run_item(self, item_id: str) -> JobOutcome | None:
         jobs = self._claim(limit=1, item_id=item_id)

@@ -133,42 +133,40 @@ class RapidOcrEngine:
             small = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         return np.ascontiguousarray(np.asarray(small)[:, :, ::-1]), scale  # models expect OpenCV's BGR
 
-    def _gate(self, engine: Any, rgb: Image.Image) -> bool:
-        """Whether the detector finds any text box on a small copy (the caller holds the lock)."""
-        if self._gate_side is None or max(rgb.size) <= self._gate_side:
-            return True
-        gate_img, _ = self._bgr(rgb, self._gate_side)
-        gate_img, _ = self._letterbox(engine, gate_img)
+    def _detect(self, engine: Any, rgb: Image.Image, side: int) -> npt.NDArray[np.float32] | None:
+        """Text boxes found on a copy `side` pixels long, as quads in `rgb`'s pixels; None if none."""
+        w, h = rgb.size
+        det_img, scale = self._bgr(rgb, side)
+        det_img, top = self._letterbox(engine, det_img)
         limit = engine.text_det.limit_side_len
-        engine.text_det.limit_side_len = self._gate_side
+        engine.text_det.limit_side_len = side
         try:
-            boxes, _ = engine.text_det(gate_img)
+            boxes, _ = engine.text_det(det_img)
         finally:
             engine.text_det.limit_side_len = limit
-        found = boxes is not None and len(boxes) > 0
-        if found:
-            self.gate_opened += 1
-        else:
-            self.gate_closed += 1
-        return found
+        if boxes is None or len(boxes) == 0:
+            return None
+        quads = np.asarray(engine.sorted_boxes(boxes), dtype=np.float32)
+        quads[:, :, 1] -= top
+        quads /= scale
+        quads[:, :, 0] = np.clip(quads[:, :, 0], 0, w - 1)
+        quads[:, :, 1] = np.clip(quads[:, :, 1], 0, h - 1)
+        return quads
 
     def read(self, image: Image.Image) -> list[OcrLine]:
         rgb = _check_image(image)
-        w, h = rgb.size
-        det_img, scale = self._bgr(rgb, self._det_side)
+        gated = self._gate_side is not None and max(rgb.size) > self._gate_side
         with self._lock:
             engine = self._load()
-            if not self._gate(engine, rgb):
+            if gated:
+                assert self._gate_side is not None
+                if self._detect(engine, rgb, self._gate_side) is None:
+                    self.gate_closed += 1
+                    return []
+                self.gate_opened += 1
+            quads = self._detect(engine, rgb, self._det_side)
+            if quads is None:
                 return []
-            det_img, top = self._letterbox(engine, det_img)
-            boxes, _ = engine.text_det(det_img)
-            if boxes is None or len(boxes) == 0:
-                return []
-            quads = np.asarray(engine.sorted_boxes(boxes), dtype=np.float32)
-            quads[:, :, 1] -= top
-            quads /= scale
-            quads[:, :, 0] = np.clip(quads[:, :, 0], 0, w - 1)
-            quads[:, :, 1] = np.clip(quads[:, :, 1], 0, h - 1)
             crops = [self._crop(engine, rgb, quad) for quad in quads]
             if self._use_cls:
                 crops, _, _ = engine.text_cls(crops)

@@ -73,9 +73,14 @@ def test_decisions_and_appeals_notify_the_seller_without_customer_text(
 
     posts = receiver.posts
     delivered = {p.headers["Webhook-Id"]: json.loads(p.body) for p in posts}
-    assert len(delivered) == 2  # one notification per decision, each under its own id
+    assert len(delivered) == 3  # screening's verdict and each decision, each under its own id
     by_type = {b["type"]: b for b in delivered.values()}
     common = {"order_id": "A-1", "item_id": item_id}
+    assert {k: by_type["item.screened"][k] for k in ("order_id", "item_id", "decision", "reason")} == {
+        **common,
+        "decision": "flagged",
+        "reason": None,
+    }
     assert by_type["item.decided"] == {
         "id": by_type["item.decided"]["id"],
         "type": "item.decided",
@@ -105,6 +110,6 @@ def test_decisions_and_appeals_notify_the_seller_without_customer_text(
     ):
         assert CANARY not in text, where
         assert "grandma" not in text, where
-    assert "cv_webhook_delivered_total 2" in metrics
+    assert "cv_webhook_delivered_total 3" in metrics
     assert "cv_webhook_failures_total 1" in metrics
     assert "cv_webhook_pending 0" in metrics
