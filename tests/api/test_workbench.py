@@ -200,7 +200,8 @@ def test_content_is_never_cached_and_every_view_is_audited(api: Api, pages: Any)
     assert ("review.view", None) in actions
     detail = api.services.review.detail(case_id, _reviewer(api))
     reads = [e for e in api.services.audit.history(detail.item.id) if e.action == "item.read"]
-    assert [e.purpose for e in reads] == ["review", "review"]  # the page's text and the content fetch
+    # The screening job's decryption, then the page's text and the content fetch.
+    assert [e.purpose for e in reads] == ["screening", "review", "review"]
     for path in ("/review/", "/review/dashboard"):
         assert browser.page(path).headers["cache-control"] == "no-store"
     assert browser.request("GET", "/review/static/workbench.js").status_code == 200
