@@ -343,8 +343,15 @@ def screening_scaling(items: list[tuple[bytes, str]], seconds: float, callers: i
     from api.wiring import child_screener
     from screening.isolation import IsolatedScreener
 
+    from customization_vault.catalog import create_db_engine, migrate
+
     settings = Settings(environment="test")
-    factory = functools.partial(child_screener, settings.screening.model_dump(mode="json"), "test")
+    # Children follow the stored list versions of a catalog: an empty one here (the shipped lists).
+    url = f"sqlite:///{tempfile.mkdtemp(prefix='cv-bench-lists-')}/catalog.db"
+    engine = create_db_engine(url)
+    migrate(engine)
+    engine.dispose()
+    factory = functools.partial(child_screener, settings.screening.model_dump(mode="json"), "test", url)
     rates: dict[int, float] = {}
     for processes in (1, 2):
         pool = IsolatedScreener(factory, processes=processes)
