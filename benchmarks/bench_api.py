@@ -341,9 +341,8 @@ def screening_scaling(items: list[tuple[bytes, str]], seconds: float, callers: i
 
     from api.settings import Settings
     from api.wiring import child_screener
-    from screening.isolation import IsolatedScreener
-
     from customization_vault.catalog import create_db_engine, migrate
+    from screening.isolation import IsolatedScreener
 
     settings = Settings(environment="test")
     # Children follow the stored list versions of a catalog: an empty one here (the shipped lists).
