@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import io
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -45,6 +46,8 @@ from screening.image.index import MultiIndexHashIndex
 
 # 2: rotation fill and crops taken against the outer background; 3: per-entry matchers and severity,
 # entries without shape data, and the artwork index (artwork.npz). Format 2 still loads (shape only).
+log = logging.getLogger(__name__)
+
 FORMAT_VERSION: Final = 3
 _READABLE_FORMATS: Final = (2, 3)
 SHAPE: Final = "shape"
@@ -527,6 +530,8 @@ class ImageRegistry:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         reg.problems = tuple(sorted(problems, key=lambda p: p.line))
+        for problem in reg.problems:  # a server has no other place to say it (the CLI prints them too)
+            log.warning("image registry %s: skipped %s", path.name, problem)
         reg.artwork.build()
         return reg
 
