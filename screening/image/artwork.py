@@ -41,6 +41,10 @@ _FLAT_STEP: Final = 2.0
 FLAT_SHARE: Final = 0.85
 SHAPE_MIN_FLAT: Final = 0.5  # shapes are only meaningful for designs with flat areas
 MIN_KEYPOINTS: Final = 150  # fewer at REFERENCE_SIDE: too little texture to match by features
+# A flat design with this many colours (each on >= 1% of it, at 4 bits a channel) is an illustration:
+# matched by features as well as by shape. simple-icons logos have 2 (one colour on white).
+ILLUSTRATION_COLOURS: Final = 4
+_COLOUR_MIN_SHARE: Final = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,17 @@ def flat_share(image: Image.Image) -> float:
     lo = cv2.erode(a, np.ones((3, 3), np.uint8))
     hi = cv2.dilate(a, np.ones((3, 3), np.uint8))
     return float(((hi - lo).max(axis=2) < _FLAT_STEP).mean())
+
+
+def dominant_colours(image: Image.Image) -> int:
+    """Colours (quantised to 4 bits a channel) that each cover at least 1% of the image."""
+    im = image if image.mode == "RGB" else image.convert("RGB")
+    im = im.copy()
+    im.thumbnail((128, 128), Image.Resampling.NEAREST)  # nearest: edges make no blended colours
+    a = np.asarray(im, dtype=np.uint16) >> 4
+    keys = (a[..., 0] << 8) | (a[..., 1] << 4) | a[..., 2]
+    counts = np.bincount(keys.ravel(), minlength=4096)
+    return int((counts >= _COLOUR_MIN_SHARE * keys.size).sum())
 
 
 def reference_keypoints(image: Image.Image) -> tuple[Keypoints, Keypoints]:

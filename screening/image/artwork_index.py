@@ -84,7 +84,7 @@ def _pairs(
 
 def _compact(words: npt.NDArray[np.integer]) -> npt.NDArray[np.unsignedinteger]:
     """Word ids in 2 bytes when the vocabulary allows (256 x 256 words do): a third of a work's memory."""
-    return words.astype(np.uint16 if words.size == 0 or int(words.max()) < 2**16 else np.uint32)
+    return words.astype(np.uint16 if words.size == 0 or int(words.max()) < 2**16 else np.uint32, copy=False)
 
 
 def _distinct(points: npt.NDArray[np.float32]) -> int:
@@ -157,6 +157,26 @@ class ArtworkIndex:
             self._remove_locked(entry_id)
             for keypoints in orientations:
                 self._add_slot_locked(entry_id, keypoints)
+            self._dirty = True
+
+    def add_quantised(
+        self,
+        entry_id: str,
+        orientations: list[tuple[npt.NDArray[np.integer], npt.NDArray[np.uint16], tuple[int, int]]],
+    ) -> None:
+        """Register a work whose keypoints are already words of this index's vocabulary: (words, xy,
+        size) per orientation. For bulk loads of features computed elsewhere (and the scale benchmark)."""
+        if self.vocabulary is None:
+            raise RegistryError("quantised keypoints need the index's vocabulary first")
+        with self._lock:
+            self._remove_locked(entry_id)
+            for words, xy, size in orientations:
+                slot = len(self._ids)
+                self._ids.append(entry_id)
+                self._slot_of.setdefault(entry_id, []).append(slot)
+                self._words.append(_compact(words))
+                self._xy.append(xy)
+                self._sizes.append(size)
             self._dirty = True
 
     def _add_slot_locked(self, entry_id: str, keypoints: Keypoints) -> None:

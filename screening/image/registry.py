@@ -32,9 +32,11 @@ from screening import listfiles
 from screening.findings import Severity
 from screening.image.artwork import (
     FLAT_SHARE,
+    ILLUSTRATION_COLOURS,
     MIN_KEYPOINTS,
     SHAPE_MIN_FLAT,
     Keypoints,
+    dominant_colours,
     flat_share,
     reference_keypoints,
 )
@@ -117,7 +119,8 @@ def prepare_reference(
 
     `matchers` "auto" decides from the image: the shape path for designs with flat areas (share of flat
     pixels >= SHAPE_MIN_FLAT) that hold a distinct design, the artwork path for anything less flat than
-    a logo (< FLAT_SHARE) with at least MIN_KEYPOINTS keypoints; when neither holds, whichever works.
+    a logo (< FLAT_SHARE) or as colourful as an illustration (>= ILLUSTRATION_COLOURS), with at least
+    MIN_KEYPOINTS keypoints; when neither holds, whichever works.
     `thumb_colours` stores the thumbnail as a palette PNG of that many colours: flat logos look the
     same and take a third of the bytes (the shipped registry must stay small).
     """
@@ -134,7 +137,7 @@ def prepare_reference(
     grids = keypoints = None
     if SHAPE in want or (auto and flat >= SHAPE_MIN_FLAT):
         grids = reference_grids(pil)
-    if ARTWORK in want or (auto and flat < FLAT_SHARE):
+    if ARTWORK in want or (auto and (flat < FLAT_SHARE or dominant_colours(pil) >= ILLUSTRATION_COLOURS)):
         found = reference_keypoints(pil)
         keypoints = found if len(found[0]) >= MIN_KEYPOINTS else None
     if auto and grids is None and keypoints is None:
@@ -425,10 +428,10 @@ class ImageRegistry:
         reg._index = MultiIndexHashIndex.build(
             np.arange(n_shape * VARIANTS, dtype=np.int64), hashes.reshape(-1, 1).astype(np.uint64), bits=64
         )
-        if fmt >= 3:
+        expected = {e.entry_id for e in reg._entries.values() if ARTWORK in e.matchers}
+        if expected or (directory / "artwork.npz").exists():
             reg.artwork = ArtworkIndex.load(directory / "artwork.npz")
-            expected = {e.entry_id for e in reg._entries.values() if ARTWORK in e.matchers}
-            if {e for e in expected if e not in reg.artwork} or len(reg.artwork) != len(expected):
+            if any(e not in reg.artwork for e in expected) or len(reg.artwork) != len(expected):
                 raise RegistryError("registry files disagree on the artwork entries")
             reg.artwork.build()
         return reg

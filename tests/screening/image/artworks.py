@@ -90,3 +90,30 @@ def captioned(im: Image.Image) -> Image.Image:
     d.rectangle((0, out.height - band, out.width, out.height), fill=(250, 250, 250))
     d.text((20, out.height - band + 10), "best grandma ever 2026", fill=(0, 0, 0))
     return out
+
+
+def illustration(seed: int, side: int = 448) -> Image.Image:
+    """A flat-colour cartoon with dark outlines on a plain ground: between a logo and a painting."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (side, side), (235, 230, 215))
+    d = ImageDraw.Draw(im)
+    ink = (25, 20, 30)
+    for _ in range(7):
+        x, y = rng.uniform(40, side - 40, 2)
+        r = rng.uniform(25, 70)
+        fill = tuple(int(v) for v in rng.integers(40, 230, 3))
+        if rng.uniform() < 0.5:
+            d.ellipse((x - r, y - r, x + r, y + r), fill=fill, outline=ink, width=5)
+        else:
+            d.rectangle((x - r, y - r / 2, x + r, y + r / 2), fill=fill, outline=ink, width=5)
+    cx, cy, r = side / 2, side / 2, side / 5
+    d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(250, 200, 60), outline=ink, width=7)
+    for s in (-1, 1):
+        d.ellipse(
+            (cx + s * r / 2 - 12, cy - 20, cx + s * r / 2 + 12, cy + 4),
+            fill=(255, 255, 255),
+            outline=ink,
+            width=4,
+        )
+    d.arc((cx - r / 2, cy, cx + r / 2, cy + r / 2), 10, 170, fill=ink, width=6)
+    return im

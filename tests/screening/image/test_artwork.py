@@ -16,7 +16,7 @@ from screening.image.artwork_index import ArtworkIndex
 from screening.image.registry import ARTWORK, SHAPE
 from screening.image.screener import ARTWORK_INLIERS, artwork_score
 from screening.image.vocabulary import Vocabulary
-from tests.screening.image.artworks import captioned, crop_turn_place, hue_turn, painting
+from tests.screening.image.artworks import captioned, crop_turn_place, hue_turn, illustration, painting
 from tests.screening.image.logos import encode, glyph, on_white
 
 WORKS = 6
@@ -50,6 +50,15 @@ def test_the_registry_decides_the_matchers_per_reference(registry: ImageRegistry
     row = next(r for r in report["references"] if r["id"] == "W2")
     assert row["matchers"] == ["artwork"]
     assert row["keypoints"] >= 150
+
+
+def test_an_illustration_gets_both_matchers_and_a_placed_crop_is_found_by_features() -> None:
+    reg = ImageRegistry()
+    reg.add("cartoon", encode(illustration(4)))
+    assert reg.entry("cartoon").matchers == (SHAPE, ARTWORK)
+    upload, _ = crop_turn_place(illustration(4), seed=2)
+    report = ImageScreener(reg).match(encode(upload, "JPEG", quality=85))
+    assert [(m.entry, m.matcher) for m in report.matches][:1] == [("cartoon", "artwork")]
 
 
 def test_matchers_can_be_forced_and_are_refused_when_they_cannot_apply(works: list[Image.Image]) -> None:
