@@ -4,10 +4,12 @@ Registered: the colour and grey photographs scikit-image ships in its wheel (`sk
 domain or CC0/CC-BY as listed in skimage/data/README.txt and the scikit-image docs: astronaut (NASA),
 camera, chelsea, coffee, coins, hubble_deep_field (NASA), ihc, moon, motorcycle_left, retina, rocket
 (NASA/SpaceX)), its logo (an illustration), and seeded cartoon illustrations drawn here (flat colours,
-dark outlines: the case between a logo and a painting). Each is altered in the shared generator's 11
-families (its `transform`, imported from --generator). Negatives: the other photographs (brick, grass,
-gravel, page, text, cell, clock_motion, color, horse) and unregistered illustrations, each in every
-family. motorcycle_right is left out: it is the same scene as motorcycle_left.
+dark outlines: the case between a logo and a painting). Each seed draws a character of its own: an
+earlier version drew one character in other colours, and its "unregistered" copies were matched.
+Each work is altered in the shared generator's 11 families (its `transform`, imported from
+--generator). Negatives: the other photographs (brick, grass, gravel, page, text, cell, clock_motion,
+color, horse) and unregistered illustrations, each in every family. motorcycle_right is left out: it
+is the same scene as motorcycle_left.
 
     python scripts/make_artwork_photo_set.py --out DIR [--seed N] [--illustrations 40]
         [--generator /work/shared/eval/artwork/make_dev_set.py]
@@ -57,55 +59,84 @@ def photo(name: str) -> Image.Image:
 
 
 def illustration(seed: int, side: int = 512) -> Image.Image:
-    """A cartoon character sticker: a head with eyes and mouth, a body, arms, a few props, outlined."""
+    """A cartoon character sticker of its own design: head, eyes, mouth, body and props whose shapes and
+    proportions all come from the seed (two seeds never give the same character recoloured)."""
     rng = np.random.default_rng(seed)
 
     def col() -> tuple[int, int, int]:
         return tuple(int(v) for v in rng.integers(30, 256, 3))  # type: ignore[return-value]
 
-    im = Image.new("RGB", (side, side), col())
-    d = ImageDraw.Draw(im)
-    ink, w = (20, 20, 30), int(rng.integers(4, 9))
-    for _ in range(int(rng.integers(3, 7))):  # background props
-        x, y, r = *rng.uniform(0, side, 2), rng.uniform(20, 70)
-        if rng.uniform() < 0.5:
-            d.ellipse((x - r, y - r, x + r, y + r), fill=col(), outline=ink, width=w // 2)
+    def blob(x: float, y: float, rx: float, ry: float, width: int) -> None:
+        kind = int(rng.integers(0, 3))
+        box = (x - rx, y - ry, x + rx, y + ry)
+        if kind == 0:
+            d.ellipse(box, fill=col(), outline=ink, width=width)
+        elif kind == 1:
+            d.rounded_rectangle(
+                box, radius=int(min(rx, ry) * rng.uniform(0.1, 0.9)), fill=col(), outline=ink, width=width
+            )
         else:
-            k = int(rng.integers(3, 7))
+            k = int(rng.integers(3, 9))
+            turn = rng.uniform(0, 2 * math.pi)
             d.polygon(
                 [
-                    (x + r * math.cos(2 * math.pi * i / k), y + r * math.sin(2 * math.pi * i / k))
+                    (
+                        x + rx * math.cos(turn + 2 * math.pi * i / k),
+                        y + ry * math.sin(turn + 2 * math.pi * i / k),
+                    )
                     for i in range(k)
                 ],
                 fill=col(),
                 outline=ink,
-                width=w // 2,
+                width=width,
             )
-    cx, cy = side * rng.uniform(0.4, 0.6), side * rng.uniform(0.3, 0.45)
-    hr = side * rng.uniform(0.14, 0.22)
-    bw, bh = hr * rng.uniform(1.2, 1.8), hr * rng.uniform(1.5, 2.2)
-    d.rounded_rectangle(
-        (cx - bw / 2, cy + hr * 0.8, cx + bw / 2, cy + hr * 0.8 + bh),
-        radius=int(hr / 2),
-        fill=col(),
-        outline=ink,
-        width=w,
+
+    im = Image.new("RGB", (side, side), col())
+    d = ImageDraw.Draw(im)
+    ink = tuple(int(v) for v in rng.integers(0, 60, 3))
+    w = int(rng.integers(3, 10))
+    for _ in range(int(rng.integers(2, 8))):  # background props
+        blob(*rng.uniform(0, side, 2), *rng.uniform(15, 80, 2), max(1, w // 2))
+    cx, cy = side * rng.uniform(0.3, 0.7), side * rng.uniform(0.25, 0.5)
+    hr = side * rng.uniform(0.1, 0.22)
+    blob(
+        cx + rng.normal(0, hr * 0.2),
+        cy + hr * rng.uniform(1.2, 2.2),
+        hr * rng.uniform(0.6, 1.3),
+        hr * rng.uniform(0.7, 1.4),
+        w,
     )
     for s in (-1, 1):
-        ax = cx + s * bw / 2
+        ang = rng.uniform(-1.2, 1.2)
         d.line(
-            [(ax, cy + hr * 1.3), (ax + s * hr * rng.uniform(0.6, 1.2), cy + hr * rng.uniform(0.2, 2.2))],
+            [
+                (cx + s * hr * 0.8, cy + hr * 1.4),
+                (cx + s * hr * (0.8 + math.cos(ang)), cy + hr * (1.4 + math.sin(ang))),
+            ],
             fill=ink,
-            width=w * 2,
+            width=int(w * rng.uniform(1, 3)),
         )
-    d.ellipse((cx - hr, cy - hr, cx + hr, cy + hr), fill=col(), outline=ink, width=w)
+    blob(cx, cy, hr * rng.uniform(0.8, 1.3), hr * rng.uniform(0.8, 1.3), w)
+    spread, up, er = rng.uniform(0.2, 0.6), rng.uniform(-0.45, 0.15), hr * rng.uniform(0.08, 0.3)
     for s in (-1, 1):
-        ex, ey, er = cx + s * hr * 0.4, cy - hr * 0.15, hr * rng.uniform(0.12, 0.22)
-        d.ellipse((ex - er, ey - er, ex + er, ey + er), fill=(255, 255, 255), outline=ink, width=w // 2)
-        d.ellipse((ex - er / 2, ey - er / 2, ex + er / 2, ey + er / 2), fill=ink)
-    d.arc((cx - hr * 0.5, cy, cx + hr * 0.5, cy + hr * 0.6), 10, 170, fill=ink, width=w)
-    for _ in range(int(rng.integers(2, 5))):  # hair / ears / hat spikes
-        a = rng.uniform(math.pi * 1.1, math.pi * 1.9)
+        ex, ey = cx + s * hr * spread, cy + hr * up + rng.normal(0, hr * 0.04)
+        blob(ex, ey, er * rng.uniform(0.7, 1.3), er * rng.uniform(0.7, 1.3), max(1, w // 2))
+        d.ellipse((ex - er / 3, ey - er / 3, ex + er / 3, ey + er / 3), fill=ink)
+    my, mw = cy + hr * rng.uniform(0.2, 0.6), hr * rng.uniform(0.2, 0.7)
+    mouth = int(rng.integers(0, 3))
+    if mouth == 0:
+        d.arc((cx - mw, my - mw / 2, cx + mw, my + mw / 2), 10, 170, fill=ink, width=w)
+    elif mouth == 1:
+        d.line([(cx - mw, my), (cx + mw, my + rng.normal(0, mw / 4))], fill=ink, width=w)
+    else:
+        d.ellipse(
+            (cx - mw / 2, my - mw / 3, cx + mw / 2, my + mw / 3),
+            fill=col(),
+            outline=ink,
+            width=max(1, w // 2),
+        )
+    for _ in range(int(rng.integers(0, 5))):  # hair, ears, hat spikes
+        a = rng.uniform(math.pi * 1.05, math.pi * 1.95)
         px, py = cx + hr * math.cos(a), cy + hr * math.sin(a)
         d.polygon(
             [
@@ -115,7 +146,7 @@ def illustration(seed: int, side: int = 512) -> Image.Image:
             ],
             fill=col(),
             outline=ink,
-            width=w // 2,
+            width=max(1, w // 2),
         )
     return im
 
