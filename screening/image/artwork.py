@@ -35,11 +35,11 @@ _OVERSAMPLE: Final = 3  # detect this many times the budget, then spread it over
 _CELL_CAP: Final = 2.0  # at most this multiple of a fair share of the budget in one grid cell
 _GREY_SPREAD: Final = 3.0  # mean max-min over R, G, B below which an image is greyscale: one channel
 _MIN_SMALL_SIDE: Final = 384  # smaller images are upscaled: ORB needs room for its patch and pyramid
-# Share of a reference's pixels in flat areas (3x3 spread < _FLAT_STEP at 256 px) above which the image
-# is a flat design (a logo), for which local features are few and repetitive (see DESIGN.md).
+# Share of a reference's pixels in flat areas (3x3 spread < _FLAT_STEP at 256 px) from which the image is
+# a flat design (a logo, an illustration) with a shape; below it, texture (paint, a photograph). Local
+# features of a flat design of few colours are few and repetitive (see DESIGN.md).
 _FLAT_STEP: Final = 2.0
-FLAT_SHARE: Final = 0.85
-SHAPE_MIN_FLAT: Final = 0.5  # shapes are only meaningful for designs with flat areas
+SHAPE_MIN_FLAT: Final = 0.5
 MIN_KEYPOINTS: Final = 150  # fewer at REFERENCE_SIDE: too little texture to match by features
 # A flat design with this many colours (each on >= 1% of it, at 4 bits a channel) is an illustration:
 # matched by features as well as by shape. simple-icons logos have 2 (one colour on white).

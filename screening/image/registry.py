@@ -31,7 +31,6 @@ from PIL import Image
 from screening import listfiles
 from screening.findings import Severity
 from screening.image.artwork import (
-    FLAT_SHARE,
     ILLUSTRATION_COLOURS,
     MIN_KEYPOINTS,
     SHAPE_MIN_FLAT,
@@ -118,9 +117,11 @@ def prepare_reference(
     """Raises RegistryError if no asked-for matcher can use the image, ImageDecodeError if it is no image.
 
     `matchers` "auto" decides from the image: the shape path for designs with flat areas (share of flat
-    pixels >= SHAPE_MIN_FLAT) that hold a distinct design, the artwork path for anything less flat than
-    a logo (< FLAT_SHARE) or as colourful as an illustration (>= ILLUSTRATION_COLOURS), with at least
-    MIN_KEYPOINTS keypoints; when neither holds, whichever works.
+    pixels >= SHAPE_MIN_FLAT) that hold a distinct design; the artwork path for textured images (flat
+    share below that) and for flat designs as colourful as an illustration (>= ILLUSTRATION_COLOURS),
+    with at least MIN_KEYPOINTS keypoints; when neither holds, whichever works. A flat logo of two or
+    three colours stays on the shape path alone: on the second logo dev set (seed 777) five detailed
+    one-colour logos also matched by features brought a wordmark false positive at 38 inliers.
     `thumb_colours` stores the thumbnail as a palette PNG of that many colours: flat logos look the
     same and take a third of the bytes (the shipped registry must stay small).
     """
@@ -137,11 +138,12 @@ def prepare_reference(
     grids = keypoints = None
     if SHAPE in want or (auto and flat >= SHAPE_MIN_FLAT):
         grids = reference_grids(pil)
-    if ARTWORK in want or (auto and (flat < FLAT_SHARE or dominant_colours(pil) >= ILLUSTRATION_COLOURS)):
+    textured = flat < SHAPE_MIN_FLAT
+    if ARTWORK in want or (auto and (textured or dominant_colours(pil) >= ILLUSTRATION_COLOURS)):
         found = reference_keypoints(pil)
         keypoints = found if len(found[0]) >= MIN_KEYPOINTS else None
     if auto and grids is None and keypoints is None:
-        if flat >= FLAT_SHARE:  # a flat image without a shape: a detailed flat design, by features
+        if not textured:  # a flat image without a shape (a full-bleed flat design): by features
             found = reference_keypoints(pil)
             keypoints = found if len(found[0]) >= MIN_KEYPOINTS else None
         else:
