@@ -14,7 +14,7 @@ from screening.findings import FindingKind, Severity, VerdictKind
 from screening.image import ImageRegistry, ImageScreener, RegistryError
 from screening.image.artwork_index import ArtworkIndex
 from screening.image.registry import ARTWORK, SHAPE
-from screening.image.screener import ARTWORK_INLIERS, artwork_score
+from screening.image.screener import ARTWORK_INLIERS, FLAT_ARTWORK_INLIERS, artwork_score
 from screening.image.vocabulary import Vocabulary
 from tests.screening.image.artworks import captioned, crop_turn_place, hue_turn, illustration, painting
 from tests.screening.image.logos import encode, glyph, on_white
@@ -177,6 +177,8 @@ def test_score_scale_meets_the_shape_threshold_at_the_calibrated_inliers() -> No
     assert artwork_score(0) == 0.0
     assert artwork_score(ARTWORK_INLIERS) == pytest.approx(0.95)
     assert artwork_score(ARTWORK_INLIERS - 1) < 0.95 < artwork_score(ARTWORK_INLIERS + 1) < 1.0
+    assert artwork_score(FLAT_ARTWORK_INLIERS, FLAT_ARTWORK_INLIERS) == pytest.approx(0.95)
+    assert artwork_score(ARTWORK_INLIERS, FLAT_ARTWORK_INLIERS) < 0.95
 
 
 def test_vocabulary_is_deterministic_and_quantises_a_descriptor_to_its_own_word() -> None:
