@@ -48,6 +48,7 @@ from screening.image.hashing import (
 )
 from screening.image.ocr_base import OcrEngine
 from screening.image.regions import propose
+from screening.image.registry import SHAPE as SHAPE_MATCHER
 from screening.image.registry import ImageRegistry
 from screening.image.verify import correlate, genericness, refine
 from screening.screener import DISABLED, EngineState, EngineStatus
@@ -259,30 +260,24 @@ class ImageScreener:
         found: dict[str, ImageMatch] = {}
         # The index holds every work mirrored too: one extraction finds mirrored copies.
         _, verified = self.registry.artwork.match(extract(prepared, QUERY_FEATURES), 2 * CANDIDATES)
-        if True:
-            for v in verified:
-                corners = v.corners
-                x0, y0 = np.clip(corners.min(axis=0), 0, (w, h))
-                x1, y1 = np.clip(corners.max(axis=0), 0, (w, h))
-                box = (
-                    int(x0),
-                    int(y0),
-                    max(int(x0) + 1, int(np.ceil(x1))),
-                    max(int(y0) + 1, int(np.ceil(y1))),
-                )
-                score = artwork_score(v.inliers)
-                if v.entry_id in found and found[v.entry_id].score >= score:
-                    continue
-                entry = self.registry.entry(v.entry_id) if v.entry_id in self.registry else None
-                found[v.entry_id] = ImageMatch(
-                    v.entry_id,
-                    score,
-                    None,
-                    _to_original(box, (w, h), decoded.original_size),
-                    entry.label if entry else None,
-                    matcher="artwork",
-                    inliers=v.inliers,
-                )
+        for v in verified:
+            x0, y0 = np.clip(v.corners.min(axis=0), 0, (w, h))
+            x1, y1 = np.clip(v.corners.max(axis=0), 0, (w, h))
+            box = (int(x0), int(y0), max(int(x0) + 1, int(np.ceil(x1))), max(int(y0) + 1, int(np.ceil(y1))))
+            entry = self.registry.entry(v.entry_id) if v.entry_id in self.registry else None
+            flat = entry is not None and SHAPE_MATCHER in entry.matchers
+            score = artwork_score(v.inliers, FLAT_ARTWORK_INLIERS if flat else ARTWORK_INLIERS)
+            if v.entry_id in found and found[v.entry_id].score >= score:
+                continue
+            found[v.entry_id] = ImageMatch(
+                v.entry_id,
+                score,
+                None,
+                _to_original(box, (w, h), decoded.original_size),
+                entry.label if entry else None,
+                matcher="artwork",
+                inliers=v.inliers,
+            )
         ranked = sorted(found.values(), key=lambda m: (-m.score, m.entry))
         return MatchReport(
             tuple(m for m in ranked if m.score >= self.threshold), ranked[0] if ranked else None
