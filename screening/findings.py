@@ -24,6 +24,7 @@ class FindingKind(enum.StrEnum):
     TRADEMARK = "trademark"
     OFFENSIVE = "offensive"
     IMAGE = "image"
+    ARTWORK = "artwork"  # a registered painting, illustration or photograph (copyright), by local features
     OCR_TEXT = "ocr_text"
     FONT = "font"
 

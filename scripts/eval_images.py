@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     registry = ImageRegistry("eval", "1")
     for ref in refs:
-        registry.add(ref["ref_id"], (set_dir / ref["file"]).read_bytes())
+        try:
+            registry.add(ref["ref_id"], (set_dir / ref["file"]).read_bytes())
+        except ImageError as exc:  # reported, not fatal: the other references are still scored
+            print(f"reference {ref['ref_id']} not registered: {exc}", file=sys.stderr)
+    report = registry.report()["by_matcher"]
+    print(f"registered {len(registry)}/{len(refs)} references: {report}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         registry.save(Path(tmp))
         with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(tmp, threshold, radius)) as pool:

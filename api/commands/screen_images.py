@@ -4,6 +4,8 @@ In: one `{"id": ..., "path": ...}` per line on stdin. Out: one line per input, i
 `{"id", "verdict", "findings": [...]}`, or `{"id", "error"}` for an unreadable line or image
 (never a traceback). `--format eval` writes the logo-matching scorer's answer shape instead.
 Images are screened in a process pool (one registry per worker); a progress bar goes to stderr.
+A registry CSV line that cannot be used is reported on stderr with its number and skipped (`--strict`:
+refused). `customization-vault screen registry` prints what a registry holds and decided per reference.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:  # the engine (numpy, scipy, OCR) loads when the command runs, not for `--help`
-    from screening.image import ImageScreener
+    from screening.image import ImageRegistry, ImageScreener
 
 
 class OutputFormat(enum.StrEnum):
@@ -100,7 +102,55 @@ def _screen_one(task: tuple[object, str, str]) -> dict[str, Any]:
     return {"id": item_id, "verdict": verdict.kind.value, "findings": findings}
 
 
+def _build_registry(path: Path, jobs: int, strict: bool) -> ImageRegistry:
+    """The registry from CSV; skipped lines go to stderr. Exits 2 when strict and a line is bad, or when
+    no reference at all could be registered."""
+    from screening.image import ImageError, ImageRegistry
+
+    try:
+        built = ImageRegistry.from_csv(path, workers=jobs, strict=strict)
+    except ImageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    for problem in built.problems:
+        typer.echo(f"skipped: {problem}", err=True)
+    if len(built) == 0:
+        typer.echo("error: the registry has no usable reference", err=True)
+        raise typer.Exit(code=2)
+    return built
+
+
 def register(app: typer.Typer) -> None:
+    @app.command("registry")
+    def screen_registry(
+        registry: Annotated[
+            Path | None,
+            typer.Option("--registry", help="Registry CSV; default: the shipped simple-icons registry."),
+        ] = None,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Refuse the registry at its first bad line.")
+        ] = (False),
+        jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")] = (
+            os.cpu_count() or 1
+        ),
+        as_json: Annotated[bool, typer.Option("--json", help="The whole report as JSON.")] = False,
+    ) -> None:
+        """What a registry holds: per reference its matchers (shape, artwork), severity and keypoints."""
+        from screening.image import ImageRegistry
+
+        reg = ImageRegistry.default() if registry is None else _build_registry(registry, jobs, strict)
+        report = reg.report()
+        if as_json:
+            typer.echo(json.dumps(report, ensure_ascii=False))
+            return
+        typer.echo(f"{report['list']}: {report['entries']} references, {report['by_matcher']}")
+        for r in report["references"]:
+            typer.echo(
+                f"{r['id']}\t{'+'.join(r['matchers'])}\t{r['severity']}\t{r['keypoints']}\t{r['label'] or ''}"
+            )
+        for skipped in report["skipped"]:
+            typer.echo(f"skipped line {skipped['line']}: {skipped['error']}")
+
     @app.command("images")
     def screen_images(
         registry: Annotated[
@@ -117,7 +167,9 @@ def register(app: typer.Typer) -> None:
         ),
         threshold: Annotated[
             float | None,
-            typer.Option(help="Shape correlation needed for a finding (default: the image screener's)."),
+            typer.Option(
+                help="Score needed for a finding (default: the image screener's; artwork inliers are mapped)."
+            ),
         ] = None,
         radius: Annotated[
             int | None,
@@ -126,9 +178,11 @@ def register(app: typer.Typer) -> None:
         ocr: Annotated[
             bool, typer.Option("--ocr/--no-ocr", help="Also read and screen text in images.")
         ] = False,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Refuse a registry CSV with any bad line (default: skip it).")
+        ] = False,
     ) -> None:
         """Screen JSON lines {"id","path"} from stdin against a registry of protected images."""
-        from screening.image import ImageError, ImageRegistry
 
         tasks: list[tuple[int, tuple[object, str, str] | dict[str, Any]]] = []
         for line_no, raw in enumerate(sys.stdin, start=1):
@@ -142,12 +196,7 @@ def register(app: typer.Typer) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             registry_dir: str | None = None
             if registry is not None:
-                try:
-                    built = ImageRegistry.from_csv(registry, workers=jobs)
-                except ImageError as exc:
-                    typer.echo(f"error: {exc}", err=True)
-                    raise typer.Exit(code=2) from exc
-                built.save(Path(tmp))
+                _build_registry(registry, jobs, strict).save(Path(tmp))
                 registry_dir = tmp
             work = [t for _, t in tasks if isinstance(t, tuple)]
             with ProcessPoolExecutor(

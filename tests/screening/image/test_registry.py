@@ -103,4 +103,35 @@ def test_from_csv_bad_rows_name_their_line(
 ) -> None:
     path = _write_csv(tmp_path, text, logo_bytes)
     with pytest.raises(RegistryError, match=rf"^line {line}:"):
-        ImageRegistry.from_csv(path)
+        ImageRegistry.from_csv(path, strict=True)
+    # Not strict (the default): the bad line is reported with its number and the others register.
+    reg = ImageRegistry.from_csv(path)
+    assert [p.line for p in reg.problems] == [line]
+    assert str(reg.problems[0]).startswith(f"line {line}: ")
+    assert reg.report()["skipped"] == [{"line": line, "error": reg.problems[0].message}]
+    assert len(reg) == sum(1 for x in text.splitlines() if x.strip()) - 1
+
+
+def test_from_csv_reads_severity_and_matchers_by_header(tmp_path: Path, logo_bytes: list[bytes]) -> None:
+    from screening.findings import Severity
+
+    text = (
+        "id,path,severity,matchers,label\n"
+        "x,img/0.png,block,,Ex\n"
+        "y,img/1.png,,shape\n"
+        "z,img/2.png,sometimes\n"
+        "w,img/2.png,review,never\n"
+        "v,img/junk.png\n"
+    )
+    reg = ImageRegistry.from_csv(_write_csv(tmp_path, text, logo_bytes))
+    assert reg.entry("x").severity is Severity.BLOCK
+    assert reg.entry("x").label == "Ex"
+    assert reg.entry("y").severity is Severity.REVIEW
+    assert reg.entry("y").matchers == ("shape",)
+    assert [p.line for p in reg.problems] == [4, 5, 6]
+    assert len(reg) == 2
+
+
+def test_unknown_header_column_is_refused(tmp_path: Path, logo_bytes: list[bytes]) -> None:
+    with pytest.raises(RegistryError, match=r"^line 1:"):
+        ImageRegistry.from_csv(_write_csv(tmp_path, "id,path,colour\nx,img/0.png,red\n", logo_bytes))

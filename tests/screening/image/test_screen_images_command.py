@@ -54,3 +54,40 @@ def test_bad_registry_row_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["screen", "images", "--registry", str(tmp_path / "reg.csv")], input="")
     assert result.exit_code == 2
     assert "line 1" in result.output
+
+
+def test_a_bad_registry_line_is_skipped_unless_strict(tmp_path: Path) -> None:
+    (tmp_path / "0.png").write_bytes(encode(on_white(glyph(0))))
+    (tmp_path / "reg.csv").write_text("id,path\nL0,0.png\nL1,missing.png\n")
+    (tmp_path / "q.png").write_bytes(encode(on_white(glyph(0))))
+    line = json.dumps({"id": "a", "path": str(tmp_path / "q.png")})
+    args = ["screen", "images", "--registry", str(tmp_path / "reg.csv"), "--jobs", "1"]
+    result = CliRunner().invoke(app, args, input=line)
+    assert result.exit_code == 0, result.output
+    assert "skipped: line 3:" in result.stderr
+    (out,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert out["verdict"] == "flagged"
+    strict = CliRunner().invoke(app, [*args, "--strict"], input=line)
+    assert strict.exit_code == 2
+    assert "line 3" in strict.output
+
+
+def test_registry_report_names_each_reference_matchers(tmp_path: Path) -> None:
+    from tests.screening.image.artworks import painting
+
+    (tmp_path / "logo.png").write_bytes(encode(on_white(glyph(0))))
+    (tmp_path / "art.png").write_bytes(encode(painting(1)))
+    (tmp_path / "reg.csv").write_text("id,path,severity\nL,logo.png\nA,art.png,block\nB,nothing.png\n")
+    result = CliRunner().invoke(
+        app, ["screen", "registry", "--registry", str(tmp_path / "reg.csv"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.splitlines()[-1])
+    rows = {r["id"]: r for r in report["references"]}
+    assert rows["L"]["matchers"] == ["shape"]
+    assert rows["A"]["matchers"] == ["artwork"]
+    assert rows["A"]["severity"] == "block"
+    assert report["skipped"][0]["line"] == 4
+    text = CliRunner().invoke(app, ["screen", "registry", "--registry", str(tmp_path / "reg.csv")])
+    assert "A\tartwork\tblock" in text.stdout
+    assert "skipped line 4" in text.stdout

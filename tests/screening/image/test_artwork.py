@@ -1,0 +1,218 @@
+"""The artwork path: paintings register (per-reference matchers), survive what customers do to them, and
+are outlined where they lie in the upload; unrelated works and logos are not matched by it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from screening.findings import FindingKind, Severity, VerdictKind
+from screening.image import ImageRegistry, ImageScreener, RegistryError
+from screening.image.artwork_index import ArtworkIndex
+from screening.image.registry import ARTWORK, SHAPE
+from screening.image.screener import ARTWORK_INLIERS, FLAT_ARTWORK_INLIERS, artwork_score
+from screening.image.vocabulary import Vocabulary
+from tests.screening.image.artworks import captioned, crop_turn_place, hue_turn, illustration, painting
+from tests.screening.image.logos import encode, glyph, on_white
+
+WORKS = 6
+
+
+@pytest.fixture(scope="module")
+def works() -> list[Image.Image]:
+    return [painting(seed) for seed in range(WORKS + 3)]  # the last 3 are never registered
+
+
+@pytest.fixture(scope="module")
+def registry(works: list[Image.Image]) -> ImageRegistry:
+    reg = ImageRegistry("art", "1")
+    for i in range(WORKS):
+        reg.add(f"W{i}", encode(works[i]), label=f"Work {i}")
+    reg.add("logo", encode(on_white(glyph(3))))
+    return reg
+
+
+@pytest.fixture(scope="module")
+def screener(registry: ImageRegistry) -> ImageScreener:
+    return ImageScreener(registry)
+
+
+def test_the_registry_decides_the_matchers_per_reference(registry: ImageRegistry) -> None:
+    assert registry.entry("W0").matchers == (ARTWORK,)
+    assert registry.entry("logo").matchers == (SHAPE,)
+    report = registry.report()
+    assert report["by_matcher"]["artwork_only"] == WORKS
+    assert report["by_matcher"]["shape_only"] == 1
+    row = next(r for r in report["references"] if r["id"] == "W2")
+    assert row["matchers"] == ["artwork"]
+    assert row["keypoints"] >= 150
+
+
+def test_an_illustration_gets_both_matchers_and_a_placed_crop_is_found_by_features() -> None:
+    reg = ImageRegistry()
+    reg.add("cartoon", encode(illustration(4)))
+    assert reg.entry("cartoon").matchers == (SHAPE, ARTWORK)
+    upload, _ = crop_turn_place(illustration(4), seed=2)
+    report = ImageScreener(reg).match(encode(upload, "JPEG", quality=85))
+    (m,) = [m for m in report.matches if m.matcher == "artwork"]
+    assert m.entry == "cartoon"
+    # A flat design needs FLAT_ARTWORK_INLIERS to reach the threshold, not ARTWORK_INLIERS.
+    assert m.inliers is not None
+    assert m.score == pytest.approx(artwork_score(m.inliers, FLAT_ARTWORK_INLIERS))
+
+
+def test_matchers_can_be_forced_and_are_refused_when_they_cannot_apply(works: list[Image.Image]) -> None:
+    reg = ImageRegistry()
+    reg.add("p", encode(works[0]))
+    assert reg.entry("p").matchers == (ARTWORK,)
+    reg.add("p", encode(works[0]), matchers="artwork")
+    assert reg.entry("p").matchers == (ARTWORK,)
+    blank = encode(Image.new("RGB", (300, 300), (20, 120, 40)))
+    with pytest.raises(RegistryError, match="texture"):
+        reg.add("blank", blank, matchers="artwork")
+    with pytest.raises(RegistryError, match="no design"):
+        reg.add("blank", blank, matchers="shape")
+    with pytest.raises(RegistryError, match="neither"):
+        reg.add("blank", blank)
+    with pytest.raises(RegistryError, match="matchers"):
+        reg.add("p", encode(works[0]), matchers="sometimes")
+    assert len(reg) == 1
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda im: im.convert("L"),
+        lambda im: hue_turn(im, 120),
+        ImageOps.mirror,
+        lambda im: im.rotate(17, Image.Resampling.BICUBIC, expand=True, fillcolor=(10, 200, 10)),
+        lambda im: im.crop((0, 0, im.width * 3 // 4, im.height * 2 // 3)),
+        lambda im: im.resize((im.width // 4, im.height // 4), Image.Resampling.LANCZOS),
+        captioned,
+    ],
+    ids=["greyscale", "hue", "mirror", "rotate", "crop-half", "small", "caption"],
+)
+def test_altered_copies_are_found(screener: ImageScreener, works: list[Image.Image], alter: object) -> None:
+    assert callable(alter)
+    upload = alter(works[2])
+    report = screener.match(encode(upload, "JPEG", quality=70) if upload.mode == "RGB" else encode(upload))
+    assert [m.entry for m in report.matches] == ["W2"]
+    assert report.matches[0].matcher == "artwork"
+    assert report.matches[0].score >= screener.threshold
+
+
+def test_a_placed_turned_mirrored_crop_is_outlined_where_it_lies(
+    screener: ImageScreener, works: list[Image.Image]
+) -> None:
+    upload, (x, y, w, h) = crop_turn_place(works[4], seed=1)
+    report = screener.match(encode(upload, "JPEG", quality=80))
+    (m,) = report.matches
+    assert m.entry == "W4"
+    rx, ry, rw, rh = m.region
+    # The outline is the whole work's rectangle projected into the upload: it contains the pasted crop's
+    # centre and is of its size, not the whole product photo.
+    assert rx <= x + w / 2 <= rx + rw
+    assert ry <= y + h / 2 <= ry + rh
+    assert 0.5 * w <= rw <= 2.0 * w
+    assert 0.5 * h <= rh <= 2.0 * h
+    assert rw < upload.width / 2
+
+
+def test_unrelated_works_and_plain_images_are_clear(
+    screener: ImageScreener, works: list[Image.Image]
+) -> None:
+    for other in works[WORKS:]:
+        assert screener.match(encode(other, "JPEG", quality=85)).matches == ()
+    assert screener.match(encode(Image.new("RGB", (640, 480), (200, 200, 200)))).matches == ()
+    noise = np.random.default_rng(5).integers(0, 256, (600, 800, 3), dtype=np.uint8)
+    assert screener.match(encode(Image.fromarray(noise))).matches == ()
+
+
+def test_logos_are_still_found_by_shape_beside_artwork(screener: ImageScreener) -> None:
+    report = screener.match(encode(on_white(glyph(3)), "JPEG", quality=60))
+    assert [(m.entry, m.matcher) for m in report.matches] == [("logo", "shape")]
+
+
+def test_findings_carry_kind_region_and_the_entry_severity(works: list[Image.Image]) -> None:
+    reg = ImageRegistry("art", "2")
+    reg.add("review-me", encode(works[0]))
+    reg.add("block-me", encode(works[1]), severity=Severity.BLOCK)
+    screener = ImageScreener(reg)
+    flagged = screener.screen_image(encode(works[0].crop((40, 40, 400, 380))))
+    assert flagged.kind is VerdictKind.FLAGGED
+    (f,) = flagged.findings
+    assert (f.kind, f.entry, f.severity) == (FindingKind.ARTWORK, "review-me", Severity.REVIEW)
+    assert f.region is not None
+    assert f.region[2] > 0
+    blocked = screener.screen_image(encode(ImageOps.mirror(works[1])))
+    assert blocked.kind is VerdictKind.BLOCKED
+    assert blocked.findings[0].entry == "block-me"
+
+
+def test_save_and_load_keep_artwork_matching(
+    tmp_path: Path, registry: ImageRegistry, works: list[Image.Image]
+) -> None:
+    registry.save(tmp_path / "reg")
+    back = ImageRegistry.load(tmp_path / "reg")
+    assert back.entry("W1").matchers == (ARTWORK,)
+    assert back.entry("logo").matchers == (SHAPE,)
+    assert len(back.artwork) == WORKS
+    report = ImageScreener(back).match(encode(hue_turn(works[1], 60)))
+    assert [m.entry for m in report.matches] == ["W1"]
+    assert Image.open(io.BytesIO(back.thumbnail("W1"))).format == "JPEG"
+
+
+def test_removed_work_is_not_matched(works: list[Image.Image]) -> None:
+    reg = ImageRegistry()
+    reg.add("a", encode(works[0]))
+    reg.add("b", encode(works[1]))
+    screener = ImageScreener(reg)
+    assert [m.entry for m in screener.match(encode(works[0])).matches] == ["a"]
+    assert reg.remove("a")
+    assert screener.match(encode(works[0])).matches == ()
+    assert [m.entry for m in screener.match(encode(works[1])).matches] == ["b"]
+
+
+def test_score_scale_meets_the_shape_threshold_at_the_calibrated_inliers() -> None:
+    assert artwork_score(0) == 0.0
+    assert artwork_score(ARTWORK_INLIERS) == pytest.approx(0.95)
+    assert artwork_score(ARTWORK_INLIERS - 1) < 0.95 < artwork_score(ARTWORK_INLIERS + 1) < 1.0
+    assert artwork_score(FLAT_ARTWORK_INLIERS, FLAT_ARTWORK_INLIERS) == pytest.approx(0.95)
+    assert artwork_score(ARTWORK_INLIERS, FLAT_ARTWORK_INLIERS) < 0.95
+
+
+def test_vocabulary_is_deterministic_and_quantises_a_descriptor_to_its_own_word() -> None:
+    rng = np.random.default_rng(0)
+    points = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    a = Vocabulary.train(points, 16, 16, seed=1)
+    b = Vocabulary.train(points, 16, 16, seed=1)
+    assert np.array_equal(a.leaves, b.leaves)
+    words = a.quantise(points[:50])
+    assert words.shape == (50,)
+    assert words.max() < a.size
+    flipped = points[:50].copy()
+    flipped[:, 0] ^= 1  # one bit of 256: the same word almost always
+    assert (a.quantise(flipped) == words).mean() > 0.8
+    tiny = Vocabulary.train(points[:5], 16, 16)  # fewer descriptors than words: still a full tree
+    assert tiny.leaves.shape == (16, 16, 32)
+    assert set(tiny.quantise(points[:5]).tolist()) <= set(range(256))
+
+
+def test_index_round_trip_and_bad_file(tmp_path: Path, works: list[Image.Image]) -> None:
+    from screening.image.artwork import reference_keypoints
+
+    index = ArtworkIndex()
+    index.add("a", *reference_keypoints(works[0]))
+    index.build()
+    index.save(tmp_path / "a.npz")
+    back = ArtworkIndex.load(tmp_path / "a.npz")
+    assert "a" in back
+    assert back.keypoint_count("a") == index.keypoint_count("a")
+    assert back.memory_bytes() > 0
+    (tmp_path / "bad.npz").write_bytes(b"junk")
+    with pytest.raises(RegistryError):
+        ArtworkIndex.load(tmp_path / "bad.npz")
