@@ -8,12 +8,31 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from customization_vault.catalog import FindingView, ItemView, OrderView, ReviewView
 from customization_vault.fulfilment import ItemSummary, OrderSummary
 from screening.screener import EngineStatus
+
+
+def order_url(order_external_id: str, *rest: str) -> str:
+    """`/v1/orders/<id>/...` with every id segment percent-encoded whole.
+
+    Ids are checked against `customization_vault.ids` before any route acts, so this is a second
+    guard: whatever an id held, the URL stays ASCII (a header can always be encoded, so no response
+    fails after its change committed) and names exactly that order (`a?b` can not end the path).
+    """
+    return "/v1/orders/" + "/".join(quote(s, safe="") for s in (order_external_id, *rest))
+
+
+def content_url(order_external_id: str, item_id: str) -> str:
+    return order_url(order_external_id, "items", item_id, "content")
+
+
+def receipt_url(order_external_id: str) -> str:
+    return order_url(order_external_id, "receipt")
 
 
 class FindingRead(BaseModel):
@@ -119,7 +138,7 @@ class ItemRead(BaseModel):
             metadata_removed=list(item.metadata_removed),
             created_at=item.created_at,
             review=review,
-            content_url=f"/v1/orders/{order_external_id}/items/{item.id}/content",
+            content_url=content_url(order_external_id, item.id),
         )
 
 
@@ -147,7 +166,7 @@ class OrderRead(BaseModel):
             key_destroyed_at=order.key_destroyed_at,
             blobs_deleted_at=order.blobs_deleted_at,
             purged_at=order.purged_at,
-            receipt_url=f"/v1/orders/{order.external_id}/receipt" if has_receipt else None,
+            receipt_url=receipt_url(order.external_id) if has_receipt else None,
         )
 
 

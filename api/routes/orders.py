@@ -33,19 +33,26 @@ from api.schemas import (
     PurgeRead,
     ReviewRead,
     TextItemCreate,
+    receipt_url,
 )
 from api.streaming import stream_content
 from customization_vault.errors import InvalidInput, NotFound
 from customization_vault.fulfilment import UploadResult
+from customization_vault.ids import ID_PATTERN
 from customization_vault.lifecycle import OrderState
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
+# Checked before any route acts (422 otherwise), so nothing is stored under an id a URL can not carry.
 OrderId = Annotated[
     str,
-    Path(min_length=1, max_length=128, description="The marketplace's order id (unique per seller)"),
+    Path(
+        pattern=ID_PATTERN,
+        description="The marketplace's order id (unique per seller): an ASCII letter or digit, then up "
+        "to 127 letters, digits, '.', '_', ':' or '-'",
+    ),
 ]
-ItemId = Annotated[str, Path(min_length=1, max_length=64)]
+ItemId = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id, as the upload returned it")]
 
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 _COMMON: dict[int | str, dict[str, object]] = {
@@ -212,10 +219,10 @@ def _purge(order_id: str, trigger: str, who: FulfilmentPrincipal, ctx: Context) 
         run_purge_quietly(ctx.purge, order.id, who.actor)
         order = ctx.fulfilment.order(who.seller_id, order_id)
     purged = order.state == OrderState.PURGED
-    receipt_url = f"/v1/orders/{order_id}/receipt"
-    body = PurgeRead(order=OrderRead.of(order, has_receipt=purged), receipt_url=receipt_url)
+    url = receipt_url(order.external_id)
+    body = PurgeRead(order=OrderRead.of(order, has_receipt=purged), receipt_url=url)
     return JSONResponse(
-        body.model_dump(mode="json"), status_code=200 if purged else 202, headers={"Location": receipt_url}
+        body.model_dump(mode="json"), status_code=200 if purged else 202, headers={"Location": url}
     )
 
 
