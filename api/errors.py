@@ -167,9 +167,14 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _on_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem(exc.status_code, detail or "Error", None, code, exc.headers)
+
+
+# FastAPI raises a 400 itself for a JSON body it could not parse (one nested past the interpreter's
+# depth too): it gets the code our own parser's error has.
+_HTTP_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 class ProblemMiddleware:
