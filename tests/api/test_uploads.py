@@ -35,6 +35,7 @@ from tests.api.conftest import (
     word_screener,
 )
 from tests.conftest import make_settings
+from tests.font_samples import build_font
 from tests.vault.intake_samples import CANARY, FORBIDDEN, jpeg_full
 
 LIMIT = 256 * 1024
@@ -406,3 +407,26 @@ def test_a_database_outage_is_a_503_not_a_500(small: Api, monkeypatch: pytest.Mo
     r = small.client.get("/v1/orders/o", headers=small.keys.a)
     assert_problem(r, 503, "backend_error")
     assert CANARY not in r.content
+
+
+def test_a_font_whose_tables_lie_outside_it_is_a_422_and_nothing_is_stored(embedded_api: Api) -> None:
+    """The issue's case: with no font engine to trip over it (the API tests' screener has none), a TTF
+    whose directory points past its end was stored with 201; fulfilment would get an unusable font."""
+    api = embedded_api
+    api.client.put("/v1/orders/f-1", headers=api.keys.a)
+    ttf = build_font()
+    broken = bytearray(ttf)
+    (n,) = struct.unpack_from(">H", ttf, 4)
+    for k in range(n):
+        tag, checksum, _offset, length = struct.unpack_from(">4sIII", ttf, 12 + 16 * k)
+        if tag == b"glyf":
+            struct.pack_into(">4sIII", broken, 12 + 16 * k, tag, checksum, len(ttf) + 100, length)
+    r = api.client.post(
+        "/v1/orders/f-1/items", headers=api.keys.a, files={"file": ("f.ttf", bytes(broken), "font/ttf")}
+    )
+    assert_problem(r, 422, "corrupt_font")
+    assert leftovers(api.services).items == 0
+    ok = api.client.post(
+        "/v1/orders/f-1/items", headers=api.keys.a, files={"file": ("f.ttf", ttf, "font/ttf")}
+    )
+    assert ok.status_code == 201, ok.text
