@@ -261,7 +261,7 @@ class Purger:
         self._advanced(targets, todo, PurgeStep.BLOBS_DELETED, "blobs_deleted")
 
     def _delete_derived(self, targets: dict[str, _Target]) -> None:
-        """Step 4: what was computed from content: perceptual hashes, matched spans/regions, digests."""
+        """Step 4: what was computed from content: perceptual hashes, findings, digests, notes."""
         todo = self._pending(targets, PurgeStep.DERIVED_DELETED)
         if not todo:
             return
