@@ -18,11 +18,13 @@ import re
 
 from customization_vault.errors import InvalidInput
 
-__all__ = ["ID_PATTERN", "MAX_ID_LENGTH", "InvalidId", "check_id", "is_valid_id"]
+__all__ = ["ID_PATTERN", "MAX_ID_LENGTH", "InvalidId", "check_id", "is_internal_id", "is_valid_id"]
 
 MAX_ID_LENGTH = 128
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 _ID = re.compile(ID_PATTERN)
+# What `catalog.types.new_id` makes: a random UUID in its canonical lower-case form.
+_INTERNAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class InvalidId(InvalidInput):
@@ -31,6 +33,11 @@ class InvalidId(InvalidInput):
 
 def is_valid_id(value: object) -> bool:
     return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def is_internal_id(value: str) -> bool:
+    """True for an id the service made itself (sellers', orders', items', cases' internal ids)."""
+    return _INTERNAL_ID.fullmatch(value) is not None
 
 
 def check_id(value: str, what: str) -> str:

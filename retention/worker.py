@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from customization_vault.blobs.base import AUDIT_PREFIX, parse_blob_key
 from customization_vault.clock import Clock
 from customization_vault.lifecycle import OrderState, PurgeOutcome
 from customization_vault.periodic import Periodic
@@ -43,6 +44,7 @@ class SweepReport:
     orphans_deleted: int = 0
     epochs_destroyed: tuple[str, ...] = ()
     epochs_kept: dict[str, str] = field(default_factory=dict)  # epoch → why it was kept
+    foreign_keys: int = 0  # keys in the store the orphan collection left alone (not the vault's)
 
 
 class PurgeWorker(Periodic):
@@ -93,13 +95,26 @@ class PurgeWorker(Periodic):
             if maintenance is not None
             else self._next_maintenance is None or now >= self._next_maintenance
         )
-        orphans = 0
+        orphans = foreign = 0
         destroyed: tuple[str, ...] = ()
         kept: dict[str, str] = {}
         if do_maintenance:
             self._next_maintenance = now + timedelta(seconds=self.config.maintenance_interval_seconds)
-            orphans = self.collect_orphans()
-            destroyed, kept = self.destroy_epochs()
+            # Each task on its own: a store that fails to list must not keep epochs from being destroyed.
+            try:
+                orphans, foreign = self.collect_orphans()
+            except Exception as exc:
+                self.metrics.inc("maintenance_errors")
+                log.warning(
+                    "%s orphan collection failed (%s); retried next time", self.name, type(exc).__name__
+                )
+            try:
+                destroyed, kept = self.destroy_epochs()
+            except Exception as exc:
+                self.metrics.inc("maintenance_errors")
+                log.warning(
+                    "%s epoch destruction failed (%s); retried next time", self.name, type(exc).__name__
+                )
         sweep = SweepReport(
             self.name,
             claimed,
@@ -112,6 +127,7 @@ class PurgeWorker(Periodic):
             orphans,
             destroyed,
             kept,
+            foreign,
         )
         if claimed or orders_expired or items_expired or orphans or destroyed:
             log.info(
@@ -181,37 +197,77 @@ class PurgeWorker(Periodic):
         return count
 
     # ------------------------------------------------------------------ maintenance
-    def collect_orphans(self) -> int:
-        """Delete blobs whose order row is missing or already purged.
+    def collect_orphans(self) -> tuple[int, int]:
+        """Delete blobs whose order is gone or purged; (deleted, left alone as not the vault's).
 
-        Safe against in-flight uploads: an order row commits before any of its blobs is written, and a
-        purged order accepts no upload, so neither rule can match a blob that is still wanted.
+        Only keys of the vault's own layout are candidates — three internal ids (`parse_blob_key`) —
+        and only when the catalog agrees they are ours: the order row is missing but its seller exists
+        (the order was lost, e.g. with a restored backup), or the order is purged and is that seller's
+        (a write that lost the race with the purge). Anything else in the store (a parked backup,
+        another tool's objects, a key no id could form) is left for a person, counted and logged, never
+        deleted. Every deletion is audited. Safe against in-flight uploads: an order row commits before
+        any of its blobs is written, and a purged order accepts no upload.
         """
-        deleted = 0
-        chunk: list[tuple[str, str]] = []
+        deleted = foreign = 0
+        chunk: list[tuple[str, str, str]] = []
         for key in self.vault.blobs.list(""):
-            parts = key.split("/")
-            if len(parts) != 3:
-                continue  # not a layout we wrote; leave it for a human rather than guess
-            chunk.append((parts[1], key))
+            if key.startswith(AUDIT_PREFIX):
+                continue  # the service's own checkpoints: not an order's
+            parsed = parse_blob_key(key)
+            if parsed is None:
+                foreign += 1
+                continue
+            chunk.append((parsed[0], parsed[1], key))
             if len(chunk) >= _ORPHAN_CHUNK:
-                deleted += self._delete_orphans(chunk)
-                chunk = []
+                done, left = self._delete_orphans(chunk)
+                deleted, foreign, chunk = deleted + done, foreign + left, []
         if chunk:
-            deleted += self._delete_orphans(chunk)
+            done, left = self._delete_orphans(chunk)
+            deleted, foreign = deleted + done, foreign + left
         if deleted:
             self.metrics.inc("orphans_deleted", deleted)
             log.info("%s deleted %d orphan blobs", self.name, deleted)
-        return deleted
+        if foreign:
+            self.metrics.inc("foreign_keys", foreign)
+            # Counted, not listed: a key someone else chose may say anything.
+            log.warning(
+                "%s left %d keys in the store that are not the vault's; a person should look",
+                self.name,
+                foreign,
+            )
+        return deleted, foreign
 
-    def _delete_orphans(self, chunk: list[tuple[str, str]]) -> int:
+    def _delete_orphans(self, chunk: list[tuple[str, str, str]]) -> tuple[int, int]:
         with self.vault.catalog.unit() as u:
-            states = u.orders.states(sorted({o for o, _ in chunk}))
-        doomed = [k for o, k in chunk if o not in states or states[o] == OrderState.PURGED]
-        if not doomed:
-            return 0
-        self.vault.blobs.delete_many(doomed)
-        return len(doomed)
+            owners = u.orders.owners(sorted({o for _, o, _ in chunk}))
+            sellers = u.sellers.existing({t for t, _, _ in chunk})
+        doomed: list[tuple[str, str, str]] = []
+        foreign = 0
+        for tenant, order, key in chunk:
+            owner = owners.get(order)
+            if owner is None:
+                reason = "order_missing" if tenant in sellers else None
+            elif owner[0] != tenant:
+                reason = None  # an order id under another seller's folder: not a key the vault wrote
+            elif owner[1] == OrderState.PURGED:
+                reason = "order_purged"
+            else:
+                continue  # a live order's content
+            if reason is None:
+                foreign += 1
+            else:
+                doomed.append((key, order, reason))
+        if doomed:
+            self.vault.blobs.delete_many([key for key, _, _ in doomed])
+            with self.vault.catalog.unit() as u:
+                self.vault.audit.record_many(
+                    u,
+                    actor=self.actor,
+                    action="blob.orphan_delete",
+                    target_type="blob",
+                    targets=[(key, {"order_id": order, "reason": why}) for key, order, why in doomed],
+                )
+        return len(doomed), foreign
 
     def destroy_epochs(self) -> tuple[tuple[str, ...], dict[str, str]]:
         """Destroy every KEK epoch `policy.decide_epoch` allows; (destroyed, kept epoch → reason)."""
