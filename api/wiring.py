@@ -19,6 +19,7 @@ from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
 from customization_vault.dashboard import ReviewStats
 from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
+from customization_vault.files import private_dir
 from customization_vault.keys.base import KeyProvider
 from customization_vault.list_reload import EngineBuilder, ListReloader
 from customization_vault.lists import ListBook, StoredLists
@@ -288,7 +289,7 @@ class Services:
 
 
 def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_db: bool = True) -> Services:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # 0700: the catalog, keys, blobs and receipt key live under it
     engine = create_db_engine(settings.database_url, echo=settings.database.echo)
     if migrate_db:
         migrate(engine)

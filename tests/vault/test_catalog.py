@@ -79,3 +79,38 @@ def test_review_cases_opened_before_0002_learn_their_order_and_seller(db_url: st
         assert tuple(row) == ("o1", "s1")
     finally:
         engine.dispose()
+
+
+def test_unkeyed_request_digests_are_dropped_by_0006(db_url: str) -> None:
+    """Digests stored before 0006 are a plain SHA-256 of the content: the upgrade forgets them."""
+    from sqlalchemy import text
+
+    engine = create_db_engine(db_url)
+    try:
+        migrate(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO sellers (id, external_id, created_at) VALUES ('s1', 'S', '2026-01-01')")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO orders (id, seller_id, external_id, state, epoch, created_at, purge_step, "
+                    "purge_attempts) VALUES ('o1', 's1', 'O', 'open', '2026', '2026-01-01', 0, 0)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO items (id, order_id, kind, content_type, size, stored_size, state, "
+                    "idempotency_key, request_digest, created_at) VALUES ('i1', 'o1', 'text', "
+                    "'text/plain', 1, 1, 'clear', 'k', :digest, '2026-01-01')"
+                ),
+                {"digest": "ab" * 32},
+            )
+        migrate(engine, "0006")
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT idempotency_key, request_digest FROM items WHERE id = 'i1'")
+            ).one()
+        assert tuple(row) == ("k", None)
+    finally:
+        engine.dispose()
