@@ -21,7 +21,7 @@ from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
 from api.routes import lists, orders, review, system
 from api.settings import Settings
-from api.wiring import Services, build_services
+from api.wiring import Services, build_services, refuse_demo_keys_in_production
 from api.workbench import create_workbench
 from customization_vault.fulfilment import FulfilmentService
 from customization_vault.intake import Limits
@@ -82,6 +82,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         owned = services is None
         svc = services if services is not None else await to_thread.run_sync(build_services, settings)
         try:
+            await to_thread.run_sync(refuse_demo_keys_in_production, svc)
             ctx = build_context(svc, metrics)
             # Lists and indexes load now, so the first upload does not pay for them.
             await to_thread.run_sync(svc.screener.warm)

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = Field(
         default="development",
-        description="production refuses demo keys, the local keyring and screening switched off",
+        description="production refuses demo keys, the local keyring, SQLite, SQL echo and screening "
+        "switched off",
     )
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps everything")
     host: str = Field(default="127.0.0.1", description="Address `serve` binds")
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "production refuses to run with screening disabled (every upload would clear): "
                     "unset CV_SCREENING__ENABLED"
+                )
+            if self.database_url.startswith("sqlite"):
+                raise ValueError(
+                    "production refuses the SQLite catalog (one host, one writer, a file on local disk): "
+                    "set CV_DATABASE__URL to a PostgreSQL URL"
+                )
+            if self.database.echo:
+                raise ValueError(
+                    "production refuses CV_DATABASE__ECHO (every SQL statement and its parameters would "
+                    "reach the logs): unset it"
                 )
         return self
 

@@ -37,6 +37,7 @@ from screening.findings import Verdict
 from screening.screener import DISABLED, EngineState, EngineStatus, NullScreener, Screener
 
 __all__ = [
+    "DemoKeysActive",
     "ScreeningUnavailable",
     "Services",
     "build_blob_store",
@@ -46,6 +47,7 @@ __all__ = [
     "build_screener",
     "build_services",
     "create_db_engine",
+    "refuse_demo_keys_in_production",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,24 @@ def build_blob_store(settings: Settings) -> BlobStore:
     from customization_vault.blobs.local import LocalBlobStore
 
     return LocalBlobStore(settings.blob_dir)
+
+
+class DemoKeysActive(RuntimeError):
+    """Production refuses to serve while a key the development bootstrap minted still works."""
+
+
+def refuse_demo_keys_in_production(services: Services) -> None:
+    """A data directory started in development keeps its demo keys (one of them admin) in the catalog
+    and in `demo-keys.txt`; switching the environment to production must not carry them along."""
+    if services.settings.environment != "production":
+        return
+    active = services.api_keys.active_demo_keys()
+    if active:
+        prefixes = " ".join(k.prefix for k in active)
+        raise DemoKeysActive(
+            f"production refuses to serve while demo keys are active: customization-vault keys api revoke "
+            f"<key> for each of {prefixes}"
+        )
 
 
 class ScreeningUnavailable(RuntimeError):
