@@ -11,16 +11,18 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import errors
 from api.deps import ApiContext
+from api.guards import BodyDeadlineMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
 from api.routes import lists, orders, review, system
 from api.settings import Settings
+from api.uploads import UploadGate
 from api.wiring import Services, build_services, refuse_demo_keys_in_production
 from api.workbench import create_workbench
 from customization_vault.fulfilment import FulfilmentService
@@ -65,11 +67,10 @@ def build_context(services: Services, metrics: Metrics | None = None) -> ApiCont
         receipts=purge.receipt,
         review=services.review,
     )
-    # Each upload in flight holds up to max_upload_bytes in memory: the limiter bounds the total.
-    slots = CapacityLimiter(
-        services.settings.limits.max_concurrent_uploads or max(4, 2 * (os.cpu_count() or 1))
-    )
-    return ApiContext(services, fulfilment, purge, metrics or Metrics(), slots)
+    # Each upload in flight holds up to max_upload_bytes in memory: the gate bounds the total and
+    # shares it fairly between sellers (api/uploads.py).
+    uploads = UploadGate(services.settings.limits.max_concurrent_uploads or max(4, 2 * (os.cpu_count() or 1)))
+    return ApiContext(services, fulfilment, purge, metrics or Metrics(), uploads)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -113,6 +114,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.mount("/review", workbench, name="workbench")  # the reviewers' browser pages (HTML, session cookies)
     # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
     # request context is outermost, so every log line and problem body of the request has its id.
+    app.add_middleware(BodyDeadlineMiddleware, timeout=settings.server.body_timeout_seconds)
     app.add_middleware(errors.ProblemMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)

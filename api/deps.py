@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -18,6 +17,7 @@ from api.errors import Forbidden
 from api.metrics import Metrics
 from api.observability import current_request
 from api.purging import PurgeGateway
+from api.uploads import UploadGate
 from api.wiring import Services as WiredServices
 from customization_vault.apikeys import Principal, Role, Unauthenticated
 from customization_vault.fulfilment import FulfilmentService
@@ -31,10 +31,8 @@ class ApiContext:
     fulfilment: FulfilmentService
     purge: PurgeGateway
     metrics: Metrics
-    # File uploads held in memory at once. Each may hold the upload limit several times over (body,
-    # sanitised copy, ciphertext segments); waiting requests have not read their bodies yet, so TCP
-    # flow control, not our heap, holds the rest.
-    upload_slots: CapacityLimiter
+    # File uploads in memory: each seller's fair share of them, and the work slots (api/uploads.py).
+    uploads: UploadGate
 
 
 def get_context(request: Request) -> ApiContext:

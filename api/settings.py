@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from customization_vault.config import (
@@ -19,6 +19,17 @@ from customization_vault.config import (
     WorkbenchConfig,
 )
 from retention.config import RetentionConfig
+
+
+class ServerConfig(BaseModel):
+    """How long and how much the HTTP edge waits for and accepts from one client (see docs/reliability.md)."""
+
+    body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A request body must arrive within this many seconds of its first read (408 otherwise); "
+        "a 25 MiB upload needs about 7 Mbit/s",
+    )
 
 
 class Settings(BaseSettings):
@@ -47,6 +58,7 @@ class Settings(BaseSettings):
     signing: SigningConfig = SigningConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     workbench: WorkbenchConfig = WorkbenchConfig()
+    server: ServerConfig = ServerConfig()
     bootstrap_demo: bool = Field(
         default=True, description="On first start in development, create an admin and a demo seller key"
     )

@@ -87,42 +87,46 @@ def get_order(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context) -> Orde
     return OrderDetailRead.of_summary(ctx.fulfilment.summary(who.seller_id, order_id))
 
 
-async def _receive_and_store(
-    request: Request,
-    essence: str,
-    order_id: str,
-    idempotency_key: str | None,
-    who: SellerPrincipal,
-    ctx: ApiContext,
+async def _store_text(
+    request: Request, order_id: str, idempotency_key: str | None, who: SellerPrincipal, ctx: ApiContext
 ) -> UploadResult:
-    """Read the body (bounded, in memory) and hand it to the domain in a worker thread."""
-    limits = ctx.fulfilment.limits
-    if essence == "application/json":
-        limit = limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
-        check_content_length(request.headers.get("content-length"), limit)
-        body = await read_bounded(request.stream(), limit)
-        try:
-            text_item = TextItemCreate.model_validate(parse_json(body))
-        except ValidationError as exc:
-            raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
-        return await to_thread.run_sync(
-            lambda: ctx.fulfilment.upload_text(
-                who.seller_id, order_id, text_item.text, idempotency_key=idempotency_key, actor=who.actor
-            )
-        )
-    content_type = request.headers.get("content-type") or ""
-    check_content_length(request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE)
-    part = await read_multipart_file(request.stream(), content_type, limits.max_upload_bytes)
+    """A text item: a few KiB at most, so it is never queued behind image screening."""
+    limit = ctx.fulfilment.limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
+    check_content_length(request.headers.get("content-length"), limit)
+    body = await read_bounded(request.stream(), limit)
+    try:
+        text_item = TextItemCreate.model_validate(parse_json(body))
+    except ValidationError as exc:
+        raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
     return await to_thread.run_sync(
-        lambda: ctx.fulfilment.upload_file(
-            who.seller_id,
-            order_id,
-            part.data,
-            declared_type=part.declared_type,
-            idempotency_key=idempotency_key,
-            actor=who.actor,
+        lambda: ctx.fulfilment.upload_text(
+            who.seller_id, order_id, text_item.text, idempotency_key=idempotency_key, actor=who.actor
         )
     )
+
+
+async def _store_file(
+    request: Request, order_id: str, idempotency_key: str | None, who: SellerPrincipal, ctx: ApiContext
+) -> UploadResult:
+    """A file: read into memory within the seller's share, then intake, screening and encryption in a
+    work slot (`api/uploads.py`). The read is bounded in size here and in time by the body deadline."""
+    limits = ctx.fulfilment.limits
+    check_content_length(request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE)
+    async with ctx.uploads.seller(who.seller_id):
+        part = await read_multipart_file(
+            request.stream(), request.headers.get("content-type") or "", limits.max_upload_bytes
+        )
+        async with ctx.uploads.work:
+            return await to_thread.run_sync(
+                lambda: ctx.fulfilment.upload_file(
+                    who.seller_id,
+                    order_id,
+                    part.data,
+                    declared_type=part.declared_type,
+                    idempotency_key=idempotency_key,
+                    actor=who.actor,
+                )
+            )
 
 
 @router.post(
@@ -133,6 +137,7 @@ async def _receive_and_store(
     responses={
         200: {"description": "Idempotent replay: the item the same key and body created", "model": ItemRead},
         400: {"description": "Malformed body, empty input", **_PROBLEM},
+        408: {"description": "The body did not arrive in time (CV_SERVER__BODY_TIMEOUT_SECONDS)", **_PROBLEM},
         409: {"description": "Idempotency-Key reused with a different body", **_PROBLEM},
         410: {"description": "The order no longer accepts uploads", **_PROBLEM},
         413: {"description": "Over a size, pixel, frame or length limit", **_PROBLEM},
@@ -165,11 +170,8 @@ async def post_item(
 ) -> JSONResponse:
     try:
         essence = require_supported_body(request.headers.get("content-type"))
-        if essence == "application/json":  # a few KiB at most: never queued behind image screening
-            result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
-        else:
-            async with ctx.upload_slots:
-                result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx)
+        store = _store_text if essence == "application/json" else _store_file
+        result = await store(request, order_id, idempotency_key, who, ctx)
     except InvalidInput as exc:
         ctx.metrics.upload_rejections.inc(exc.code)
         raise
