@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.deps import ApiContext
-from api.guards import BodyDeadlineMiddleware
+from api.guards import BodyGuardMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
@@ -114,7 +114,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.mount("/review", workbench, name="workbench")  # the reviewers' browser pages (HTML, session cookies)
     # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
     # request context is outermost, so every log line and problem body of the request has its id.
-    app.add_middleware(BodyDeadlineMiddleware, timeout=settings.server.body_timeout_seconds)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        timeout=settings.server.body_timeout_seconds,
+        list_limit=settings.screening.max_list_bytes,
+    )
     app.add_middleware(errors.ProblemMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)

@@ -69,6 +69,14 @@ class RequestTimeout(StarletteHTTPException):
         super().__init__(408, detail, headers={"Connection": "close"})
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A body over the limit of a route that is not an upload (`api/guards.py`); an HTTP exception for
+    the same reason as `RequestTimeout`."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail, headers={"Connection": "close"})
+
+
 class ServiceUnavailable(VaultError):
     """A part the endpoint needs is not configured or not ready in this process."""
 
@@ -187,8 +195,14 @@ async def _on_http_exception(_request: Request, exc: Exception) -> Response:
 
 
 # FastAPI raises a 400 itself for a JSON body it could not parse (one nested past the interpreter's
-# depth too): it gets the code our own parser's error has. 408 is `RequestTimeout`.
-_HTTP_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout"}
+# depth too): it gets the code our own parser's error has. 408 and 413 are `api/guards.py`'s.
+_HTTP_CODES = {
+    400: "malformed_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "too_large",
+}
 
 
 class ProblemMiddleware:

@@ -24,6 +24,21 @@ from retention.config import RetentionConfig
 class ServerConfig(BaseModel):
     """How long and how much the HTTP edge waits for and accepts from one client (see docs/reliability.md)."""
 
+    header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="A request's line and headers must all arrive within this many seconds of the "
+        "connection opening (or of the next request's first byte); the connection closes otherwise",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        le=1 << 20,
+        description="Most bytes of one request line and its headers (400, and the connection closes)",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle kept-alive connection closes after this"
+    )
     body_timeout_seconds: float = Field(
         default=30,
         gt=0,

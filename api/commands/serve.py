@@ -153,8 +153,8 @@ def banner(settings: Settings, url: str, workbench: str | None) -> str:
 
 
 def run_uvicorn(app: Any, settings: Settings) -> None:
-    """uvicorn with our logging (its own config off, no access log: ours has the request id) and the
-    banner once the socket listens (the port as bound, so `--port 0` shows the real one)."""
+    """uvicorn as `api/server.py` configures it (h11, limits on each request's head, our logging) and
+    the banner once the socket listens (the port as bound, so `--port 0` shows the real one)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -169,15 +169,9 @@ def run_uvicorn(app: Any, settings: Settings) -> None:
             else:
                 typer.echo(banner(settings, url, workbench_path(app)))
 
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        access_log=False,
-    )
-    server = Server(config)
+    from api.server import uvicorn_config
+
+    server = Server(uvicorn_config(app, settings))
     server.run()
     if not server.started:
         raise typer.Exit(code=3)
