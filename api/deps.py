@@ -7,6 +7,7 @@ to it, so another seller's order is indistinguishable from a missing one (404).
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -100,6 +101,27 @@ def reviewer_principal(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+def metrics_reader(
+    services: Services,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """`/metrics` for everyone when `CV_METRICS__PUBLIC` (the default outside production); else for the
+    scrape token `CV_METRICS__TOKEN` or an admin API key."""
+    settings = services.settings
+    if settings.metrics_public:
+        return
+    if credentials is None:
+        raise Unauthenticated("/metrics needs the metrics token or an admin API key")
+    token = settings.metrics.token
+    if token is not None and hmac.compare_digest(
+        credentials.credentials.encode(), token.get_secret_value().encode()
+    ):
+        return
+    if services.api_keys.authenticate(credentials.credentials).role != Role.ADMIN:
+        raise Forbidden("/metrics is for the metrics token or admin keys")
+
+
 FulfilmentPrincipal = Annotated[SellerPrincipal, Depends(fulfilment_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 ReviewerPrincipal = Annotated[Principal, Depends(reviewer_principal)]
+MetricsReader = Annotated[None, Depends(metrics_reader)]

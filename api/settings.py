@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from customization_vault.config import (
@@ -47,6 +47,20 @@ class ServerConfig(BaseModel):
     )
 
 
+class MetricsConfig(BaseModel):
+    """Who may read `/metrics`: counts across every seller (uploads, verdicts, purges by route and
+    status) are business data even without ids."""
+
+    public: bool | None = Field(
+        default=None,
+        description="Serve /metrics without authentication (default: yes, except in production, where "
+        "it takes the token or an admin API key)",
+    )
+    token: SecretStr | None = Field(
+        default=None, description="A bearer token a scraper may read /metrics with (admin API keys may too)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CV_", env_nested_delimiter="__", extra="ignore")
 
@@ -74,6 +88,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksConfig = WebhooksConfig()
     workbench: WorkbenchConfig = WorkbenchConfig()
     server: ServerConfig = ServerConfig()
+    metrics: MetricsConfig = MetricsConfig()
     bootstrap_demo: bool = Field(
         default=True, description="On first start in development, create an admin and a demo seller key"
     )
@@ -104,6 +119,10 @@ class Settings(BaseSettings):
                     "reach the logs): unset it"
                 )
         return self
+
+    @property
+    def metrics_public(self) -> bool:
+        return self.metrics.public if self.metrics.public is not None else self.environment != "production"
 
     @property
     def database_url(self) -> str:

@@ -28,6 +28,7 @@ from customization_vault.rescreen import Rescreener
 from customization_vault.review import ReviewDesk
 from customization_vault.reviewer_sessions import ReviewerSessions
 from customization_vault.vault import Vault
+from retention.anchor import AuditAnchor
 from retention.metrics import PurgeMetrics
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner
@@ -285,6 +286,7 @@ class Services:
     # The reviewer workbench: browser sessions and the dashboard's numbers.
     sessions: ReviewerSessions | None = None
     stats: ReviewStats | None = None
+    anchor: AuditAnchor | None = None
 
     def close(self) -> None:
         self.catalog.engine.dispose()
@@ -329,7 +331,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     signer = build_receipt_signer(settings)
     purge_metrics = PurgeMetrics()
     purger = Purger(vault, signer, clock=clock, config=settings.retention, metrics=purge_metrics)
-    worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics)
+    anchor = AuditAnchor(audit, blobs, signer, clock=clock)
+    worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics, anchor=anchor)
     notifier = Notifier()
     webhook_metrics = DeliveryMetrics()
     deliverer = WebhookDeliverer(catalog, config=settings.webhooks, clock=clock, metrics=webhook_metrics)
@@ -366,4 +369,5 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         webhook_metrics=webhook_metrics,
         sessions=sessions,
         stats=ReviewStats(catalog, clock),
+        anchor=anchor,
     )

@@ -19,6 +19,7 @@ from customization_vault.blobs.base import AUDIT_PREFIX, parse_blob_key
 from customization_vault.clock import Clock
 from customization_vault.lifecycle import OrderState, PurgeOutcome
 from customization_vault.periodic import Periodic
+from retention.anchor import AuditAnchor
 from retention.config import RetentionConfig
 from retention.metrics import PurgeMetrics
 from retention.policy import Trigger, decide_epoch, expiry_cutoff, rejected_cutoff
@@ -45,6 +46,7 @@ class SweepReport:
     epochs_destroyed: tuple[str, ...] = ()
     epochs_kept: dict[str, str] = field(default_factory=dict)  # epoch → why it was kept
     foreign_keys: int = 0  # keys in the store the orphan collection left alone (not the vault's)
+    checkpoint: int | None = None  # the audit chain head this sweep signed into the blob store
 
 
 class PurgeWorker(Periodic):
@@ -62,6 +64,7 @@ class PurgeWorker(Periodic):
         metrics: PurgeMetrics | None = None,
         name: str | None = None,
         actor: str = "retention-worker",
+        anchor: AuditAnchor | None = None,
     ) -> None:
         self.purger = purger
         self.vault = purger.vault
@@ -72,6 +75,8 @@ class PurgeWorker(Periodic):
         self.actor = actor
         self._next_maintenance: datetime | None = None
         super().__init__()
+        self.anchor = anchor
+        self._next_checkpoint: datetime | None = None
 
     # ------------------------------------------------------------------ one sweep
     def run_once(self, *, maintenance: bool | None = None) -> SweepReport:
@@ -115,6 +120,7 @@ class PurgeWorker(Periodic):
                 log.warning(
                     "%s epoch destruction failed (%s); retried next time", self.name, type(exc).__name__
                 )
+        checkpoint = self._checkpoint(now)
         sweep = SweepReport(
             self.name,
             claimed,
@@ -128,6 +134,7 @@ class PurgeWorker(Periodic):
             destroyed,
             kept,
             foreign,
+            checkpoint,
         )
         if claimed or orders_expired or items_expired or orphans or destroyed:
             log.info(
@@ -143,6 +150,22 @@ class PurgeWorker(Periodic):
                 ",".join(destroyed) or "-",
             )
         return sweep
+
+    def _checkpoint(self, now: datetime) -> int | None:
+        """Sign the audit chain's head into the blob store every `audit_checkpoint_interval_seconds`."""
+        if self.anchor is None or (self._next_checkpoint is not None and now < self._next_checkpoint):
+            return None
+        self._next_checkpoint = now + timedelta(seconds=self.config.audit_checkpoint_interval_seconds)
+        try:
+            written = self.anchor.checkpoint()
+        except Exception as exc:  # retried next interval; the chain itself is untouched
+            self.metrics.inc("maintenance_errors")
+            log.warning("%s audit checkpoint failed (%s); retried next time", self.name, type(exc).__name__)
+            return None
+        if written is None:
+            return None
+        self.metrics.inc("audit_checkpoints")
+        return written.seq
 
     def _claims(self) -> Iterator[list[str]]:
         """Batches of due orders, each claimed for `claim_lease_seconds` in a short transaction."""
