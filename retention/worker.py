@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from customization_vault.blobs.base import AUDIT_PREFIX, parse_blob_key
 from customization_vault.clock import Clock
@@ -30,6 +31,7 @@ __all__ = ["PurgeWorker", "SweepReport"]
 log = logging.getLogger(__name__)
 
 _ORPHAN_CHUNK = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,20 +108,9 @@ class PurgeWorker(Periodic):
         if do_maintenance:
             self._next_maintenance = now + timedelta(seconds=self.config.maintenance_interval_seconds)
             # Each task on its own: a store that fails to list must not keep epochs from being destroyed.
-            try:
-                orphans, foreign = self.collect_orphans()
-            except Exception as exc:
-                self.metrics.inc("maintenance_errors")
-                log.warning(
-                    "%s orphan collection failed (%s); retried next time", self.name, type(exc).__name__
-                )
-            try:
-                destroyed, kept = self.destroy_epochs()
-            except Exception as exc:
-                self.metrics.inc("maintenance_errors")
-                log.warning(
-                    "%s epoch destruction failed (%s); retried next time", self.name, type(exc).__name__
-                )
+            orphans, foreign = self._attempt("orphan collection", self.collect_orphans, (0, 0))
+            nothing: tuple[tuple[str, ...], dict[str, str]] = ((), {})
+            destroyed, kept = self._attempt("epoch destruction", self.destroy_epochs, nothing)
         checkpoint = self._checkpoint(now)
         sweep = SweepReport(
             self.name,
@@ -151,17 +142,23 @@ class PurgeWorker(Periodic):
             )
         return sweep
 
+    def _attempt(self, what: str, task: Callable[[], T], fallback: T) -> T:
+        """One maintenance task on its own: a failure is counted, logged and retried next time, and the
+        other tasks still run."""
+        try:
+            return task()
+        except Exception as exc:
+            self.metrics.inc("maintenance_errors")
+            log.warning("%s %s failed (%s); retried next time", self.name, what, type(exc).__name__)
+            return fallback
+
     def _checkpoint(self, now: datetime) -> int | None:
         """Sign the audit chain's head into the blob store every `audit_checkpoint_interval_seconds`."""
-        if self.anchor is None or (self._next_checkpoint is not None and now < self._next_checkpoint):
+        anchor = self.anchor
+        if anchor is None or (self._next_checkpoint is not None and now < self._next_checkpoint):
             return None
         self._next_checkpoint = now + timedelta(seconds=self.config.audit_checkpoint_interval_seconds)
-        try:
-            written = self.anchor.checkpoint()
-        except Exception as exc:  # retried next interval; the chain itself is untouched
-            self.metrics.inc("maintenance_errors")
-            log.warning("%s audit checkpoint failed (%s); retried next time", self.name, type(exc).__name__)
-            return None
+        written = self._attempt("audit checkpoint", anchor.checkpoint, None)
         if written is None:
             return None
         self.metrics.inc("audit_checkpoints")

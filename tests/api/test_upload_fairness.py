@@ -34,7 +34,7 @@ def _stalled_upload(port: int, key: str, order: str) -> socket.socket:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Keys]]:
     settings = make_settings(
-        tmp_path / "var", limits={"max_concurrent_uploads": 2}, server={"body_timeout_seconds": 0.5}
+        tmp_path / "var", limits={"max_concurrent_uploads": 2}, server={"body_timeout_seconds": 1.5}
     )
     svc = build_services(settings)
     svc.screener = word_screener()

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from customization_vault.audit import AuditLog, event_hash
+from customization_vault.audit import AuditLog, hash_of
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import AuditEvent, AuditHead
 from customization_vault.clock import FrozenClock
@@ -36,18 +36,7 @@ def _rewrite(services: Any, *, edit_seq: int, keep_through: int | None = None) -
             if ev.seq == edit_seq:
                 ev.actor = "admin:mallory"
             ev.prev_hash = prev
-            ev.hash = event_hash(
-                prev_hash=prev,
-                seq=ev.seq,
-                at=ev.at,
-                actor=ev.actor,
-                action=ev.action,
-                target_type=ev.target_type,
-                target_id=ev.target_id,
-                purpose=ev.purpose,
-                details=ev.details,
-            )
-            prev = ev.hash
+            ev.hash = prev = hash_of(ev)  # the row has every field an AuditRecord hashes
         head = s.get(AuditHead, 1)
         assert head is not None
         head.seq, head.hash = rows[-1].seq, prev
