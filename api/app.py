@@ -11,17 +11,19 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import errors
 from api.deps import ApiContext
+from api.guards import BodyGuardMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.observability import RequestContextMiddleware
 from api.purging import PurgeGateway, RetentionPurge
 from api.routes import lists, orders, review, system
 from api.settings import Settings
-from api.wiring import Services, build_screening_worker, build_services
+from api.uploads import UploadGate
+from api.wiring import Services, build_screening_worker, build_services, refuse_demo_keys_in_production
 from api.workbench import create_workbench
 from customization_vault.fulfilment import FulfilmentService, JobScreening
 from customization_vault.intake import Limits
@@ -76,11 +78,10 @@ def build_context(services: Services, metrics: Metrics | None = None) -> ApiCont
         review=services.review,
         jobs=build_jobs(services),
     )
-    # Each upload in flight holds up to max_upload_bytes in memory: the limiter bounds the total.
-    slots = CapacityLimiter(
-        services.settings.limits.max_concurrent_uploads or max(4, 2 * (os.cpu_count() or 1))
-    )
-    return ApiContext(services, fulfilment, purge, metrics or Metrics(), slots)
+    # Each upload in flight holds up to max_upload_bytes in memory: the gate bounds the total and
+    # shares it fairly between sellers (api/uploads.py).
+    uploads = UploadGate(services.settings.limits.max_concurrent_uploads or max(4, 2 * (os.cpu_count() or 1)))
+    return ApiContext(services, fulfilment, purge, metrics or Metrics(), uploads)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -94,6 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         svc = services if services is not None else await to_thread.run_sync(build_services, settings)
         worker = None
         try:
+            await to_thread.run_sync(refuse_demo_keys_in_production, svc)
             ctx = build_context(svc, metrics)
             # Lists and indexes load now, so the first upload does not pay for them. The engines in
             # this process serve readiness (and inline screening); a worker's processes have their own.
@@ -131,6 +133,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.mount("/review", workbench, name="workbench")  # the reviewers' browser pages (HTML, session cookies)
     # Added innermost first. Metrics see the final status, including ProblemMiddleware's bodies; the
     # request context is outermost, so every log line and problem body of the request has its id.
+    app.add_middleware(
+        BodyGuardMiddleware,
+        timeout=settings.server.body_timeout_seconds,
+        list_limit=settings.screening.max_list_bytes,
+    )
     app.add_middleware(errors.ProblemMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)

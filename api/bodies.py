@@ -85,6 +85,9 @@ def parse_json(body: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         # The decoder's message quotes the document: it is chained, never shown or logged.
         raise MalformedRequest("the body is not valid JSON") from exc
+    except RecursionError:
+        # Thousands of nested arrays or objects: the decoder gives up at the interpreter's depth.
+        raise MalformedRequest("the JSON body is nested too deeply") from None
 
 
 class _Collector:

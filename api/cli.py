@@ -31,7 +31,7 @@ class Entry:
 COMMANDS: dict[str, Entry] = {
     "serve": Entry(
         "api.commands.serve",
-        "Run the HTTP API (OpenAPI at /docs); first start in development prints demo API keys.",
+        "Run the HTTP API (OpenAPI at /docs); first start in development creates demo API keys.",
     ),
     "worker": Entry(
         "api.commands.retention",

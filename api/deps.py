@@ -7,10 +7,10 @@ to it, so another seller's order is indistinguishable from a missing one (404).
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -18,6 +18,7 @@ from api.errors import Forbidden
 from api.metrics import Metrics
 from api.observability import current_request
 from api.purging import PurgeGateway
+from api.uploads import UploadGate
 from api.wiring import Services as WiredServices
 from customization_vault.apikeys import Principal, Role, Unauthenticated
 from customization_vault.fulfilment import FulfilmentService
@@ -31,10 +32,8 @@ class ApiContext:
     fulfilment: FulfilmentService
     purge: PurgeGateway
     metrics: Metrics
-    # File uploads held in memory at once. Each may hold the upload limit several times over (body,
-    # sanitised copy, ciphertext segments); waiting requests have not read their bodies yet, so TCP
-    # flow control, not our heap, holds the rest.
-    upload_slots: CapacityLimiter
+    # File uploads in memory: each seller's fair share of them, and the work slots (api/uploads.py).
+    uploads: UploadGate
 
 
 def get_context(request: Request) -> ApiContext:
@@ -102,6 +101,27 @@ def reviewer_principal(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+def metrics_reader(
+    services: Services,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """`/metrics` for everyone when `CV_METRICS__PUBLIC` (the default outside production); else for the
+    scrape token `CV_METRICS__TOKEN` or an admin API key."""
+    settings = services.settings
+    if settings.metrics_public:
+        return
+    if credentials is None:
+        raise Unauthenticated("/metrics needs the metrics token or an admin API key")
+    token = settings.metrics.token
+    if token is not None and hmac.compare_digest(
+        credentials.credentials.encode(), token.get_secret_value().encode()
+    ):
+        return
+    if services.api_keys.authenticate(credentials.credentials).role != Role.ADMIN:
+        raise Forbidden("/metrics is for the metrics token or admin keys")
+
+
 FulfilmentPrincipal = Annotated[SellerPrincipal, Depends(fulfilment_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 ReviewerPrincipal = Annotated[Principal, Depends(reviewer_principal)]
+MetricsReader = Annotated[None, Depends(metrics_reader)]

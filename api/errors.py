@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -58,6 +59,23 @@ class MalformedRequest(InvalidInput):
     """The request's framing (JSON, multipart) could not be parsed at all."""
 
     code = "malformed_request"
+
+
+class RequestTimeout(StarletteHTTPException):
+    """The request body did not arrive in time (`api/guards.py`). An HTTP exception, not a domain one:
+    it is raised from the body stream, where FastAPI's body parsing passes only these through."""
+
+    def __init__(self, detail: str) -> None:
+        # The rest of the body may still be on its way: the connection can not carry another request.
+        super().__init__(408, detail, headers={"Connection": "close"})
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A body over the limit of a route that is not an upload (`api/guards.py`); an HTTP exception for
+    the same reason as `RequestTimeout`."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail, headers={"Connection": "close"})
 
 
 class ServiceUnavailable(VaultError):
@@ -171,9 +189,24 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _on_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
-    detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem(exc.status_code, detail or "Error", None, code, exc.headers)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    try:
+        title = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        title = "Error"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    return problem(exc.status_code, title, detail, code, exc.headers)
+
+
+# FastAPI raises a 400 itself for a JSON body it could not parse (one nested past the interpreter's
+# depth too): it gets the code our own parser's error has. 408 and 413 are `api/guards.py`'s.
+_HTTP_CODES = {
+    400: "malformed_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "too_large",
+}
 
 
 class ProblemMiddleware:

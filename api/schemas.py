@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,28 @@ from screening.screener import EngineStatus
 
 # The verdict of an item whose screening job has not finished (its state is "received").
 PENDING = "pending"
+
+
+def order_url(order_external_id: str, *rest: str) -> str:
+    """`/v1/orders/<id>/...` with every id segment percent-encoded whole.
+
+    Ids are checked against `customization_vault.ids` before any route acts, so this is a second
+    guard: whatever an id held, the URL stays ASCII (a header can always be encoded, so no response
+    fails after its change committed) and names exactly that order (`a?b` can not end the path).
+    """
+    return "/v1/orders/" + "/".join(quote(s, safe="") for s in (order_external_id, *rest))
+
+
+def item_url(order_external_id: str, item_id: str) -> str:
+    return order_url(order_external_id, "items", item_id)
+
+
+def content_url(order_external_id: str, item_id: str) -> str:
+    return order_url(order_external_id, "items", item_id, "content")
+
+
+def receipt_url(order_external_id: str) -> str:
+    return order_url(order_external_id, "receipt")
 
 
 class FindingRead(BaseModel):
@@ -125,8 +148,8 @@ class ItemRead(BaseModel):
             metadata_removed=list(item.metadata_removed),
             created_at=item.created_at,
             review=review,
-            content_url=f"/v1/orders/{order_external_id}/items/{item.id}/content",
-            item_url=f"/v1/orders/{order_external_id}/items/{item.id}",
+            content_url=content_url(order_external_id, item.id),
+            item_url=item_url(order_external_id, item.id),
         )
 
 
@@ -154,7 +177,7 @@ class OrderRead(BaseModel):
             key_destroyed_at=order.key_destroyed_at,
             blobs_deleted_at=order.blobs_deleted_at,
             purged_at=order.purged_at,
-            receipt_url=f"/v1/orders/{order.external_id}/receipt" if has_receipt else None,
+            receipt_url=receipt_url(order.external_id) if has_receipt else None,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from customization_vault.config import (
@@ -23,12 +23,53 @@ from retention.config import RetentionConfig
 Environment = Literal["development", "test", "production"]
 
 
+class ServerConfig(BaseModel):
+    """How long and how much the HTTP edge waits for and accepts from one client (see docs/reliability.md)."""
+
+    header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="A request's line and headers must all arrive within this many seconds of the "
+        "connection opening (or of the next request's first byte); the connection closes otherwise",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        le=1 << 20,
+        description="Most bytes of one request line and its headers (400, and the connection closes)",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle kept-alive connection closes after this"
+    )
+    body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A request body must arrive within this many seconds of its first read (408 otherwise); "
+        "a 25 MiB upload needs about 7 Mbit/s",
+    )
+
+
+class MetricsConfig(BaseModel):
+    """Who may read `/metrics`: counts across every seller (uploads, verdicts, purges by route and
+    status) are business data even without ids."""
+
+    public: bool | None = Field(
+        default=None,
+        description="Serve /metrics without authentication (default: yes, except in production, where "
+        "it takes the token or an admin API key)",
+    )
+    token: SecretStr | None = Field(
+        default=None, description="A bearer token a scraper may read /metrics with (admin API keys may too)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CV_", env_nested_delimiter="__", extra="ignore")
 
     environment: Environment = Field(
         default="development",
-        description="production refuses demo keys, the local keyring and screening switched off",
+        description="production refuses demo keys, the local keyring, SQLite, SQL echo and screening "
+        "switched off",
     )
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps everything")
     host: str = Field(default="127.0.0.1", description="Address `serve` binds")
@@ -48,6 +89,8 @@ class Settings(BaseSettings):
     signing: SigningConfig = SigningConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     workbench: WorkbenchConfig = WorkbenchConfig()
+    server: ServerConfig = ServerConfig()
+    metrics: MetricsConfig = MetricsConfig()
     bootstrap_demo: bool = Field(
         default=True, description="On first start in development, create an admin and a demo seller key"
     )
@@ -72,7 +115,21 @@ class Settings(BaseSettings):
                     "production refuses to run with screening disabled (every upload would clear): "
                     "unset CV_SCREENING__ENABLED"
                 )
+            if self.database_url.startswith("sqlite"):
+                raise ValueError(
+                    "production refuses the SQLite catalog (one host, one writer, a file on local disk): "
+                    "set CV_DATABASE__URL to a PostgreSQL URL"
+                )
+            if self.database.echo:
+                raise ValueError(
+                    "production refuses CV_DATABASE__ECHO (every SQL statement and its parameters would "
+                    "reach the logs): unset it"
+                )
         return self
+
+    @property
+    def metrics_public(self) -> bool:
+        return self.metrics.public if self.metrics.public is not None else self.environment != "production"
 
     @property
     def database_url(self) -> str:

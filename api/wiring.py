@@ -22,6 +22,7 @@ from customization_vault.clock import Clock, system_clock
 from customization_vault.config import ScreeningConfig
 from customization_vault.dashboard import ReviewStats
 from customization_vault.delivery import DeliveryMetrics, WebhookDeliverer
+from customization_vault.files import private_dir
 from customization_vault.keys.base import KeyProvider
 from customization_vault.list_reload import EngineBuilder, ListReloader
 from customization_vault.lists import ListBook, StoredLists
@@ -31,6 +32,7 @@ from customization_vault.review import ReviewDesk
 from customization_vault.reviewer_sessions import ReviewerSessions
 from customization_vault.screening_jobs import ScreeningWorker, WorkerSettings
 from customization_vault.vault import Vault
+from retention.anchor import AuditAnchor
 from retention.metrics import PurgeMetrics
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner
@@ -41,6 +43,7 @@ from screening.isolation import IsolatedScreener, IsolationLimits
 from screening.screener import DISABLED, EngineState, EngineStatus, NullScreener, Screener
 
 __all__ = [
+    "DemoKeysActive",
     "ScreeningUnavailable",
     "Services",
     "build_blob_store",
@@ -51,6 +54,7 @@ __all__ = [
     "build_screening_worker",
     "build_services",
     "create_db_engine",
+    "refuse_demo_keys_in_production",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,24 @@ def build_blob_store(settings: Settings) -> BlobStore:
     from customization_vault.blobs.local import LocalBlobStore
 
     return LocalBlobStore(settings.blob_dir)
+
+
+class DemoKeysActive(RuntimeError):
+    """Production refuses to serve while a key the development bootstrap minted still works."""
+
+
+def refuse_demo_keys_in_production(services: Services) -> None:
+    """A data directory started in development keeps its demo keys (one of them admin) in the catalog
+    and in `demo-keys.txt`; switching the environment to production must not carry them along."""
+    if services.settings.environment != "production":
+        return
+    active = services.api_keys.active_demo_keys()
+    if active:
+        prefixes = " ".join(k.prefix for k in active)
+        raise DemoKeysActive(
+            f"production refuses to serve while demo keys are active: customization-vault keys api revoke "
+            f"<key> for each of {prefixes}"
+        )
 
 
 class ScreeningUnavailable(RuntimeError):
@@ -337,6 +359,7 @@ class Services:
     # The reviewer workbench: browser sessions and the dashboard's numbers.
     sessions: ReviewerSessions | None = None
     stats: ReviewStats | None = None
+    anchor: AuditAnchor | None = None
 
     def close(self) -> None:
         self.catalog.engine.dispose()
@@ -361,7 +384,7 @@ class Services:
 
 
 def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_db: bool = True) -> Services:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # 0700: the catalog, keys, blobs and receipt key live under it
     engine = create_db_engine(settings.database_url, echo=settings.database.echo)
     if migrate_db:
         migrate(engine)
@@ -381,7 +404,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     signer = build_receipt_signer(settings)
     purge_metrics = PurgeMetrics()
     purger = Purger(vault, signer, clock=clock, config=settings.retention, metrics=purge_metrics)
-    worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics)
+    anchor = AuditAnchor(audit, blobs, signer, clock=clock)
+    worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics, anchor=anchor)
     notifier = Notifier()
     webhook_metrics = DeliveryMetrics()
     deliverer = WebhookDeliverer(catalog, config=settings.webhooks, clock=clock, metrics=webhook_metrics)
@@ -418,4 +442,5 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
         webhook_metrics=webhook_metrics,
         sessions=sessions,
         stats=ReviewStats(catalog, clock),
+        anchor=anchor,
     )

@@ -39,6 +39,8 @@ Why each piece is there:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Iterable, Iterator
@@ -64,6 +66,7 @@ __all__ = [
     "ciphertext_size",
     "decrypt_stream",
     "encrypt_stream",
+    "request_digest",
     "unwrap_key",
     "wrap_key",
 ]
@@ -92,12 +95,17 @@ class ObjectContext:
 
     def encoded(self) -> bytes:
         """Length-prefixed fields, so ("ab", "c") and ("a", "bc") can never produce the same bytes."""
-        out = bytearray()
-        for part in (self.tenant, self.order, self.object):
-            raw = part.encode("utf-8")
-            out += struct.pack(">I", len(raw))
-            out += raw
-        return bytes(out)
+        return _lp(self.tenant, self.order, self.object)
+
+
+def _lp(*parts: str) -> bytes:
+    """lp(s) of each part, concatenated: u32 length then the UTF-8 bytes."""
+    out = bytearray()
+    for part in parts:
+        raw = part.encode("utf-8")
+        out += struct.pack(">I", len(raw))
+        out += raw
+    return bytes(out)
 
 
 def ciphertext_size(n: int, segment_size: int = DEFAULT_SEGMENT_SIZE) -> int:
@@ -106,6 +114,22 @@ def ciphertext_size(n: int, segment_size: int = DEFAULT_SEGMENT_SIZE) -> int:
         raise ValueError("size must be >= 0 and segment size >= 1")
     segments = max(1, -(-n // segment_size))
     return HEADER_SIZE + n + TAG_SIZE * segments
+
+
+def request_digest(dek: DataKey, tenant: str, order: str, kind: str, payload: bytes) -> str:
+    """What an idempotent retry must repeat, as a MAC only the order's data key can compute.
+
+        digest_key = HKDF-SHA256(ikm=DEK, salt=none, info=b"cv-digest1" ‖ lp(tenant) ‖ lp(order), L=32)
+        digest     = hex(HMAC-SHA256(digest_key, lp(kind) ‖ payload))
+
+    A plain hash of a short text ("Happy birthday, Ana!") can be found again by guessing; this one
+    cannot without the DEK, and once the order's key is shredded nobody can compute it at all, so a
+    digest left in a backup says nothing. The info label keeps this key apart from every object subkey.
+    """
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cv-digest1" + _lp(tenant, order))
+    mac = hmac.new(hkdf.derive(dek.material), _lp(kind), hashlib.sha256)
+    mac.update(payload)
+    return mac.hexdigest()
 
 
 def _subkey(dek: DataKey, salt: bytes, ctx_bytes: bytes) -> AESGCM:

@@ -19,6 +19,10 @@ from customization_vault.catalog import ApiKeyRecord, Catalog
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import InvalidInput, NotFound, VaultError
 
+# Labels of the keys `serve` mints on a development data directory's first start. Reserved: no other
+# key may carry them, so production can tell demo keys from an operator's and refuse to serve them.
+DEMO_LABELS = ("demo admin", "demo fulfilment")
+
 
 class Role(enum.StrEnum):
     FULFILMENT = "fulfilment"
@@ -72,9 +76,20 @@ class ApiKeys:
         self._clock = clock
 
     def create(
-        self, role: Role, *, seller_id: str | None = None, label: str | None = None, actor: str = "cli"
+        self,
+        role: Role,
+        *,
+        seller_id: str | None = None,
+        label: str | None = None,
+        actor: str = "cli",
+        demo: bool = False,
     ) -> tuple[str, ApiKeyInfo]:
-        """Returns the token (shown once, never stored) and the key's public facts."""
+        """Returns the token (shown once, never stored) and the key's public facts.
+
+        `demo` marks the development bootstrap's keys (`DEMO_LABELS`); no other key may take those labels.
+        """
+        if (label in DEMO_LABELS) != demo:
+            raise InvalidInput(f"the labels {', '.join(DEMO_LABELS)} are reserved for the demo keys")
         if role == Role.FULFILMENT and seller_id is None:
             raise InvalidInput("a fulfilment key is bound to one seller: give --seller")
         if role != Role.FULFILMENT and seller_id is not None:
@@ -103,6 +118,10 @@ class ApiKeys:
     def list(self) -> list[ApiKeyInfo]:
         with self._catalog.unit() as u:
             return [_info(r) for r in u.apikeys.all()]
+
+    def active_demo_keys(self) -> tuple[ApiKeyInfo, ...]:
+        """Demo keys still unrevoked: production refuses to serve while any is."""
+        return tuple(k for k in self.list() if k.label in DEMO_LABELS and k.revoked_at is None)
 
     def revoke(self, key_id_or_prefix: str, *, actor: str = "cli") -> ApiKeyInfo:
         with self._catalog.unit() as u:

@@ -83,6 +83,7 @@ class ChainReport:
     checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    anchored: int = 0  # signed checkpoints the chain was checked against
 
 
 class AuditLog:
@@ -183,8 +184,20 @@ class AuditLog:
         with self._catalog.unit() as u:
             return u.audit.actions()
 
-    def verify(self, batch: int = 5000) -> ChainReport:
-        """Walk the chain from genesis; name the first event that was edited, removed or reordered."""
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the chain's last event: what a checkpoint signs."""
+        with self._catalog.unit() as u:
+            return u.audit.head()
+
+    def verify(self, batch: int = 5000, anchors: Mapping[int, str] | None = None) -> ChainReport:
+        """Walk the chain from genesis; name the first event that was edited, removed or reordered.
+
+        The chain alone proves nothing to whoever can rewrite the whole database: they can recompute
+        every hash and the head. `anchors` (seq → hash, from signed checkpoints kept outside it,
+        `retention.anchor`) close that: each anchored event must still carry its hash, and the chain
+        must reach the latest anchor.
+        """
+        anchors = anchors or {}
         prev, expected_seq, checked = GENESIS, 1, 0
         with self._catalog.unit() as u:
             last = 0
@@ -199,8 +212,21 @@ class AuditLog:
                         return ChainReport(False, checked, ev.seq, "link to the previous event is broken")
                     if hash_of(ev) != ev.hash:
                         return ChainReport(False, checked, ev.seq, "event content does not match its hash")
+                    anchored = anchors.get(ev.seq)
+                    if anchored is not None and anchored != ev.hash:
+                        return ChainReport(
+                            False,
+                            checked,
+                            ev.seq,
+                            "the chain was rewritten: the event differs from its signed checkpoint",
+                        )
                     prev, expected_seq, checked, last = ev.hash, ev.seq + 1, checked + 1, ev.seq
             head_seq, head_hash = u.audit.head()
             if head_seq != checked or head_hash != prev:
                 return ChainReport(False, checked, checked + 1, "events after the last one were removed")
-        return ChainReport(True, checked)
+        latest = max(anchors, default=0)
+        if latest > checked:
+            return ChainReport(
+                False, checked, checked + 1, f"the chain ends before its signed checkpoint at event {latest}"
+            )
+        return ChainReport(True, checked, anchored=len(anchors))

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from customization_vault._crypto import DEFAULT_SEGMENT_SIZE, ObjectContext, decrypt_stream, encrypt_stream
+from customization_vault._crypto import (
+    DEFAULT_SEGMENT_SIZE,
+    ObjectContext,
+    decrypt_stream,
+    encrypt_stream,
+    request_digest,
+)
 from customization_vault.audit import AuditLog
 from customization_vault.blobs.base import BlobStore, blob_key, order_prefix
 from customization_vault.catalog import Catalog, DuplicateRow, ItemView, JobView, OrderView, ReviewView, Unit
@@ -121,6 +127,15 @@ class ContentVault:
             raise KeyDestroyed("the order's data key was destroyed")
         return self._keys.unwrap(wrapped, KeyContext(order.seller_id, order.id))
 
+    def request_digest(self, order: OrderView, kind: str, payload: bytes) -> str:
+        """The keyed digest of a request (`_crypto.request_digest`): one unwrap of the order's DEK.
+
+        Raises `KeyDestroyed` once the order is shredded: no digest can be made or checked after that.
+        """
+        with self._catalog.unit() as u:
+            dek = self._data_key(u, order)
+        return request_digest(dek, order.seller_id, order.id, kind, payload)
+
     def replay(self, order: OrderView, idempotency_key: str | None, digest: str | None) -> ItemView | None:
         """The item an earlier request with this key created, if the request is the same one.
 
@@ -134,7 +149,9 @@ class ContentVault:
         if prior is None:
             return None
         item, prior_digest = prior
-        if prior_digest != digest:
+        # A row without a digest (stored before digests were keyed) can not prove the retry is the same
+        # request, so it is treated as a different one: a conflict, never an overwrite.
+        if prior_digest is None or prior_digest != digest:
             raise StateConflict("the idempotency key was already used for a different request")
         return item
 

@@ -1,17 +1,21 @@
 """Local files that must not leak or tear: private key files (0600) read without following links and
 refused when others may read them, published atomically without ever replacing one (the keyring's KEKs,
-the receipt signing key); and durable directory entries (`fsync_dir`, also the local blob store's).
+the receipt signing key); private directories and files (the data directory, the SQLite catalog);
+and durable directory entries (`fsync_dir`, also the local blob store's).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
 
 from customization_vault.errors import InsecureKeyring
 
-__all__ = ["fsync_dir", "publish_private_file", "read_private_file"]
+__all__ = ["fsync_dir", "private_dir", "private_file", "publish_private_file", "read_private_file"]
+
+log = logging.getLogger(__name__)
 
 
 def read_private_file(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
@@ -68,3 +72,36 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod to `mode` when group or world has any access; a path we may not chmod is logged, not fatal
+    (the operator chose its owner)."""
+    try:
+        current = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        try:
+            os.chmod(path, mode)
+        except PermissionError:
+            log.warning("%s is accessible to group/world and cannot be tightened (chmod %o)", path, mode)
+
+
+def private_dir(path: str | os.PathLike[str]) -> Path:
+    """`path` as a directory only its owner can enter (0700): created so, or tightened if it was not."""
+    p = Path(path)
+    p.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(p, 0o700)
+    return p
+
+
+def private_file(path: str | os.PathLike[str], *companions: str) -> Path:
+    """`path` as a file only its owner can read (0600): created empty so if missing, else tightened;
+    likewise any `companions` (suffixes such as "-wal") that exist. A new file's mode is set by the
+    open itself, so there is no moment where it is readable by others."""
+    p = Path(path)
+    os.close(os.open(p, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+    for candidate in (p, *(p.with_name(p.name + suffix) for suffix in companions)):
+        _tighten(candidate, 0o600)
+    return p

@@ -12,7 +12,6 @@ answers "pending" past it (or at once, when the client prefers to respond asynch
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from typing import Any
 
 from customization_vault.catalog import ItemView, OrderView, ReviewView
 from customization_vault.content import NewItem
-from customization_vault.errors import InvalidInput, StateConflict
+from customization_vault.errors import ContentGone, InvalidInput, KeyDestroyed, StateConflict
 from customization_vault.intake import (
     CorruptFont,
     CorruptImage,
@@ -86,15 +85,6 @@ class Preference:
 
     respond_async: bool = False
     wait: float | None = None
-
-
-def request_digest(kind: str, payload: bytes) -> str:
-    """What an idempotent retry must repeat exactly: the item kind and the bytes as the client sent them."""
-    h = hashlib.sha256()
-    h.update(kind.encode())
-    h.update(b"\x00")
-    h.update(payload)
-    return h.hexdigest()
 
 
 def check_idempotency_key(key: str | None) -> str | None:
@@ -169,12 +159,27 @@ class FulfilmentService:
 
     # ------------------------------------------------------------------ uploads
     def _replay(
-        self, order: OrderView, key: str | None, digest: str, prefer: Preference
-    ) -> UploadResult | None:
-        """An idempotent retry answers from the catalog before screening or encrypting anything (and
-        waits for a verdict still pending, as the first request did)."""
+        self, order: OrderView, key: str | None, kind: str, payload: bytes, prefer: Preference
+    ) -> tuple[UploadResult | None, str | None]:
+        """(the first item, if this is an idempotent retry; the request's digest to store).
+
+        Only a request with an Idempotency-Key gets a digest: it is what a retry is compared by, and
+        nothing else needs one. The digest is keyed by the order's data key (`ContentVault.
+        request_digest`), so the catalog never holds a hash of content anyone could recompute. A retry
+        answers from the catalog before screening or encrypting anything (and waits for a verdict
+        still pending, as the first request did).
+        """
+        if key is None:
+            return None, None
+        try:
+            digest = self.vault.content.request_digest(order, kind, payload)
+        except KeyDestroyed:
+            # Shredded: the order left open before this request; answer as the upload itself would.
+            raise ContentGone("the order no longer accepts uploads") from None
         prior = self.vault.content.replay(order, key, digest)
-        return None if prior is None else self._await(order, UploadResult(prior, created=False), prefer)
+        if prior is None:
+            return None, digest
+        return self._await(order, UploadResult(prior, created=False), prefer), digest
 
     def _store(
         self, order: OrderView, data: bytes, new: NewItem, prefer: Preference, *, actor: str
@@ -225,8 +230,7 @@ class FulfilmentService:
     ) -> UploadResult:
         key = check_idempotency_key(idempotency_key)
         order = self.vault.orders.find(seller_id, external_id)
-        digest = request_digest("file", data)
-        replay = self._replay(order, key, digest, prefer)
+        replay, digest = self._replay(order, key, "file", data, prefer)
         if replay is not None:
             return replay
         accepted = accept_file(data, self.limits, declared_type)
@@ -258,8 +262,7 @@ class FulfilmentService:
         order = self.vault.orders.find(seller_id, external_id)
         text = validate_text(text, self.limits)
         data = text.encode("utf-8")
-        digest = request_digest("text", data)
-        replay = self._replay(order, key, digest, prefer)
+        replay, digest = self._replay(order, key, "text", data, prefer)
         if replay is not None:
             return replay
         new = NewItem(

@@ -6,7 +6,8 @@ from customization_vault.audit import AuditLog
 from customization_vault.catalog import Catalog, DuplicateRow, OrderView
 from customization_vault.catalog.types import new_id
 from customization_vault.clock import Clock, system_clock
-from customization_vault.errors import InvalidInput, OrderNotFound, StateConflict
+from customization_vault.errors import OrderNotFound, StateConflict
+from customization_vault.ids import check_id
 from customization_vault.keys.base import KeyContext, KeyProvider
 
 
@@ -21,8 +22,7 @@ class OrderBook:
 
     def ensure_seller(self, external_id: str) -> str:
         """The internal id of a seller, created on first sight (idempotent, race-safe)."""
-        if not external_id or len(external_id) > 128:
-            raise InvalidInput("a seller id is 1-128 characters")
+        check_id(external_id, "a seller id")
         for _ in range(2):
             with self._catalog.unit() as u:
                 found = u.sellers.find_id(external_id)
@@ -45,8 +45,7 @@ class OrderBook:
         The DEK is generated here, not at the first upload: one KMS GenerateDataKey per order, and
         every upload and fetch then costs exactly one Decrypt.
         """
-        if not external_id or len(external_id) > 128:
-            raise InvalidInput("an order id is 1-128 characters")
+        check_id(external_id, "an order id")
         existing = self._find(seller_id, external_id)
         if existing is not None:
             return existing, False

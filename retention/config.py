@@ -26,6 +26,12 @@ class RetentionConfig(BaseModel):
         gt=0,
         description="How often a worker lists the whole store for orphans and checks KEK epochs",
     )
+    audit_checkpoint_interval_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="How often a worker signs the audit chain's head into the blob store (a rewrite of "
+        "the chain after the latest checkpoint is what `audit verify` can not see)",
+    )
     sweep_batch_size: int = Field(default=200, ge=1, le=10_000, description="Orders claimed per query")
     claim_lease_seconds: float = Field(
         default=300,

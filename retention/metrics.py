@@ -10,4 +10,5 @@ from customization_vault.counters import Counters
 
 class PurgeMetrics(Counters):
     """Names used: purged, purge_failures, purge_stuck, orders_expired, items_expired,
-    orphans_deleted, epochs_destroyed, sweeps, sweep_errors, sqs_marked, sqs_malformed."""
+    orphans_deleted, foreign_keys, epochs_destroyed, audit_checkpoints, maintenance_errors, sweeps,
+    sweep_errors, sqs_marked, sqs_malformed."""

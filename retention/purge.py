@@ -27,7 +27,7 @@ from retention.config import RetentionConfig
 from retention.errors import VerificationFailed
 from retention.metrics import PurgeMetrics
 from retention.policy import Trigger, retry_delay
-from retention.receipts import ReceiptSigner
+from retention.receipts import ReceiptSigner, iso_utc
 
 __all__ = ["PurgeReport", "Purger", "StepHook"]
 
@@ -42,10 +42,6 @@ StepHook = Callable[[int, str], None]
 
 _STILL_THERE = "blobs of the order were still present after deletion"
 _KEY_BACK = "the order's key row was present after the shred"
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +257,7 @@ class Purger:
         self._advanced(targets, todo, PurgeStep.BLOBS_DELETED, "blobs_deleted")
 
     def _delete_derived(self, targets: dict[str, _Target]) -> None:
-        """Step 4: what was computed from content: perceptual hashes, matched spans/regions, digests."""
+        """Step 4: what was computed from content: perceptual hashes, findings, digests, notes."""
         todo = self._pending(targets, PurgeStep.DERIVED_DELETED)
         if not todo:
             return
@@ -290,7 +286,7 @@ class Purger:
                 out[t.order_id] = None
                 continue
             out[t.order_id] = {
-                "checked_at": _iso(checked_at),
+                "checked_at": iso_utc(checked_at),
                 "store": self.vault.blobs.name,
                 "blobs": [{"key": blob_key(t.seller_id, t.order_id, i), "found": False} for i in t.item_ids],
                 "order_prefix_empty": True,
@@ -373,16 +369,16 @@ class Purger:
                     "content_type": i.content_type,
                     "size": int(i.size),
                     "stored_size": int(i.stored_size),
-                    "every_version_deleted_at": _iso(i.deleted_at),
+                    "every_version_deleted_at": iso_utc(i.deleted_at),
                 }
                 for i in items
             ],
-            "trigger": {"kind": o.trigger, "at": _iso(o.triggered_at)},
-            "key_destroyed_at": _iso(o.key_destroyed_at),
-            "blobs_deleted_at": _iso(o.blobs_deleted_at),
+            "trigger": {"kind": o.trigger, "at": iso_utc(o.triggered_at)},
+            "key_destroyed_at": iso_utc(o.key_destroyed_at),
+            "blobs_deleted_at": iso_utc(o.blobs_deleted_at),
             "derived_content_deleted": True,
             "verification": verification,
-            "purged_at": _iso(now),
+            "purged_at": iso_utc(now),
         }
         return self.signer.sign(body)
 

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,14 @@ from customization_vault.errors import InsecureKeyring
 from customization_vault.files import publish_private_file, read_private_file
 from retention.errors import SigningKeyError
 
-__all__ = ["ALGORITHM", "ReceiptSigner", "canonical_json", "key_id_of", "verify_receipt"]
+__all__ = ["ALGORITHM", "ReceiptSigner", "canonical_json", "iso_utc", "key_id_of", "verify_receipt"]
 
 ALGORITHM = "Ed25519"
+
+
+def iso_utc(at: datetime | None) -> str | None:
+    """A time as signed documents carry it: UTC, microseconds, `Z` (None stays None)."""
+    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_json(value: Any) -> bytes:

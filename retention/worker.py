@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+from customization_vault.blobs.base import AUDIT_PREFIX, parse_blob_key
 from customization_vault.clock import Clock
 from customization_vault.lifecycle import OrderState, PurgeOutcome
 from customization_vault.periodic import Periodic
+from retention.anchor import AuditAnchor
 from retention.config import RetentionConfig
 from retention.metrics import PurgeMetrics
 from retention.policy import Trigger, decide_epoch, expiry_cutoff, rejected_cutoff
@@ -28,6 +31,7 @@ __all__ = ["PurgeWorker", "SweepReport"]
 log = logging.getLogger(__name__)
 
 _ORPHAN_CHUNK = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ class SweepReport:
     orphans_deleted: int = 0
     epochs_destroyed: tuple[str, ...] = ()
     epochs_kept: dict[str, str] = field(default_factory=dict)  # epoch → why it was kept
+    foreign_keys: int = 0  # keys in the store the orphan collection left alone (not the vault's)
+    checkpoint: int | None = None  # the audit chain head this sweep signed into the blob store
 
 
 class PurgeWorker(Periodic):
@@ -60,6 +66,7 @@ class PurgeWorker(Periodic):
         metrics: PurgeMetrics | None = None,
         name: str | None = None,
         actor: str = "retention-worker",
+        anchor: AuditAnchor | None = None,
     ) -> None:
         self.purger = purger
         self.vault = purger.vault
@@ -70,6 +77,8 @@ class PurgeWorker(Periodic):
         self.actor = actor
         self._next_maintenance: datetime | None = None
         super().__init__()
+        self.anchor = anchor
+        self._next_checkpoint: datetime | None = None
 
     # ------------------------------------------------------------------ one sweep
     def run_once(self, *, maintenance: bool | None = None) -> SweepReport:
@@ -93,13 +102,16 @@ class PurgeWorker(Periodic):
             if maintenance is not None
             else self._next_maintenance is None or now >= self._next_maintenance
         )
-        orphans = 0
+        orphans = foreign = 0
         destroyed: tuple[str, ...] = ()
         kept: dict[str, str] = {}
         if do_maintenance:
             self._next_maintenance = now + timedelta(seconds=self.config.maintenance_interval_seconds)
-            orphans = self.collect_orphans()
-            destroyed, kept = self.destroy_epochs()
+            # Each task on its own: a store that fails to list must not keep epochs from being destroyed.
+            orphans, foreign = self._attempt("orphan collection", self.collect_orphans, (0, 0))
+            nothing: tuple[tuple[str, ...], dict[str, str]] = ((), {})
+            destroyed, kept = self._attempt("epoch destruction", self.destroy_epochs, nothing)
+        checkpoint = self._checkpoint(now)
         sweep = SweepReport(
             self.name,
             claimed,
@@ -112,6 +124,8 @@ class PurgeWorker(Periodic):
             orphans,
             destroyed,
             kept,
+            foreign,
+            checkpoint,
         )
         if claimed or orders_expired or items_expired or orphans or destroyed:
             log.info(
@@ -127,6 +141,28 @@ class PurgeWorker(Periodic):
                 ",".join(destroyed) or "-",
             )
         return sweep
+
+    def _attempt(self, what: str, task: Callable[[], T], fallback: T) -> T:
+        """One maintenance task on its own: a failure is counted, logged and retried next time, and the
+        other tasks still run."""
+        try:
+            return task()
+        except Exception as exc:
+            self.metrics.inc("maintenance_errors")
+            log.warning("%s %s failed (%s); retried next time", self.name, what, type(exc).__name__)
+            return fallback
+
+    def _checkpoint(self, now: datetime) -> int | None:
+        """Sign the audit chain's head into the blob store every `audit_checkpoint_interval_seconds`."""
+        anchor = self.anchor
+        if anchor is None or (self._next_checkpoint is not None and now < self._next_checkpoint):
+            return None
+        self._next_checkpoint = now + timedelta(seconds=self.config.audit_checkpoint_interval_seconds)
+        written = self._attempt("audit checkpoint", anchor.checkpoint, None)
+        if written is None:
+            return None
+        self.metrics.inc("audit_checkpoints")
+        return written.seq
 
     def _claims(self) -> Iterator[list[str]]:
         """Batches of due orders, each claimed for `claim_lease_seconds` in a short transaction."""
@@ -181,37 +217,77 @@ class PurgeWorker(Periodic):
         return count
 
     # ------------------------------------------------------------------ maintenance
-    def collect_orphans(self) -> int:
-        """Delete blobs whose order row is missing or already purged.
+    def collect_orphans(self) -> tuple[int, int]:
+        """Delete blobs whose order is gone or purged; (deleted, left alone as not the vault's).
 
-        Safe against in-flight uploads: an order row commits before any of its blobs is written, and a
-        purged order accepts no upload, so neither rule can match a blob that is still wanted.
+        Only keys of the vault's own layout are candidates — three internal ids (`parse_blob_key`) —
+        and only when the catalog agrees they are ours: the order row is missing but its seller exists
+        (the order was lost, e.g. with a restored backup), or the order is purged and is that seller's
+        (a write that lost the race with the purge). Anything else in the store (a parked backup,
+        another tool's objects, a key no id could form) is left for a person, counted and logged, never
+        deleted. Every deletion is audited. Safe against in-flight uploads: an order row commits before
+        any of its blobs is written, and a purged order accepts no upload.
         """
-        deleted = 0
-        chunk: list[tuple[str, str]] = []
+        deleted = foreign = 0
+        chunk: list[tuple[str, str, str]] = []
         for key in self.vault.blobs.list(""):
-            parts = key.split("/")
-            if len(parts) != 3:
-                continue  # not a layout we wrote; leave it for a human rather than guess
-            chunk.append((parts[1], key))
+            if key.startswith(AUDIT_PREFIX):
+                continue  # the service's own checkpoints: not an order's
+            parsed = parse_blob_key(key)
+            if parsed is None:
+                foreign += 1
+                continue
+            chunk.append((parsed[0], parsed[1], key))
             if len(chunk) >= _ORPHAN_CHUNK:
-                deleted += self._delete_orphans(chunk)
-                chunk = []
+                done, left = self._delete_orphans(chunk)
+                deleted, foreign, chunk = deleted + done, foreign + left, []
         if chunk:
-            deleted += self._delete_orphans(chunk)
+            done, left = self._delete_orphans(chunk)
+            deleted, foreign = deleted + done, foreign + left
         if deleted:
             self.metrics.inc("orphans_deleted", deleted)
             log.info("%s deleted %d orphan blobs", self.name, deleted)
-        return deleted
+        if foreign:
+            self.metrics.inc("foreign_keys", foreign)
+            # Counted, not listed: a key someone else chose may say anything.
+            log.warning(
+                "%s left %d keys in the store that are not the vault's; a person should look",
+                self.name,
+                foreign,
+            )
+        return deleted, foreign
 
-    def _delete_orphans(self, chunk: list[tuple[str, str]]) -> int:
+    def _delete_orphans(self, chunk: list[tuple[str, str, str]]) -> tuple[int, int]:
         with self.vault.catalog.unit() as u:
-            states = u.orders.states(sorted({o for o, _ in chunk}))
-        doomed = [k for o, k in chunk if o not in states or states[o] == OrderState.PURGED]
-        if not doomed:
-            return 0
-        self.vault.blobs.delete_many(doomed)
-        return len(doomed)
+            owners = u.orders.owners(sorted({o for _, o, _ in chunk}))
+            sellers = u.sellers.existing({t for t, _, _ in chunk})
+        doomed: list[tuple[str, str, str]] = []
+        foreign = 0
+        for tenant, order, key in chunk:
+            owner = owners.get(order)
+            if owner is None:
+                reason = "order_missing" if tenant in sellers else None
+            elif owner[0] != tenant:
+                reason = None  # an order id under another seller's folder: not a key the vault wrote
+            elif owner[1] == OrderState.PURGED:
+                reason = "order_purged"
+            else:
+                continue  # a live order's content
+            if reason is None:
+                foreign += 1
+            else:
+                doomed.append((key, order, reason))
+        if doomed:
+            self.vault.blobs.delete_many([key for key, _, _ in doomed])
+            with self.vault.catalog.unit() as u:
+                self.vault.audit.record_many(
+                    u,
+                    actor=self.actor,
+                    action="blob.orphan_delete",
+                    target_type="blob",
+                    targets=[(key, {"order_id": order, "reason": why}) for key, order, why in doomed],
+                )
+        return len(doomed), foreign
 
     def destroy_epochs(self) -> tuple[tuple[str, ...], dict[str, str]]:
         """Destroy every KEK epoch `policy.decide_epoch` allows; (destroyed, kept epoch → reason)."""

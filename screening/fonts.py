@@ -21,6 +21,7 @@ from screening.listfiles import list_ref, list_version, read_list_file
 from screening.screener import EngineStatus
 
 __all__ = [
+    "MAX_SFNT_BYTES",
     "FontInfo",
     "FontParseError",
     "FontScreener",
@@ -46,7 +47,7 @@ _MAGIC: Final = (
 # WOFF/WOFF2 state the decompressed sfnt size in their header (offset 16). fontTools inflates the
 # whole font before we can read a name, so a small upload claiming a huge sfnt is refused up front
 # (a decompression bomb); real fonts with big CJK glyph sets stay well under this.
-_MAX_SFNT_BYTES: Final = 64 * 1024 * 1024
+MAX_SFNT_BYTES: Final = 64 * 1024 * 1024
 _MAX_NAME_CHARS: Final = 256
 # OS/2 fsType bit 1: "Restricted License embedding": the font must not be embedded or passed on at all.
 _FSTYPE_RESTRICTED: Final = 0x0002
@@ -113,7 +114,7 @@ def _guard_woff(data: bytes) -> None:
         raise FontParseError("truncated font/woff header")
     (num_tables,) = struct.unpack(">H", data[12:14])
     (sfnt_size,) = struct.unpack(">I", data[16:20])
-    if sfnt_size > _MAX_SFNT_BYTES:
+    if sfnt_size > MAX_SFNT_BYTES:
         raise FontParseError("font/woff declares a decompressed size over the limit")
     end = 44 + 20 * num_tables
     if len(data) < end:
@@ -122,7 +123,7 @@ def _guard_woff(data: bytes) -> None:
     for k in range(num_tables):
         offset, comp_len, orig_len = struct.unpack(">III", data[44 + 20 * k + 4 : 44 + 20 * k + 16])
         total += orig_len
-        if total > _MAX_SFNT_BYTES:
+        if total > MAX_SFNT_BYTES:
             raise FontParseError("font/woff tables are over the size limit")
         if comp_len > orig_len:
             raise FontParseError("malformed font/woff table sizes")
@@ -144,7 +145,7 @@ def _guard_woff2(data: bytes) -> None:
     if len(data) < 48:
         raise FontParseError("truncated font/woff2 header")
     (sfnt_size,) = struct.unpack(">I", data[16:20])
-    if sfnt_size > _MAX_SFNT_BYTES:
+    if sfnt_size > MAX_SFNT_BYTES:
         raise FontParseError("font/woff2 declares a decompressed size over the limit")
     try:
         brotli: Any = importlib.import_module("brotli")  # untyped; fontTools' own WOFF2 dependency
@@ -160,7 +161,7 @@ def _guard_woff2(data: bytes) -> None:
             entry = WOFF2DirectoryEntry()
             entry.fromFile(stream)
             expected += int(entry.length)
-        if expected > _MAX_SFNT_BYTES:
+        if expected > MAX_SFNT_BYTES:
             raise FontParseError("font/woff2 tables are over the size limit")
         compressed = stream.read(header["totalCompressedSize"])
         out = brotli.Decompressor().process(compressed, output_buffer_limit=expected + 1)

@@ -77,6 +77,27 @@ def test_audit_verify_names_the_tampered_event(run) -> None:  # type: ignore[no-
     assert "BROKEN at event 2" in out
 
 
+def test_audit_checkpoints_catch_a_consistent_cut(run) -> None:  # type: ignore[no-untyped-def]
+    """Dropping the last event and moving the head back keeps the chain consistent on its own; the
+    signed checkpoint in the blob store still names event 3."""
+    for i in range(3):
+        assert run("keys", "api", "create", "--role", "reviewer", "--label", f"r{i}")[0] == 0
+    code, _, err = run("audit", "checkpoint")
+    assert code == 0
+    assert "signed checkpoint at event 3" in err
+    code, out, _ = run("audit", "verify")
+    assert code == 0
+    assert "intact: 3 events, 1 signed checkpoints" in out
+    db = sqlite3.connect(run.data / "catalog.db")
+    db.execute("DELETE FROM audit_events WHERE seq = 3")
+    db.execute("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)")
+    db.commit()
+    db.close()
+    code, out, _ = run("audit", "verify")
+    assert code == 1
+    assert "ends before its signed checkpoint at event 3" in out
+
+
 def test_keys_rotate_reports_what_it_rewrapped(run) -> None:  # type: ignore[no-untyped-def]
     assert run("init")[0] == 0
     code, _, err = run("keys", "rotate")

@@ -1,8 +1,10 @@
-"""Operator commands: `init`, `keys rotate`, `keys api create|list|revoke`, `audit verify`, `db ...`."""
+"""Operator commands: `init`, `keys rotate`, `keys api create|list|revoke`, `audit verify|checkpoint`,
+`db ...`."""
 
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -106,19 +108,41 @@ def api_key_revoke(
 
 
 @audit_app.command("verify")
-def audit_verify(data_dir: DataDirOption = None) -> None:
-    """Walk the audit chain; exit 1 naming the first edited, missing or reordered event."""
+def audit_verify(
+    public_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--public-key",
+            help="PEM public key trusted for checkpoints (repeat for earlier keys); default: this service's",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Walk the audit chain and check it against its signed checkpoints; exit 1 naming the first edited,
+    missing or reordered event, a rewritten stretch, or a checkpoint no trusted key signed."""
+    settings = load_settings(data_dir)
+    keys = [p.read_text(encoding="ascii") for p in public_key] if public_key else None
+    with services(settings) as svc:
+        report = svc.audit.verify() if svc.anchor is None else svc.anchor.verify(keys)
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.checked} events, {report.anchored} signed checkpoints")
+        return
+    where = f"at event {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
+    typer.echo(f"audit chain BROKEN {where}{report.problem} ({report.checked} events verified before it)")
+    raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(data_dir: DataDirOption = None) -> None:
+    """Sign the chain's head into the blob store now (workers do it every
+    CV_RETENTION__AUDIT_CHECKPOINT_INTERVAL_SECONDS)."""
     settings = load_settings(data_dir)
     with services(settings) as svc:
-        report = svc.audit.verify()
-    if report.ok:
-        typer.echo(f"audit chain intact: {report.checked} events")
+        written = None if svc.anchor is None else svc.anchor.checkpoint()
+    if written is None:
+        typer.echo("nothing to sign: the chain is empty or its head is already checkpointed", err=True)
         return
-    typer.echo(
-        f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
-        f"({report.checked} events verified before it)"
-    )
-    raise typer.Exit(code=1)
+    typer.echo(f"signed checkpoint at event {written.seq} (key {written.key_id})", err=True)
 
 
 @db_app.command("upgrade")

@@ -110,7 +110,7 @@ def worker(
         except SigningKeyError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=1) from exc
-        sweeper = PurgeWorker(purger)
+        sweeper = PurgeWorker(purger, anchor=getattr(svc, "anchor", None))
         deliverer = svc.deliverer or WebhookDeliverer(
             svc.catalog, config=settings.webhooks, clock=svc.clock, metrics=svc.webhook_metrics
         )

@@ -2,15 +2,17 @@
 the re-screen worker and the list reload that keeps screening on the newest stored list versions.
 
 On the first start of a development data directory it creates an admin key and a fulfilment key for
-seller `demo-seller`, prints them, and keeps them in `<data_dir>/demo-keys.txt` (0600) so `make run`
-leads straight into the README's curl session. Start-up ends with a short banner: where the API, its
-docs, the keys and the reviewer workbench are.
+seller `demo-seller`, keeps them in `<data_dir>/demo-keys.txt` (0600) and, at a terminal only, prints
+them, so `make run` leads straight into the README's curl session. Start-up ends with a short banner:
+where the API, its docs, the keys and the reviewer workbench are. Production refuses to start while
+any demo key is still active.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,6 +20,8 @@ import typer
 from api.commands._common import DataDirOption, load_settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from api.settings import Settings
     from api.wiring import Services
 
@@ -42,13 +46,14 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
     path = settings.data_dir / DEMO_KEYS_FILE
     if path.exists() or services.api_keys.list():
         return None
-    from customization_vault.apikeys import Role
+    from customization_vault.apikeys import DEMO_LABELS, Role
     from customization_vault.files import publish_private_file
 
-    admin, _ = services.api_keys.create(Role.ADMIN, label="demo admin", actor="serve:bootstrap")
+    admin_label, fulfilment_label = DEMO_LABELS
+    admin, _ = services.api_keys.create(Role.ADMIN, label=admin_label, actor="serve:bootstrap", demo=True)
     seller_id = services.vault.orders.ensure_seller(DEMO_SELLER)
     fulfilment, _ = services.api_keys.create(
-        Role.FULFILMENT, seller_id=seller_id, label="demo fulfilment", actor="serve:bootstrap"
+        Role.FULFILMENT, seller_id=seller_id, label=fulfilment_label, actor="serve:bootstrap", demo=True
     )
     keys = {"CV_ADMIN_KEY": admin, "CV_KEY": fulfilment}
     # 0600 from the start (no window where another user could read the keys), published whole.
@@ -60,6 +65,17 @@ def bootstrap_demo_keys(settings: Settings, services: Services) -> dict[str, str
         ).encode(),
     )
     return keys
+
+
+def announce_demo_keys(keys: dict[str, str], path: Path, *, tty: bool) -> None:
+    """Show fresh demo keys to a person at a terminal; anywhere else (a log collector, a file, a pipe)
+    only say where they are: a key printed into a log is a key in every copy of that log."""
+    if not tty:
+        typer.echo(f"Demo keys created; they are in {path} (mode 0600): source it.", err=True)
+        return
+    typer.echo(f"Demo keys (also in {path}, mode 0600):")
+    typer.echo(f"  admin:                     {keys['CV_ADMIN_KEY']}")
+    typer.echo(f"  fulfilment ({DEMO_SELLER}): {keys['CV_KEY']}")
 
 
 def start_background(services: Services) -> list[Any]:
@@ -158,8 +174,8 @@ def run_uvicorn_workers(settings: Settings, workers: int) -> None:
 
 
 def run_uvicorn(app: Any, settings: Settings) -> None:
-    """uvicorn with our logging (its own config off, no access log: ours has the request id) and the
-    banner once the socket listens (the port as bound, so `--port 0` shows the real one)."""
+    """uvicorn as `api/server.py` configures it (h11, limits on each request's head, our logging) and
+    the banner once the socket listens (the port as bound, so `--port 0` shows the real one)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -174,15 +190,9 @@ def run_uvicorn(app: Any, settings: Settings) -> None:
             else:
                 typer.echo(banner(settings, url, workbench_path(app)))
 
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        access_log=False,
-    )
-    server = Server(config)
+    from api.server import uvicorn_config
+
+    server = Server(uvicorn_config(app, settings))
     server.run()
     if not server.started:
         raise typer.Exit(code=3)
@@ -204,10 +214,10 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs); first start in development prints demo API keys."""
+    """Run the HTTP API (OpenAPI at /docs); first start in development creates demo API keys."""
     from api.app import create_app
     from api.observability import configure_logging
-    from api.wiring import build_services
+    from api.wiring import DemoKeysActive, build_services, refuse_demo_keys_in_production
     from customization_vault.errors import VaultError
 
     settings = load_settings(data_dir, host=host, port=port)
@@ -219,11 +229,14 @@ def serve(
         raise typer.Exit(code=1) from exc
     background: list[Any] = []
     try:
+        try:
+            refuse_demo_keys_in_production(services)
+        except DemoKeysActive as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from exc
         demo = bootstrap_demo_keys(settings, services)
         if demo is not None:
-            typer.echo(f"Demo keys (also in {settings.data_dir / DEMO_KEYS_FILE}, mode 0600):")
-            typer.echo(f"  admin:                     {demo['CV_ADMIN_KEY']}")
-            typer.echo(f"  fulfilment ({DEMO_SELLER}): {demo['CV_KEY']}")
+            announce_demo_keys(demo, settings.data_dir / DEMO_KEYS_FILE, tty=sys.stdout.isatty())
         background = start_list_tasks(services, rescreen=settings.retention.worker_in_process)
         background += start_background(services)
         if workers > 1:

@@ -33,19 +33,26 @@ from api.schemas import (
     PurgeRead,
     ReviewRead,
     TextItemCreate,
+    receipt_url,
 )
 from api.streaming import stream_content
 from customization_vault.errors import InvalidInput, NotFound
 from customization_vault.fulfilment import Preference, UploadResult
+from customization_vault.ids import ID_PATTERN
 from customization_vault.lifecycle import OrderState
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
+# Checked before any route acts (422 otherwise), so nothing is stored under an id a URL can not carry.
 OrderId = Annotated[
     str,
-    Path(min_length=1, max_length=128, description="The marketplace's order id (unique per seller)"),
+    Path(
+        pattern=ID_PATTERN,
+        description="The marketplace's order id (unique per seller): an ASCII letter or digit, then up "
+        "to 127 letters, digits, '.', '_', ':' or '-'",
+    ),
 ]
-ItemId = Annotated[str, Path(min_length=1, max_length=64)]
+ItemId = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id, as the upload returned it")]
 
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 _COMMON: dict[int | str, dict[str, object]] = {
@@ -99,49 +106,62 @@ def parse_prefer(values: list[str]) -> Preference:
     return Preference(respond_async=respond_async, wait=wait)
 
 
-async def _receive_and_store(
+async def _store_text(
     request: Request,
-    essence: str,
     order_id: str,
     idempotency_key: str | None,
     who: SellerPrincipal,
     ctx: ApiContext,
     prefer: Preference,
 ) -> UploadResult:
-    """Read the body (bounded, in memory) and hand it to the domain in a worker thread."""
-    limits = ctx.fulfilment.limits
-    if essence == "application/json":
-        limit = limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
-        check_content_length(request.headers.get("content-length"), limit)
-        body = await read_bounded(request.stream(), limit)
-        try:
-            text_item = TextItemCreate.model_validate(parse_json(body))
-        except ValidationError as exc:
-            raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
-        return await to_thread.run_sync(
-            lambda: ctx.fulfilment.upload_text(
-                who.seller_id,
-                order_id,
-                text_item.text,
-                idempotency_key=idempotency_key,
-                actor=who.actor,
-                prefer=prefer,
-            )
-        )
-    content_type = request.headers.get("content-type") or ""
-    check_content_length(request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE)
-    part = await read_multipart_file(request.stream(), content_type, limits.max_upload_bytes)
+    """A text item: a few KiB at most, so it is never queued behind image screening."""
+    limit = ctx.fulfilment.limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
+    check_content_length(request.headers.get("content-length"), limit)
+    body = await read_bounded(request.stream(), limit)
+    try:
+        text_item = TextItemCreate.model_validate(parse_json(body))
+    except ValidationError as exc:
+        raise InvalidInput('a text item is {"kind": "text", "text": "..."}') from exc
     return await to_thread.run_sync(
-        lambda: ctx.fulfilment.upload_file(
+        lambda: ctx.fulfilment.upload_text(
             who.seller_id,
             order_id,
-            part.data,
-            declared_type=part.declared_type,
+            text_item.text,
             idempotency_key=idempotency_key,
             actor=who.actor,
             prefer=prefer,
         )
     )
+
+
+async def _store_file(
+    request: Request,
+    order_id: str,
+    idempotency_key: str | None,
+    who: SellerPrincipal,
+    ctx: ApiContext,
+    prefer: Preference,
+) -> UploadResult:
+    """A file: read into memory within the seller's share, then intake, screening and encryption in a
+    work slot (`api/uploads.py`). The read is bounded in size here and in time by the body deadline."""
+    limits = ctx.fulfilment.limits
+    check_content_length(request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE)
+    async with ctx.uploads.seller(who.seller_id):
+        part = await read_multipart_file(
+            request.stream(), request.headers.get("content-type") or "", limits.max_upload_bytes
+        )
+        async with ctx.uploads.work:
+            return await to_thread.run_sync(
+                lambda: ctx.fulfilment.upload_file(
+                    who.seller_id,
+                    order_id,
+                    part.data,
+                    declared_type=part.declared_type,
+                    idempotency_key=idempotency_key,
+                    actor=who.actor,
+                    prefer=prefer,
+                )
+            )
 
 
 @router.post(
@@ -158,6 +178,7 @@ async def _receive_and_store(
             "model": ItemRead,
         },
         400: {"description": "Malformed body, empty input", **_PROBLEM},
+        408: {"description": "The body did not arrive in time (CV_SERVER__BODY_TIMEOUT_SECONDS)", **_PROBLEM},
         409: {"description": "Idempotency-Key reused with a different body", **_PROBLEM},
         410: {"description": "The order no longer accepts uploads", **_PROBLEM},
         413: {"description": "Over a size, pixel, frame or length limit", **_PROBLEM},
@@ -191,13 +212,8 @@ async def post_item(
     prefer = parse_prefer(request.headers.getlist("prefer"))
     try:
         essence = require_supported_body(request.headers.get("content-type"))
-        if essence == "application/json":  # a few KiB at most: never queued behind image screening
-            result = await _receive_and_store(request, essence, order_id, idempotency_key, who, ctx, prefer)
-        else:
-            async with ctx.upload_slots:
-                result = await _receive_and_store(
-                    request, essence, order_id, idempotency_key, who, ctx, prefer
-                )
+        store = _store_text if essence == "application/json" else _store_file
+        result = await store(request, order_id, idempotency_key, who, ctx, prefer)
     except InvalidInput as exc:
         ctx.metrics.upload_rejections.inc(exc.code)
         raise
@@ -267,10 +283,10 @@ def _purge(order_id: str, trigger: str, who: FulfilmentPrincipal, ctx: Context) 
         run_purge_quietly(ctx.purge, order.id, who.actor)
         order = ctx.fulfilment.order(who.seller_id, order_id)
     purged = order.state == OrderState.PURGED
-    receipt_url = f"/v1/orders/{order_id}/receipt"
-    body = PurgeRead(order=OrderRead.of(order, has_receipt=purged), receipt_url=receipt_url)
+    url = receipt_url(order.external_id)
+    body = PurgeRead(order=OrderRead.of(order, has_receipt=purged), receipt_url=url)
     return JSONResponse(
-        body.model_dump(mode="json"), status_code=200 if purged else 202, headers={"Location": receipt_url}
+        body.model_dump(mode="json"), status_code=200 if purged else 202, headers={"Location": url}
     )
 
 

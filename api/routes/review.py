@@ -20,12 +20,13 @@ from api.streaming import stream_content
 from customization_vault.apikeys import Principal, Role
 from customization_vault.catalog import ItemView, ReviewView
 from customization_vault.errors import NotFound
+from customization_vault.ids import ID_PATTERN
 from customization_vault.lifecycle import ReviewState
 from customization_vault.review import MAX_NOTE, CaseDetail, ReviewDesk, Reviewer
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 
-CaseId = Annotated[str, Path(min_length=1, max_length=64, description="A review case's id")]
+CaseId = Annotated[str, Path(pattern=ID_PATTERN, description="A review case's id")]
 
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 _COMMON: dict[int | str, dict[str, object]] = {

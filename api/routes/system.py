@@ -1,4 +1,5 @@
-"""Liveness, readiness, metrics and the receipt public key: unauthenticated, content-free endpoints."""
+"""Liveness, readiness, metrics and the receipt public key: content-free endpoints, unauthenticated but
+for `/metrics` where it is protected (`CV_METRICS__PUBLIC`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from api.deps import Context
+from api.deps import Context, MetricsReader
 from api.metrics import CONTENT_TYPE
 from api.schemas import EngineRead, HealthRead, ReadinessRead
 
@@ -64,10 +65,14 @@ def _counters(prefix: str, snapshot: dict[str, int]) -> str:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics (no content, no order ids)",
+    summary="Prometheus metrics (no content, no order ids); in production for the scrape token or admins",
     response_class=PlainTextResponse,
+    responses={
+        401: {"description": "Protected (CV_METRICS__PUBLIC=false) and no valid token or key"},
+        403: {"description": "A key that is not an admin key"},
+    },
 )
-def metrics(ctx: Context) -> Response:
+def metrics(ctx: Context, _reader: MetricsReader) -> Response:
     text_body = ctx.metrics.render()
     # Retention's purge counters (purged, failures, sweeps, orphans...), kept by the purger and worker.
     text_body += _counters("cv_retention_", ctx.services.purge_metrics.snapshot())

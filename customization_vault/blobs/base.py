@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
+from customization_vault.ids import is_internal_id
+
+# Objects the service writes beside orders' content (signed audit checkpoints, `retention.anchor`). No
+# internal id starts with "_", so no order's folder can ever be under it.
+AUDIT_PREFIX = "_audit/"
+
 
 def blob_key(tenant_id: str, order_id: str, object_id: str) -> str:
     """Object keys are built from internal ids only, never from a client filename or order number."""
@@ -12,6 +18,18 @@ def blob_key(tenant_id: str, order_id: str, object_id: str) -> str:
         if not part or "/" in part or part in (".", ".."):
             raise ValueError("blob key parts must be non-empty ids without '/'")
     return f"{tenant_id}/{order_id}/{object_id}"
+
+
+def parse_blob_key(key: str) -> tuple[str, str, str] | None:
+    """(tenant, order, object) of a key of the vault's own layout — three internal ids — else None.
+
+    A store may hold keys the vault never wrote (a backup someone parked, another tool's objects, the
+    audit checkpoints): whatever acts on keys it lists, not on keys it built, must touch only these.
+    """
+    parts = key.split("/")
+    if len(parts) != 3 or not all(is_internal_id(p) for p in parts):
+        return None
+    return parts[0], parts[1], parts[2]
 
 
 def order_prefix(tenant_id: str, order_id: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from customization_vault.blobs._keys import folder_prefix, key_parts
 from customization_vault.errors import BackendError, BlobNotFound
-from customization_vault.files import fsync_dir
+from customization_vault.files import fsync_dir, private_dir
 
 __all__ = ["LocalBlobStore"]
 
@@ -31,9 +31,17 @@ class LocalBlobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self._root = Path(root)
         try:
-            self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dir(self._root)
         except OSError as exc:
             raise BackendError("cannot create the blob directory") from exc
+
+    def _make_dirs(self, directory: Path) -> None:
+        """Each missing level under the root, 0700 (`mkdir(parents=True)` would give the upper levels
+        the umask's mode, and a seller's folder would list its order ids to every local user)."""
+        current = self._root
+        for part in directory.relative_to(self._root).parts:
+            current = current / part
+            current.mkdir(mode=0o700, exist_ok=True)
 
     def _path(self, key: str) -> Path:
         return self._root.joinpath(*key_parts(key))
@@ -44,7 +52,7 @@ class LocalBlobStore:
         for attempt in range(3):
             # A concurrent delete may remove the (empty) order directory between mkdir and open.
             try:
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._make_dirs(path.parent)
                 tmp = path.parent / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 break

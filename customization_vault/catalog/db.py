@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from customization_vault.files import private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -22,7 +24,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            # The catalog holds no content, but it names orders, sellers and wrapped keys: owner only.
+            # SQLite creates its -wal and -shm files with the database file's mode, so 0600 carries over.
+            Path(u.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_file(u.database, "-wal", "-shm", "-journal")
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         engine = create_engine(u, **kwargs)
 

@@ -136,7 +136,7 @@ class Items:
 
     def forget_derived(self, *, order_ids: Sequence[str] = (), item_id: str | None = None) -> None:
         """Delete what was computed from content: perceptual hashes, request digests, idempotency keys
-        (a client may put content in them) and where each finding matched."""
+        (a client may put content in them) and the findings (what matched, and where)."""
         ids: Select[str] = (
             select(Item.id).where(Item.id == item_id)
             if item_id is not None
@@ -147,7 +147,7 @@ class Items:
             .where(Item.id.in_(ids))
             .values(perceptual_hash=None, request_digest=None, idempotency_key=None)
         )
-        self._findings.null_locations(ids)
+        self._findings.fold_and_delete(ids)
 
     def deletable(self, item_id: str) -> tuple[str, str] | None:
         """(seller id, order id) of an item whose content may still be deleted, or None."""

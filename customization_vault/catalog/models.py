@@ -6,12 +6,13 @@ purge nulls out; wrapped data keys sit in their own table so that crypto-shreddi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -148,7 +149,7 @@ class FindingRow(Base):
     score: Mapped[float] = mapped_column(Float)
     severity: Mapped[str] = mapped_column(String(8))
     distance: Mapped[int | None] = mapped_column(Integer, default=None)
-    # Where in the customer's content the match is: offsets/pixels, nulled by the purge.
+    # Where in the customer's content the match is: offsets/pixels. The purge deletes the whole row.
     span_start: Mapped[int | None] = mapped_column(Integer, default=None)
     span_end: Mapped[int | None] = mapped_column(Integer, default=None)
     region: Mapped[list[int] | None] = mapped_column(JSON, default=None)
@@ -177,6 +178,21 @@ class ScreeningJob(Base):
     last_error: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class FindingCount(Base):
+    """What the dashboard keeps of purged items' findings: per upload day and list entry, how many
+    items it matched. No order, item, score or position: the findings themselves went with the content."""
+
+    __tablename__ = "finding_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    list_ref: Mapped[str] = mapped_column(String(200), primary_key=True)
+    entry: Mapped[str] = mapped_column(String(200), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(200), default=None)
+    category: Mapped[str | None] = mapped_column(String(32), default=None)
+    items: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ReviewCase(Base):

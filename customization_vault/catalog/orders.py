@@ -53,11 +53,14 @@ class Orders:
         )
         return [(a, b) for a, b in self._s.execute(q).all() if a is not None and b is not None]
 
-    def states(self, order_ids: Sequence[str]) -> dict[str, OrderState]:
+    def owners(self, order_ids: Sequence[str]) -> dict[str, tuple[str, OrderState]]:
+        """Order id → (seller id, state) for the orders that exist."""
         if not order_ids:
             return {}
-        rows = self._s.execute(select(Order.id, Order.state).where(Order.id.in_(order_ids))).all()
-        return {str(r[0]): OrderState(r[1]) for r in rows}
+        rows = self._s.execute(
+            select(Order.id, Order.seller_id, Order.state).where(Order.id.in_(order_ids))
+        ).all()
+        return {str(r[0]): (str(r[1]), OrderState(r[2])) for r in rows}
 
     # ------------------------------------------------------------------ locks
     def lock(self, order_id: str) -> OrderView | None:

@@ -33,3 +33,10 @@ class Sellers:
             return {}
         rows = self._s.execute(select(Seller.id, Seller.external_id).where(Seller.id.in_(ids))).all()
         return {str(r[0]): str(r[1]) for r in rows}
+
+    def existing(self, seller_ids: Iterable[str]) -> set[str]:
+        """The internal ids among `seller_ids` that name a seller."""
+        ids = set(seller_ids)
+        if not ids:
+            return set()
+        return {str(r) for r in self._s.execute(select(Seller.id).where(Seller.id.in_(ids))).scalars()}

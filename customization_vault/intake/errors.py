@@ -4,7 +4,7 @@
     ├── EmptyInput          "empty"            no bytes, or text that is only whitespace/invisible
     ├── TypeMismatch        "type_mismatch"    declared Content-Type disagrees with the sniffed type
     ├── CorruptImage        "corrupt_image"    truncated/malformed image or container structure
-    ├── CorruptFont         "corrupt_font"     shorter than its format's fixed header
+    ├── CorruptFont         "corrupt_font"     a table directory out of bounds, or required tables missing
     ├── InvalidText         "invalid_text"     NUL or unpaired surrogate in a text item
     ├── TooLarge
     │   ├── UploadTooLarge  "upload_too_large" byte size over `max_upload_bytes`

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from customization_vault.errors import UnsupportedType, VaultError
+from customization_vault.intake._fonts import check_font_structure
 from customization_vault.intake._headers import peek_size
 from customization_vault.intake.errors import (
-    CorruptFont,
     CorruptImage,
     DecompressionBomb,
     EmptyInput,
@@ -29,13 +29,11 @@ from customization_vault.intake.errors import (
 )
 from customization_vault.intake.limits import Limits
 from customization_vault.intake.sanitize import strip_metadata
-from customization_vault.intake.sniff import OTF, TTF, WOFF, WOFF2, MediaType
+from customization_vault.intake.sniff import MediaType
 
 __all__ = ["ImageFacts", "check_size", "validate_font", "validate_image", "validate_text"]
 
 _PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
-# Fixed header sizes (sfnt offset table; WOFF/WOFF2 headers): anything shorter cannot be that font.
-_FONT_HEADER_BYTES = {TTF: 12, OTF: 12, WOFF: 44, WOFF2: 48}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +65,15 @@ def check_size(size: int, limits: Limits, media_type: MediaType | None = None) -
 
 
 def validate_font(data: bytes, media_type: MediaType, limits: Limits) -> None:
-    """Size and header length only; parsing the tables belongs to `screening.fonts`."""
+    """Size, then the table directory (`_fonts.check_font_structure`: bounds, required tables, `head`
+    and `maxp`), so fulfilment never receives a font it cannot open; reading the names and licence
+    bits belongs to `screening.fonts`."""
     if media_type.kind != "font":
         raise UnsupportedType(f"{media_type} is not a font type")
     if not data:
         raise EmptyInput("the upload is empty")
     check_size(len(data), limits, media_type)
-    if len(data) < _FONT_HEADER_BYTES[media_type]:
-        raise CorruptFont(f"the file is shorter than a {media_type} header")
+    check_font_structure(data, media_type)
 
 
 def validate_image(data: bytes, media_type: MediaType, limits: Limits) -> ImageFacts:

@@ -20,7 +20,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.wiring import Services
+from api.wiring import Services, build_services
 from customization_vault.apikeys import Role
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import FindingRow, Item, ReviewCase, WrappedDataKey
@@ -137,6 +137,21 @@ def api(services: Services) -> Iterator[Api]:
     keys = make_keys(services)
     with ApiClient(create_app(services.settings, services)) as client:
         yield Api(client, services, keys)
+
+
+@pytest.fixture
+def embedded_api(tmp_path: Any, clock: Any) -> Iterator[Api]:
+    """The embedded default only: for properties of the API layer that no backend can change."""
+    from tests.conftest import make_settings
+
+    svc = build_services(make_settings(tmp_path / "var"), clock=clock)
+    svc.screener = word_screener()
+    keys = make_keys(svc)
+    try:
+        with ApiClient(create_app(svc.settings, svc)) as client:
+            yield Api(client, svc, keys)
+    finally:
+        svc.close()
 
 
 def png_bytes(size: tuple[int, int] = (32, 24), color: str = "red") -> bytes:

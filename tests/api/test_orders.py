@@ -98,6 +98,10 @@ def test_the_whole_life_of_an_order(api: Api) -> None:
     r = c.get("/v1/orders/ord-1", headers=a)
     assert r.json()["state"] == "purged"
     assert r.json()["purged_at"] is not None
+    # What screening matched (kind, entry, label) named the customer's text: it went with the content.
+    assert [i["findings"] for i in r.json()["items"]] == [[], [], [], []]
+    assert {i["verdict"] for i in r.json()["items"]} == {"clear", "flagged", "blocked"}
+    assert leftovers(api.services).findings == 0
     assert not list(api.services.blobs.list(""))  # every blob of the (only) order is gone
     assert leftovers(api.services).keys == 0
 

@@ -20,8 +20,13 @@ from screening.screener import EngineState, EngineStatus
 from tests.api.conftest import ApiClient
 from tests.conftest import make_settings
 
-# Production with the local keyring allowed, so these tests need no KMS.
-PRODUCTION: dict[str, Any] = {"environment": "production", "keys": {"allow_local_in_production": True}}
+# Production with the local keyring allowed, so these tests need no KMS. Production refuses SQLite: the
+# tests that only build screeners never connect, those that build services take a real PostgreSQL.
+PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "keys": {"allow_local_in_production": True},
+    "database": {"url": "postgresql+psycopg://cv@127.0.0.1:9/never-connected"},
+}
 
 # (module whose import fails, the engine the error must name)
 ENGINES = [
@@ -55,9 +60,12 @@ def test_outside_development_no_engine_may_be_missing(
         screener.warm()
 
 
-def test_production_start_up_fails_naming_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.postgres
+def test_production_start_up_fails_naming_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
     _not_installed(monkeypatch, "screening.fonts")
-    settings = make_settings(tmp_path / "var", **PRODUCTION)
+    settings = make_settings(tmp_path / "var", **{**PRODUCTION, "database": {"url": pg_url}})
     services = build_services(settings)
     app = create_app(settings, services)
 

@@ -1,9 +1,11 @@
-"""Once against a real `customization-vault serve` (uvicorn) on 127.0.0.1: first-start demo keys,
-then the README's session — create, upload, fetch, fulfil, receipt — over a real socket."""
+"""Against a real `customization-vault serve` (uvicorn) on 127.0.0.1: first-start demo keys, then the
+README's session — create, upload, fetch, fulfil, receipt — over a real socket; and the clients the
+issue found it defenceless against: huge headers and headers sent a line at a time."""
 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -33,6 +35,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         # The engines have their own suites; loading every list would only slow this start-up test.
         "CV_SCREENING__ENABLED": "false",
         "CV_RETENTION__WORKER_IN_PROCESS": "true",
+        # Short, so the slow-client tests below wait one second, not ten.
+        "CV_SERVER__HEADER_TIMEOUT_SECONDS": "1",
     }
     cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--data-dir", str(data_dir)]
@@ -68,7 +72,11 @@ def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[s
         for line in keys_file.read_text().splitlines()
         if line.startswith("export ")
     )
-    assert keys["CV_KEY"] in out.read_text()
+    # stdout is a file here, as under a log collector: the keys stay in the 0600 file.
+    logs = out.read_text() + out.with_name("stderr.txt").read_text()
+    assert keys["CV_KEY"] not in logs
+    assert keys["CV_ADMIN_KEY"] not in logs
+    assert str(keys_file) in logs  # where to find them instead
     # Start-up ends with the banner: the URL, the docs, where the keys are, how to get a reviewer's.
     banner = out.read_text().rstrip().splitlines()[-5:]
     assert banner[0] == f"customization-vault is serving {base}"
@@ -102,3 +110,91 @@ def test_serve_bootstraps_demo_keys_and_runs_an_order_end_to_end(server: tuple[s
         assert ready["status"] == "ok"
         assert ready["screening"] == {kind: {"state": "disabled"} for kind in ("text", "image", "font")}
         assert "cv_http_requests_total" in c.get("/metrics").text
+
+
+def _port(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def _closed_or_status(sock: socket.socket) -> int | None:
+    """The status the server answered before closing, or None if it just closed."""
+    data = bytearray()
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return int(data.split(b" ", 2)[1]) if data else None
+
+
+def test_a_100_kb_header_is_refused(server: tuple[str, Path, Path]) -> None:
+    with socket.create_connection(("127.0.0.1", _port(server[0])), timeout=30) as sock:
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed before the whole header was even sent: refused
+        assert _closed_or_status(sock) in (None, 400, 431)
+
+
+def _drip(sock: socket.socket, lines: int) -> int:
+    """Send one header line every 0.2 s (the recv timeout paces it); the number sent before the server
+    closed the connection, or `lines` if it never did."""
+    sock.settimeout(0.2)
+    for sent in range(lines):
+        try:
+            if sock.recv(1) == b"":
+                return sent
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            return sent
+        try:
+            sock.sendall(f"X-Drip-{sent}: v\r\n".encode())
+        except (BrokenPipeError, ConnectionResetError):
+            return sent
+    return lines
+
+
+def test_headers_sent_a_line_at_a_time_are_cut_off(server: tuple[str, Path, Path]) -> None:
+    """The header deadline is 1 s here; the drip would last 10 s."""
+    with socket.create_connection(("127.0.0.1", _port(server[0])), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n")
+        assert _drip(sock, 50) < 50
+
+
+def test_a_kept_alive_connection_dripping_its_next_request_is_cut_off(server: tuple[str, Path, Path]) -> None:
+    """uvicorn's keep-alive timer restarts on every byte: a line every 0.2 s kept the connection forever."""
+    with socket.create_connection(("127.0.0.1", _port(server[0])), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        assert head.startswith(b"HTTP/1.1 200")
+        length = int(
+            next(
+                v
+                for k, _, v in (h.partition(b":") for h in head.split(b"\r\n"))
+                if k.lower() == b"content-length"
+            )
+        )
+        body = b""
+        while len(body) < length:
+            body += sock.recv(length - len(body))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        assert _drip(sock, 50) < 50
+
+
+@pytest.mark.parametrize(("size", "refused"), [(20_000, False), (40_000, True)])
+def test_the_header_limit_counts_a_head_sent_in_pieces(
+    server: tuple[str, Path, Path], size: int, refused: bool
+) -> None:
+    """32 KiB of request line and headers are accepted, whether they arrive at once or in pieces."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Big: " + b"a" * size + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", _port(server[0])), timeout=30) as sock:
+        try:
+            for i in range(0, len(head), 1000):
+                sock.sendall(head[i : i + 1000])
+        except (BrokenPipeError, ConnectionResetError):
+            assert refused
+        status = _closed_or_status(sock) if refused else int(sock.recv(64).split(b" ", 2)[1])
+    assert status in ((None, 400, 431) if refused else (200,))

@@ -37,6 +37,7 @@ from tests.api.conftest import (
     word_screener,
 )
 from tests.conftest import make_settings
+from tests.font_samples import build_font
 from tests.vault.intake_samples import CANARY, FORBIDDEN, jpeg_full
 
 LIMIT = 256 * 1024
@@ -427,20 +428,16 @@ def test_uploads_never_spool_to_temporary_files(small_embedded: Api, monkeypatch
     assert small.client.get(r.json()["content_url"], headers=small.keys.a).content == data
 
 
-def test_a_font_the_engine_cannot_parse_goes_to_review_as_unscreenable(small: Api) -> None:
-    """Intake checks structure; the engine's own parse runs in the screening job, after the upload was
-    stored: an item it cannot read is never cleared, a reviewer sees it."""
+def test_a_font_with_a_broken_table_directory_is_refused_at_intake(small: Api) -> None:
+    """Intake checks the font's structure before anything is stored (the screening job would only
+    send it to review as unscreenable): a broken table directory is a 422 and leaves nothing."""
     from screening.fonts import FontScreener
 
     _use_screener(small, CompositeScreener(font=FontScreener))
     broken_ttf = b"\x00\x01\x00\x00" + b"\x00\x09" + bytes(range(200)) + CANARY
     r = _send(small, file_part(broken_ttf, "font/ttf"))
-    assert r.status_code in (201, 202), r.text
+    assert_problem(r, 422, "corrupt_font")
     assert CANARY not in r.content
-    item = _final(small, r.json())
-    assert (item["state"], item["verdict"], item["findings"]) == ("flagged", "flagged", [])
-    cases = small.services.review.queue(QueueFilter(kind="unscreenable"), live_only=True, limit=10, offset=0)
-    assert [c.item_id for c in cases[0]] == [item["id"]]
 
 
 def test_a_database_outage_is_a_503_not_a_500(small: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -453,3 +450,26 @@ def test_a_database_outage_is_a_503_not_a_500(small: Api, monkeypatch: pytest.Mo
     r = small.client.get("/v1/orders/o", headers=small.keys.a)
     assert_problem(r, 503, "backend_error")
     assert CANARY not in r.content
+
+
+def test_a_font_whose_tables_lie_outside_it_is_a_422_and_nothing_is_stored(embedded_api: Api) -> None:
+    """The issue's case: with no font engine to trip over it (the API tests' screener has none), a TTF
+    whose directory points past its end was stored with 201; fulfilment would get an unusable font."""
+    api = embedded_api
+    api.client.put("/v1/orders/f-1", headers=api.keys.a)
+    ttf = build_font()
+    broken = bytearray(ttf)
+    (n,) = struct.unpack_from(">H", ttf, 4)
+    for k in range(n):
+        tag, checksum, _offset, length = struct.unpack_from(">4sIII", ttf, 12 + 16 * k)
+        if tag == b"glyf":
+            struct.pack_into(">4sIII", broken, 12 + 16 * k, tag, checksum, len(ttf) + 100, length)
+    r = api.client.post(
+        "/v1/orders/f-1/items", headers=api.keys.a, files={"file": ("f.ttf", bytes(broken), "font/ttf")}
+    )
+    assert_problem(r, 422, "corrupt_font")
+    assert leftovers(api.services).items == 0
+    ok = api.client.post(
+        "/v1/orders/f-1/items", headers=api.keys.a, files={"file": ("f.ttf", ttf, "font/ttf")}
+    )
+    assert ok.status_code == 201, ok.text

@@ -96,8 +96,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         retention={"worker_in_process": False},
     )
     services = build_services(settings)
+    # A seller stored before the id rule (customization_vault/ids.py) refused markup in seller ids:
+    # written through the repository, as the old code did, so the pages must still show it as text.
     seller_name = f"seller {XSS}"
-    seller_id = services.vault.orders.ensure_seller(seller_name)
+    with services.catalog.unit() as u:
+        seller_id = u.sellers.add(seller_name, services.clock())
     seller, _ = services.api_keys.create(Role.FULFILMENT, seller_id=seller_id)
     reviewer, _ = services.api_keys.create(Role.REVIEWER, label="reviewer one")
     reviewer_2, _ = services.api_keys.create(Role.REVIEWER, label="reviewer two")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import (
     AuditEvent,
+    FindingCount,
     FindingRow,
     Item,
     Order,
@@ -84,9 +85,16 @@ def test_fulfilment_purges_everything_and_signs_a_receipt(
             .scalars()
             .all()
         )
-        assert findings, "non-content facts (list entry ids, scores) remain"
-        assert all(f.span_start is None and f.span_end is None and f.region is None for f in findings)
-        assert {f.entry for f in findings} == {"m1", "l1"}
+        assert findings == [], "what matched (entry, label) and where is derived content: deleted"
+        assert all(i.verdict is not None for i in rows), "the verdicts (non-content facts) remain"
+        kept = (
+            s.execute(
+                select(FindingRow).join(Item, Item.id == FindingRow.item_id).where(Item.order_id == other.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert {f.entry for f in kept} == {"m1", "l1"}, "another order's findings are untouched"
     # The other order is untouched.
     assert len(raw_blobs(vault, other)) == 3
     assert _count(services, WrappedDataKey, WrappedDataKey.order_id == other.id) == 1
@@ -104,6 +112,39 @@ def test_fulfilment_purges_everything_and_signs_a_receipt(
     assert body["verification"]["key_row_absent"] is True
     assert [b["found"] for b in body["verification"]["blobs"]] == [False, False, False]
     assert CANARY.decode() not in str(doc)
+
+
+def test_the_dashboard_keeps_counts_of_what_purged_items_matched(
+    services: Any, purger: Purger, clock: FrozenClock
+) -> None:
+    """The findings go with the content; what the dashboard's top matched entries need stays as counts
+    per upload day and entry, with no order, item or position, counted once however the items went."""
+    vault: Vault = services.vault
+    first, _ = seed_order(vault, "K-1")
+    second, second_items = seed_order(vault, "K-2")
+    live, _ = seed_order(vault, "K-3")
+    day = clock().date()
+    assert purger.expire_item(second_items[1].id, actor="retention")  # one item's content goes first
+    for order in (first, second):
+        purger.mark(order, "fulfilled", actor="seller")
+        assert purger.run(order.id, actor="seller").outcome == "purged"
+    assert purger.run(first.id, actor="seller").outcome == "already_purged"
+    with session_scope(services.catalog.sessions) as s:
+        counts = {
+            (c.day, c.kind, c.list_ref, c.entry, c.label, c.items)
+            for c in s.execute(select(FindingCount)).scalars()
+        }
+    assert counts == {
+        (day, "trademark", "marks@1", "m1", "Mark", 2),
+        (day, "image", "logos@1", "l1", None, 2),
+    }
+    with services.catalog.unit() as u:
+        top = {
+            (m.entry, m.label, m.items) for m in u.findings.top_entries(clock() - timedelta(days=7), limit=10)
+        }
+        assert top == {("m1", "Mark", 3), ("l1", None, 3)}  # two purged orders and the live one
+        assert u.findings.top_entries(clock() + timedelta(days=1), limit=10) == []
+    assert live.state == "open"
 
 
 def test_run_is_idempotent_and_purges_exactly_once(services: Any, purger: Purger) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from customization_vault.blobs.base import blob_key
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import Item, Order, ReviewCase
+from customization_vault.catalog.types import new_id
 from customization_vault.clock import FrozenClock
 from customization_vault.lifecycle import PurgeStep as Step
 from customization_vault.vault import Vault
@@ -105,17 +106,67 @@ def test_orphan_blobs_are_collected(services: Any, purger: Purger, worker: Purge
     vault: Vault = services.vault
     kept, _ = seed_order(vault, "O-1")
     purged, _ = seed_order(vault, "O-2")
-    ghost = blob_key(kept.seller_id, "0c8b4a4e-0000-4000-8000-000000000000", "obj-1")
+    ghost = blob_key(kept.seller_id, "0c8b4a4e-0000-4000-8000-000000000000", new_id())
     vault.blobs.put(ghost, [b"ciphertext of an order that never committed"])
     purger.mark(purged, "fulfilled", actor="t")
     assert purger.run(purged.id, actor="t").outcome == "purged"
-    late = blob_key(purged.seller_id, purged.id, "late-upload")
+    late = blob_key(purged.seller_id, purged.id, new_id())
     vault.blobs.put(late, [b"a write that lost the race with the purge"])
     report = worker.run_once(maintenance=True)
-    assert report.orphans_deleted == 2
+    assert (report.orphans_deleted, report.foreign_keys) == (2, 0)
     assert not vault.blobs.exists(ghost)
     assert not vault.blobs.exists(late)
     assert len(raw_blobs(vault, kept)) == 3
+    deletions = {e.target_id: e.details for e in _events(services, "blob.orphan_delete")}
+    assert deletions == {
+        ghost: {"order_id": ghost.split("/")[1], "reason": "order_missing"},
+        late: {"order_id": purged.id, "reason": "order_purged"},
+    }
+
+
+def _events(services: Any, action: str) -> list[Any]:
+    with services.catalog.unit() as u:
+        return [e for e in u.audit.page(0, 10_000) if e.action == action]
+
+
+def _plant(services: Any, key: str, data: bytes) -> None:
+    """Write an object straight into the store, under a key the vault's own API would refuse."""
+    if services.settings.storage.backend == "s3":
+        store = services.blobs
+        store._s3.put_object(Bucket=store._bucket, Key=store._prefix + key, Body=data)
+        return
+    path = services.settings.blob_dir.joinpath(*key.split("/"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_the_orphan_sweep_touches_only_the_vaults_own_keys(
+    services: Any, purger: Purger, worker: PurgeWorker, clock: FrozenClock
+) -> None:
+    """The issue's cases: a planted `backups/2026-11/db_dump` was deleted unaudited, and a stray key
+    that does not parse made every sweep raise, so KEK epochs were never destroyed."""
+    vault: Vault = services.vault
+    order, _ = seed_order(vault, "F-1")
+    purger.mark(order, "fulfilled", actor="t")
+    purger.run(order.id, actor="t")
+    seller = order.seller_id
+    foreign = [
+        "backups/2026-11/db_dump",  # three parts, none an id the vault makes
+        f"{seller}/{new_id()}/notes.txt",  # does not parse as a blob key at all
+        f"{new_id()}/{new_id()}/{new_id()}",  # ids of a seller the catalog never knew
+        f"{seller}/{order.id}/{new_id()}/extra",  # four parts
+        f"{new_id()}/{order.id}/{new_id()}",  # a purged order's id under another seller's folder
+    ]
+    for key in foreign:
+        _plant(services, key, b"not the vault's")
+    clock.now = datetime(2027, 1, 10, tzinfo=UTC) + timedelta(days=36)  # the order's epoch may go
+    report = worker.run_once(maintenance=True)
+    assert report.foreign_keys == len(foreign)
+    assert report.orphans_deleted == 0
+    assert report.epochs_destroyed == ("2026-11",)
+    assert sorted(vault.blobs.list("")) == sorted(foreign)
+    assert _events(services, "blob.orphan_delete") == []
+    assert worker.run_once(maintenance=True).foreign_keys == len(foreign)  # and every sweep after
 
 
 def test_kek_epochs_are_destroyed_only_when_nothing_can_need_them(

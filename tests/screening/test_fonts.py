@@ -9,9 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fontTools.fontBuilder import FontBuilder
-from fontTools.pens.t2CharStringPen import T2CharStringPen
-from fontTools.pens.ttGlyphPen import TTGlyphPen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,68 +25,9 @@ from screening.fonts import (
     read_font_info,
     sniff_font,
 )
+from tests.font_samples import build_font
 
 FontFactory = Callable[..., bytes]
-
-
-def build_font(
-    family: str = "Test Sans",
-    style: str = "Regular",
-    *,
-    cff: bool = False,
-    flavor: str | None = None,
-    fs_type: int = 0,
-    manufacturer: str | None = "Example Foundry",
-    license_text: str | None = "SIL Open Font License 1.1",
-    vendor: str = "EXMP",
-) -> bytes:
-    """A minimal but valid font with one glyph, in TTF (glyf), OTF (CFF), WOFF or WOFF2."""
-    fb = FontBuilder(1000, isTTF=not cff)
-    glyphs = [".notdef", "A"]
-    fb.setupGlyphOrder(glyphs)
-    fb.setupCharacterMap({ord("A"): "A"})
-    if cff:
-        charstrings = {}
-        for g in glyphs:
-            pen = T2CharStringPen(500, None)
-            pen.moveTo((0, 0))
-            pen.lineTo((500, 0))
-            pen.lineTo((250, 700))
-            pen.closePath()
-            charstrings[g] = pen.getCharString()
-        fb.setupCFF(f"{family.replace(' ', '')}-{style}", {"FullName": f"{family} {style}"}, charstrings, {})
-    else:
-        tt = {}
-        for g in glyphs:
-            pen = TTGlyphPen(None)
-            pen.moveTo((0, 0))
-            pen.lineTo((500, 0))
-            pen.lineTo((250, 700))
-            pen.closePath()
-            tt[g] = pen.glyph()
-        fb.setupGlyf(tt)
-    fb.setupHorizontalMetrics(dict.fromkeys(glyphs, (600, 0)))
-    fb.setupHorizontalHeader(ascent=800, descent=-200)
-    names: dict[str, str] = {
-        "familyName": family,
-        "styleName": style,
-        "uniqueFontIdentifier": f"{family}-{style}-1.0",
-        "fullName": f"{family} {style}",
-        "psName": f"{family.replace(' ', '')}-{style}",
-        "version": "Version 1.000",
-    }
-    if manufacturer:
-        names["manufacturer"] = manufacturer
-    if license_text:
-        names["licenseDescription"] = license_text
-    fb.setupNameTable(names)
-    fb.setupOS2(sTypoAscender=800, usWinAscent=800, usWinDescent=200, fsType=fs_type, achVendID=vendor)
-    fb.setupPost()
-    buf = io.BytesIO()
-    if flavor:
-        fb.font.flavor = flavor
-    fb.save(buf)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")

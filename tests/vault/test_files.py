@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,59 @@ def test_missing_and_symlinked_files_are_os_errors(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"link|loop") as err:
         read_private_file(tmp_path / "link")
     assert not isinstance(err.value, FileNotFoundError)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The usual 022: what a process inherits, and what made catalog.db 0644 and the data dir 0755."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_the_data_dir_catalog_blobs_and_keys_are_private(tmp_path: Path, loose_umask: None) -> None:
+    from api.wiring import build_services
+    from tests.conftest import make_settings
+    from tests.retention.helpers import seed_order
+
+    data = tmp_path / "var"
+    svc = build_services(make_settings(data))
+    try:
+        seed_order(svc.vault, "M-1")  # writes the catalog (WAL), blobs and a KEK
+        assert _mode(data) == 0o700
+        for name in ("catalog.db", "catalog.db-wal", "catalog.db-shm"):
+            assert _mode(data / name) == 0o600, name
+        blobs = list((data / "blobs").rglob("*"))
+        assert blobs
+        for p in [data / "blobs", *blobs]:
+            assert _mode(p) == (0o700 if p.is_dir() else 0o600), p
+        for p in [data / "keys", *(data / "keys").iterdir(), data / "receipt-key.pem"]:
+            assert not _mode(p) & 0o077, p
+    finally:
+        svc.close()
+
+
+def test_a_loose_data_dir_and_catalog_are_tightened(tmp_path: Path, loose_umask: None) -> None:
+    from api.wiring import build_services
+    from tests.conftest import make_settings
+
+    data = tmp_path / "var"
+    data.mkdir(mode=0o755)
+    (data / "catalog.db").touch(mode=0o644)
+    (data / "catalog.db-wal").touch(mode=0o644)
+    os.chmod(data, 0o755)
+    os.chmod(data / "catalog.db", 0o644)
+    os.chmod(data / "catalog.db-wal", 0o644)
+    svc = build_services(make_settings(data))
+    try:
+        assert _mode(data) == 0o700
+        assert _mode(data / "catalog.db") == 0o600
+        assert _mode(data / "catalog.db-wal") == 0o600
+    finally:
+        svc.close()

@@ -7,6 +7,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -35,9 +36,9 @@ from customization_vault.intake import (
     validate_text,
 )
 from customization_vault.intake._headers import peek_size
-from customization_vault.intake.sniff import GIF, JPEG, OTF, PNG, TTF, WEBP, WOFF, WOFF2
+from customization_vault.intake.sniff import GIF, JPEG, OTF, PNG, TTF, WEBP, WOFF, WOFF2, MediaType
+from tests.font_samples import build_font
 from tests.vault.intake_samples import (
-    CANARY,
     FORBIDDEN,
     apng_with_text,
     decode_frames,
@@ -215,14 +216,17 @@ def test_nul_and_surrogates_are_invalid(text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- fonts
-@pytest.mark.parametrize(("media_type", "header"), [(TTF, 12), (OTF, 12), (WOFF, 44), (WOFF2, 48)])
-def test_font_header_length_and_size(media_type: object, header: int) -> None:
-    magic = {TTF: b"\x00\x01\x00\x00", OTF: b"OTTO", WOFF: b"wOFF", WOFF2: b"wOF2"}[media_type]  # type: ignore[index]
-    validate_font(magic + b"\x00" * (header - 4), media_type, LIMITS)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("media_type", "options"),
+    [(TTF, {}), (OTF, {"cff": True}), (WOFF, {"flavor": "woff"}), (WOFF2, {"flavor": "woff2"})],
+)
+def test_font_header_length_and_size(media_type: MediaType, options: dict[str, Any]) -> None:
+    font = build_font(**options)
+    validate_font(font, media_type, LIMITS)
     with pytest.raises(CorruptFont):
-        validate_font(magic + b"\x00" * (header - 5), media_type, LIMITS)  # type: ignore[arg-type]
+        validate_font(font[:11], media_type, LIMITS)
     with pytest.raises(FontTooLarge) as info:
-        validate_font(magic + b"\x00" * 200, media_type, Limits(max_font_bytes=100))  # type: ignore[arg-type]
+        validate_font(font, media_type, Limits(max_font_bytes=len(font) - 1))
     assert info.value.code == "font_too_large"
 
 
@@ -258,7 +262,7 @@ def test_accept_file_strips_and_reports() -> None:
 
 
 def test_accept_file_font_is_unchanged() -> None:
-    font = b"OTTO" + b"\x00" * 40 + CANARY
+    font = build_font("Canary Sans", cff=True)
     assert accept_file(font, LIMITS) == AcceptedFile(OTF, font, (), None, len(font))
 
 
