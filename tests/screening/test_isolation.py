@@ -78,15 +78,19 @@ def _png(side: int) -> bytes:
         (b"segfault", "signal:11"),
         (b"exit", "exit:3"),
         (b"hang", "timeout"),
-        (b"memory", "MemoryError"),
+        # RLIMIT_AS refuses the allocation; on a loaded machine the 1 s CPU limit may strike first
+        # while the bomb fills pages. Either way only this item is lost.
+        (b"memory", ("MemoryError", "signal:24")),
         (b"cpu", "signal:24"),  # SIGXCPU at the per-item RLIMIT_CPU, before the wall limit
     ],
 )
-def test_a_bad_item_costs_only_itself(pool: IsolatedScreener, item: bytes, cause: str) -> None:
+def test_a_bad_item_costs_only_itself(
+    pool: IsolatedScreener, item: bytes, cause: str | tuple[str, ...]
+) -> None:
     crashes = pool.crashes
     with pytest.raises(ScreeningCrashed) as info:
         pool.screen(item, "text/plain")
-    assert info.value.cause == cause
+    assert info.value.cause in ((cause,) if isinstance(cause, str) else cause)
     assert pool.crashes == crashes + 1
     # The next item is screened (by a fresh process where the last one died).
     assert pool.screen(b"Happy birthday", "text/plain").kind == "clear"
