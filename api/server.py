@@ -125,7 +125,8 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def uvicorn_config(app: Any, settings: Settings) -> EdgeConfig:
+def uvicorn_config(app: Any, settings: Settings, **extra: Any) -> EdgeConfig:
+    """`serve`'s uvicorn configuration; `extra` adds uvicorn options (an app factory, workers)."""
     cfg = settings.server
     return EdgeConfig(
         app,
@@ -138,4 +139,5 @@ def uvicorn_config(app: Any, settings: Settings) -> EdgeConfig:
         http=GuardedH11Protocol,
         h11_max_incomplete_event_size=cfg.max_header_bytes,
         timeout_keep_alive=max(1, round(cfg.keep_alive_seconds)),
+        **extra,
     )

@@ -155,22 +155,17 @@ def banner(settings: Settings, url: str, workbench: str | None) -> str:
 
 def run_uvicorn_workers(settings: Settings, workers: int) -> None:
     """`--workers N`: uvicorn starts N processes, each building its app from the environment (an
-    import string is the only way into them), so our resolved options go there first."""
-    import uvicorn
+    import string is the only way into them), so our resolved options go there first. Each runs the
+    same guarded edge as one process does (`api/server.py`)."""
+    from uvicorn.supervisors import Multiprocess
+
+    from api.server import uvicorn_config
 
     os.environ.update(
         {"CV_HOST": settings.host, "CV_PORT": str(settings.port), "CV_DATA_DIR": str(settings.data_dir)}
     )
-    uvicorn.run(
-        "api.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        access_log=False,
-    )
+    config = uvicorn_config("api.app:app_from_environment", settings, factory=True, workers=workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def run_uvicorn(app: Any, settings: Settings) -> None:

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, Path]]:
+    """`serve` in a child process; a test may add options (`indirect` parametrisation)."""
+    extra: list[str] = getattr(request, "param", [])
     port = free_port()
     data_dir = tmp_path / "var"
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
@@ -39,7 +41,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         "CV_SERVER__HEADER_TIMEOUT_SECONDS": "1",
     }
     cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--data-dir", str(data_dir)]
+    cmd += ["--port", str(port), "--data-dir", str(data_dir), *extra]
     with out.open("wb") as o, err.open("wb") as e:
         proc = subprocess.Popen(cmd, stdout=o, stderr=e, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -198,3 +200,20 @@ def test_the_header_limit_counts_a_head_sent_in_pieces(
             assert refused
         status = _closed_or_status(sock) if refused else int(sock.recv(64).split(b" ", 2)[1])
     assert status in ((None, 400, 431) if refused else (200,))
+
+
+@pytest.mark.parametrize("server", [["--workers", "2"]], indirect=True)
+def test_every_worker_process_of_serve_runs_the_guarded_edge(server: tuple[str, Path, Path]) -> None:
+    """`serve --workers N` starts its processes from an import string: each must still refuse a huge
+    head and cut off a dripping one (several connections, so both processes are likely asked)."""
+    port = _port(server[0])
+    for _ in range(4):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            try:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            assert _closed_or_status(sock) in (None, 400, 431)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n")
+            assert _drip(sock, 50) < 50
