@@ -97,34 +97,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.keys.backend == "local" and not self.keys.allow_local_in_production:
-                raise ValueError(
-                    "production refuses the local keyring: set CV_KEYS__BACKEND=kms "
-                    "(or CV_KEYS__ALLOW_LOCAL_IN_PRODUCTION=true deliberately)"
-                )
-            if self.bootstrap_demo:
-                raise ValueError("production refuses demo keys: set CV_BOOTSTRAP_DEMO=false")
-            if self.screening.isolation != "process":
-                raise ValueError(
-                    "production screens customer files in isolated processes only: "
-                    "unset CV_SCREENING__ISOLATION"
-                )
-            if not self.screening.enabled:
-                raise ValueError(
-                    "production refuses to run with screening disabled (every upload would clear): "
-                    "unset CV_SCREENING__ENABLED"
-                )
-            if self.database_url.startswith("sqlite"):
-                raise ValueError(
-                    "production refuses the SQLite catalog (one host, one writer, a file on local disk): "
-                    "set CV_DATABASE__URL to a PostgreSQL URL"
-                )
-            if self.database.echo:
-                raise ValueError(
-                    "production refuses CV_DATABASE__ECHO (every SQL statement and its parameters would "
-                    "reach the logs): unset it"
-                )
+        refused = production_refusals(self) if self.environment == "production" else []
+        if refused:  # every one at once: an operator fixes them in one go
+            raise ValueError("; ".join(refused))
         return self
 
     @property
@@ -152,3 +127,36 @@ class Settings(BaseSettings):
     @property
     def receipt_key_path(self) -> Path:
         return self.signing.receipt_key_path or self.data_dir / "receipt-key.pem"
+
+
+def production_refusals(s: Settings) -> list[str]:
+    """What production refuses in these settings, one sentence each (naming the setting to change):
+    the development defaults that would leave it open."""
+    refused = []
+    if s.keys.backend == "local" and not s.keys.allow_local_in_production:
+        refused.append(
+            "production refuses the local keyring: set CV_KEYS__BACKEND=kms "
+            "(or CV_KEYS__ALLOW_LOCAL_IN_PRODUCTION=true deliberately)"
+        )
+    if s.bootstrap_demo:
+        refused.append("production refuses demo keys: set CV_BOOTSTRAP_DEMO=false")
+    if s.screening.isolation != "process":
+        refused.append(
+            "production screens customer files in isolated processes only: unset CV_SCREENING__ISOLATION"
+        )
+    if not s.screening.enabled:
+        refused.append(
+            "production refuses to run with screening disabled (every upload would clear): "
+            "unset CV_SCREENING__ENABLED"
+        )
+    if s.database_url.startswith("sqlite"):
+        refused.append(
+            "production refuses the SQLite catalog (one host, one writer, a file on local disk): "
+            "set CV_DATABASE__URL to a PostgreSQL URL"
+        )
+    if s.database.echo:
+        refused.append(
+            "production refuses CV_DATABASE__ECHO (every SQL statement and its parameters would reach "
+            "the logs): unset it"
+        )
+    return refused

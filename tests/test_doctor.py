@@ -82,6 +82,6 @@ def test_doctor_fails_an_unmigrated_database_and_a_production_on_embedded_backen
             "CV_BOOTSTRAP_DEMO": "false",
         },
     )
-    # Production settings refuse the embedded catalog before any check runs (a settings error, exit 2).
-    assert code == 2
-    assert "SQLite" in out
+    assert code == 1
+    assert "FAIL settings: the catalog is SQLite" in out
+    assert "FAIL settings: blobs are in a local directory" in out

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from api.commands._common import DataDirOption, load_settings
-from api.settings import Settings
+from api.settings import Settings, production_refusals
 from api.wiring import build_key_provider, kms_client, s3_client
 from customization_vault.catalog import Catalog, create_db_engine, current_revision, head_revision
 from customization_vault.clock import system_clock
@@ -206,12 +207,30 @@ def check_queue_url(s: Settings, r: Report) -> None:
         r.ok("sqs", "order-event queue reachable, with a dead-letter queue")
 
 
+def _settings(data_dir: Path | None) -> tuple[Settings, list[str]]:
+    """The settings, and what production refuses in them. Production's refusals stop every other
+    command at once; the doctor lists them among its findings and goes on checking the rest."""
+    values: dict[str, Any] = {} if data_dir is None else {"data_dir": data_dir}
+    try:
+        return Settings(**values), []
+    except ValueError:
+        pass
+    try:
+        lenient = Settings(**values, environment="test").model_copy(update={"environment": "production"})
+    except ValueError:
+        return load_settings(data_dir), []  # invalid for another reason: say so and exit 2
+    refused = production_refusals(lenient)
+    return (lenient, refused) if refused else (load_settings(data_dir), [])
+
+
 def doctor(data_dir: DataDirOption = None, quiet: Annotated[bool, typer.Option("--quiet")] = False) -> None:
     """Check this deployment's settings and backends (database, bucket, KMS key, queue, screening
     jobs) and say what is wrong; exit 1 if anything must be fixed. Changes nothing."""
     logging.basicConfig(level=logging.ERROR)
-    settings = load_settings(data_dir)
+    settings, refused = _settings(data_dir)
     report = Report()
+    for why in refused:
+        report.fail("settings", why)
     check_settings(settings, report)
     catalog = check_database(settings, report)
     if catalog is not None:

@@ -102,3 +102,38 @@ def test_a_person_at_a_terminal_sees_the_keys(capsys: pytest.CaptureFixture[str]
     out, _err = capsys.readouterr()
     assert KEYS["CV_ADMIN_KEY"] in out
     assert KEYS["CV_KEY"] in out
+
+
+def test_every_refusal_is_named_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as err:
+        make_settings(tmp_path, environment="production", bootstrap_demo=True, database={"echo": True})
+    text = str(err.value)
+    for why in ("local keyring", "demo keys", "SQLite catalog", "CV_DATABASE__ECHO"):
+        assert why in text
+
+
+def test_the_doctor_lists_what_production_refuses_and_checks_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every other command stops at refused settings (exit 2); the doctor reports them among its
+    findings, so an operator sees everything to fix in one run."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    for k, v in {
+        "CV_ENVIRONMENT": "production",
+        "CV_DATA_DIR": str(tmp_path / "var"),
+        "CV_BOOTSTRAP_DEMO": "false",
+        "CV_DATABASE__ECHO": "true",
+    }.items():
+        monkeypatch.setenv(k, v)
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    for line in (
+        "FAIL settings: production refuses the local keyring",
+        "FAIL settings: production refuses the SQLite catalog",
+        "FAIL settings: production refuses CV_DATABASE__ECHO",
+        "FAIL settings: blobs are in a local directory",
+    ):
+        assert line in result.output
