@@ -4,6 +4,7 @@ in TTF (glyf), OTF (CFF), WOFF or WOFF2, with the names and licence bits a test 
 from __future__ import annotations
 
 import io
+import struct
 
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.t2CharStringPen import T2CharStringPen
@@ -68,3 +69,21 @@ def build_font(
         fb.font.flavor = flavor
     fb.save(buf)
     return buf.getvalue()
+
+
+def font_with_unreadable_names(extra: bytes = b"") -> bytes:
+    """A TTF whose table directory is sound (intake accepts it) but whose name records all point past
+    their table, so no engine can read a family name from it; `extra` is written into the table."""
+    font = build_font()
+    (count,) = struct.unpack_from(">H", font, 4)
+    for k in range(count):
+        tag, _checksum, offset, length = struct.unpack_from(">4sIII", font, 12 + 16 * k)
+        if tag == b"name":
+            records = b"".join(
+                struct.pack(">HHHHHH", 3, 1, 0x409, name_id, 40, 60_000) for name_id in (1, 2, 4)
+            )
+            table = struct.pack(">HHH", 0, 3, 6 + len(records)) + records + extra
+            if len(table) > length:
+                raise ValueError("the name table is too short for the records and `extra`")
+            return font[:offset] + table.ljust(length, b"\x00") + font[offset + length :]
+    raise AssertionError("FontBuilder always writes a name table")

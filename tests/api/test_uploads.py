@@ -37,7 +37,7 @@ from tests.api.conftest import (
     word_screener,
 )
 from tests.conftest import make_settings
-from tests.font_samples import build_font
+from tests.font_samples import build_font, font_with_unreadable_names
 from tests.vault.intake_samples import CANARY, FORBIDDEN, jpeg_full
 
 LIMIT = 256 * 1024
@@ -428,16 +428,22 @@ def test_uploads_never_spool_to_temporary_files(small_embedded: Api, monkeypatch
     assert small.client.get(r.json()["content_url"], headers=small.keys.a).content == data
 
 
-def test_a_font_with_a_broken_table_directory_is_refused_at_intake(small: Api) -> None:
-    """Intake checks the font's structure before anything is stored (the screening job would only
-    send it to review as unscreenable): a broken table directory is a 422 and leaves nothing."""
+def test_a_font_the_engine_cannot_parse_goes_to_review_as_unscreenable(small: Api) -> None:
+    """Intake checks structure; the engine's own parse runs in the screening job, after the upload was
+    stored: an item it cannot read is never cleared, a reviewer sees it."""
     from screening.fonts import FontScreener
 
     _use_screener(small, CompositeScreener(font=FontScreener))
-    broken_ttf = b"\x00\x01\x00\x00" + b"\x00\x09" + bytes(range(200)) + CANARY
+    # Sound enough for intake's table-directory check (which refuses structurally broken fonts, 422),
+    # unreadable for the engine: every name record points past its table.
+    broken_ttf = font_with_unreadable_names(CANARY)
     r = _send(small, file_part(broken_ttf, "font/ttf"))
-    assert_problem(r, 422, "corrupt_font")
+    assert r.status_code in (201, 202), r.text
     assert CANARY not in r.content
+    item = _final(small, r.json())
+    assert (item["state"], item["verdict"], item["findings"]) == ("flagged", "flagged", [])
+    cases = small.services.review.queue(QueueFilter(kind="unscreenable"), live_only=True, limit=10, offset=0)
+    assert [c.item_id for c in cases[0]] == [item["id"]]
 
 
 def test_a_database_outage_is_a_503_not_a_500(small: Api, monkeypatch: pytest.MonkeyPatch) -> None:
