@@ -6,8 +6,8 @@ merely stalls:
 
 - **each seller's share** (`per_seller`, half the slots, at least one) covers reading the body and
   the work after it, so however many connections one seller opens, the others keep the rest;
-- **the work slots** (`work`) are taken only once the body is in memory, for intake, screening and
-  encryption: a body that is still arriving holds no slot. The read itself ends within
+- **the work slots** (`work`) are taken only once the body is in memory, for intake, encryption and
+  the wait for the verdict: a body that is still arriving holds no slot. The read itself ends within
   `CV_SERVER__BODY_TIMEOUT_SECONDS` (408, `api/guards.py`).
 
 Memory is bounded by (sellers uploading at once x their share + slots) x the upload limit, and a

@@ -166,8 +166,8 @@ class FulfilmentService:
         Only a request with an Idempotency-Key gets a digest: it is what a retry is compared by, and
         nothing else needs one. The digest is keyed by the order's data key (`ContentVault.
         request_digest`), so the catalog never holds a hash of content anyone could recompute. A retry
-        answers from the catalog before screening or encrypting anything (and waits for a verdict
-        still pending, as the first request did).
+        answers from the catalog before screening or encrypting anything (and waits for a verdict still
+        pending, as the first request did).
         """
         if key is None:
             return None, None

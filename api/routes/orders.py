@@ -142,8 +142,9 @@ async def _store_file(
     ctx: ApiContext,
     prefer: Preference,
 ) -> UploadResult:
-    """A file: read into memory within the seller's share, then intake, screening and encryption in a
-    work slot (`api/uploads.py`). The read is bounded in size here and in time by the body deadline."""
+    """A file: read into memory within the seller's share, then intake, storage and the wait for its
+    verdict in a work slot (`api/uploads.py`). The read is bounded in size here and in time by the body
+    deadline."""
     limits = ctx.fulfilment.limits
     check_content_length(request.headers.get("content-length"), limits.max_upload_bytes + FRAMING_ALLOWANCE)
     async with ctx.uploads.seller(who.seller_id):

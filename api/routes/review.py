@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -251,7 +252,7 @@ def _detail(ctx: Context, d: CaseDetail) -> CaseDetailRead:
     for f in d.findings:
         thumb = None
         if f.kind == "image" and ctx.services.screener.reference_thumbnail(f.entry) is not None:
-            thumb = f"/v1/review/references/images/{f.entry}"
+            thumb = f"/v1/review/references/images/{quote(f.entry, safe='')}"  # a list's entry id, any text
         ref = ReferenceRead(
             list=f.list_ref, entry=f.entry, label=f.label, category=f.category, thumbnail_url=thumb
         )
