@@ -62,3 +62,21 @@ def kill_when(
         child.wait()
         if child.stderr:
             child.stderr.close()
+
+
+def wait_healthy(proc: subprocess.Popen[Any], base: str, err: Path, *, within: float) -> None:
+    """Until the server answers /healthz: fail with its stderr if it exits, or after `within` s."""
+    import httpx
+
+    deadline = time.monotonic() + within
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"serve exited with {proc.returncode}: {err.read_text()[-2000:]}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"serve did not answer /healthz within {within:.0f} s")
+        time.sleep(0.3)

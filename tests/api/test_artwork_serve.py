@@ -8,13 +8,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.processes import wait_healthy
 from tests.screening.image.artworks import crop_turn_place, hue_turn, painting
 from tests.screening.image.logos import encode
 
@@ -57,18 +57,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         proc = subprocess.Popen(cmd, stdout=o, stderr=e, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}: {err.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not answer /healthz within 120 s")
-            time.sleep(0.3)
+        wait_healthy(proc, base, err, within=120)
         yield base, data_dir
         assert "artworks.csv: skipped line 4: cannot read image file" in err.read_text()
     finally:

@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import png_bytes
-from tests.processes import free_port, stop
+from tests.processes import free_port, stop, wait_healthy
 from tests.vault.intake_samples import CANARY
 
 pytestmark = pytest.mark.slow
@@ -46,18 +45,7 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
         proc = subprocess.Popen(cmd, stdout=o, stderr=e, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}: {err.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not answer /healthz within 90 s")
-            time.sleep(0.3)
+        wait_healthy(proc, base, err, within=90)
         yield base, data_dir, out
     finally:
         stop(proc, grace=20)

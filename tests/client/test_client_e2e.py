@@ -41,6 +41,7 @@ from customization_vault_client import (
     verify_receipt,
 )
 from tests.conftest import make_settings
+from tests.processes import wait_healthy
 from tests.vault.intake_samples import CANARY
 
 pytestmark = pytest.mark.slow
@@ -108,18 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         proc = subprocess.Popen(cmd, stdout=o, stderr=e, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}: {err.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not answer /healthz within 120 s")
-            time.sleep(0.3)
+        wait_healthy(proc, base, err, within=120)
         yield Server(base, a, b, admin, err)
     finally:
         proc.terminate()
