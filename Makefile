@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= test,dev
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
+# Registries drop connections on large wheels (playwright, 50 MB): retry, and resume a cut download
+# where it stopped instead of failing the whole install (--resume-retries needs the upgraded pip).
+PIP_NET := --retries 10 --timeout 60
+PIP_RESUME := $(PIP_NET) --resume-retries 20
 
 .PHONY: run test lint fmt bench lock install clean
 
@@ -14,8 +18,8 @@ CLIENT := ./clients/python
 
 $(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]' -e $(CLIENT)
+	$(BIN)/python -m pip install --quiet $(PIP_NET) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_RESUME) -c constraints.txt -e '.[$(EXTRAS)]' -e $(CLIENT)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,7 +41,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m pip install --quiet $(PIP_RESUME) -c constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 # Re-pin after changing dependencies in pyproject.toml: installs into the venv, freezes what resolved.
