@@ -30,6 +30,7 @@ from screening.composite import UnscreenableInput
 from screening.findings import Verdict
 from screening.isolation import ScreeningCrashed, ScreeningUnavailableError
 from screening.screener import Screener
+from screening.text.register import for_product
 
 __all__ = ["JobOutcome", "QueueDepth", "ScreeningWorker", "WorkerSettings", "queue_depth"]
 
@@ -180,7 +181,9 @@ class ScreeningWorker:
         except (NotFound, KeyUnavailable, StateConflict):
             return self._unreadable(job)
         try:
-            verdict = self.screener.screen(data, media_type_of(item.content_type))
+            verdict = for_product(
+                self.screener.screen(data, media_type_of(item.content_type)), item.product or order.product
+            )
         except UnscreenableInput as exc:
             return self._record(job, None, reason=f"unparseable:{exc.cause}"[:64])
         except ScreeningCrashed as exc:

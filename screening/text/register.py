@@ -559,3 +559,8 @@ def apply_product(verdict: Verdict, classes: frozenset[int] | None) -> Verdict:
         if f.severity is Severity.BLOCK:
             out.append(replace(f, severity=Severity.REVIEW, register=replace(info, outside_classes=True)))
     return Verdict.of(out) if changed else verdict
+
+
+def for_product(verdict: Verdict, product: str | None) -> Verdict:
+    """`apply_product` for a product named by the seller (None or unknown: every class)."""
+    return apply_product(verdict, product_classes(product))
