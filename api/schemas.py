@@ -70,7 +70,10 @@ class FindingRead(BaseModel):
     distance: int | None = Field(default=None, description="Hamming distance for image matches")
     span: tuple[int, int] | None = Field(default=None, description="[start, end) in the customer's text")
     region: tuple[int, ...] | None = Field(default=None, description="x, y, w, h in the customer's image")
-    register: RegisterRead | None = Field(default=None, description="Trademark register facts, if any")
+    trademark: RegisterRead | None = Field(
+        default=None,
+        description="What the trademark register says about the matched mark (register findings)",
+    )
 
     @classmethod
     def of(cls, f: FindingView) -> FindingRead:
@@ -85,7 +88,7 @@ class FindingRead(BaseModel):
             distance=f.distance,
             span=f.span,
             region=f.region,
-            register=None if f.register is None else RegisterRead.model_validate(f.register),
+            trademark=None if f.register is None else RegisterRead.model_validate(f.register),
         )
 
 

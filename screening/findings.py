@@ -120,7 +120,7 @@ class Finding:
         if self.label is not None:
             out["label"] = self.label
         if self.register is not None:
-            out["register"] = self.register.to_dict()
+            out["trademark"] = self.register.to_dict()
         return out
 
 

@@ -264,7 +264,7 @@ def iter_csv_register(path: Path, report: ImportReport) -> Iterator[RegisterReco
     """A register as CSV: `mark, classes, status, owner, kind` (+ optional serial, registration,
     registered, famous). classes: Nice class numbers separated by spaces, commas or semicolons;
     status: a USPTO code or live/registered/pending/dead/abandoned/cancelled/expired; kind: word,
-    phrase or design. A row without a serial gets one from its line (stable within the file)."""
+    phrase or design. A row without a serial is named `<file stem>:<mark key>`."""
     report.sources.append(path.name)
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
@@ -309,7 +309,9 @@ def _csv_record(row: list[str], col: dict[str, int], stem: str, line: int) -> Re
         status = _STATUS_WORDS[raw_status]
     else:
         raise BadRecord(f"unknown status {raw_status[:20]!r}")
-    serial = get("serial") or f"{stem}:{line}"
+    # Without a serial a row is named by the file and its mark, so importing an edited copy of the same
+    # CSV replaces its rows instead of adding them again.
+    serial = get("serial") or f"{stem}:{mark_key(mark) or line}"
     return RegisterRecord(
         serial=serial,
         mark=mark,
