@@ -10,6 +10,7 @@ import pytest
 from api.app import create_app
 from api.wiring import Services
 from tests.api.conftest import Api, ApiClient, assert_problem, make_keys
+from tests.api.workbench_client import PageClient
 
 REGISTER = (
     b"mark,classes,status,owner,kind,serial,registration\n"
@@ -71,6 +72,19 @@ def test_the_product_decides_block_or_review_and_findings_name_the_owner(api: Ap
     order = c.get("/v1/orders/P-2", headers=a).json()
     assert order["product"] == "mug"
     assert [i["findings"][0]["trademark"]["owner"] for i in order["items"]] == ["Vex Holdings"] * 2
+
+    # The reviewer's case page shows whose mark it is, its numbers, status and classes.
+    browser = PageClient(c)
+    try:
+        browser.sign_in(api.keys.reviewer)
+        case_id = browser.post("/review/claim").headers["location"].rsplit("/", 1)[1]
+        page = browser.page(f"/review/cases/{case_id}").text
+    finally:
+        browser.close()
+    assert '<dd class="tm-owner">Vex Holdings</dd>' in page
+    assert "88000001 / 6000001" in page
+    assert '<dd class="tm-status">registered (700)</dd>' in page
+    assert "outside the product&#39;s classes" in page or "outside the product's classes" in page
 
 
 @pytest.mark.parametrize("bad", ["", "../etc", "x" * 65, "mug;drop"])
