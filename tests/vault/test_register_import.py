@@ -42,9 +42,11 @@ def test_uspto_files_import_then_a_daily_file_applies_on_top(services: Services,
         RegisterFormat.USPTO, [annual], actor="admin:1", progress=seen.append
     )
     assert (first.version.kind, first.version.version, first.version.entries) == ("register", 1, 2)
-    assert first.meta["bad_records"] == 1 and first.meta["read"] == 4
+    assert first.meta["bad_records"] == 1
+    assert first.meta["read"] == 4
     assert first.meta["sources"] == [f"{annual.name}:apc18840407-20251231-01.xml"]
-    assert seen and seen[-1] == 3
+    assert seen
+    assert seen[-1] == 3
 
     daily = write_uspto(
         tmp_path / "apc260101.xml",
@@ -62,17 +64,20 @@ def test_uspto_files_import_then_a_daily_file_applies_on_top(services: Services,
     assert v.kind == VerdictKind.BLOCKED
     (f,) = v.findings
     assert (f.list_ref, f.entry) == ("register@2", "75000001")
-    assert f.register is not None and (f.register.owner, f.register.registration) == (
+    assert f.register is not None
+    assert (f.register.owner, f.register.registration) == (
         "Vex Holdings",
         "2000001",
     )
     assert engine.screen_text("Quillzap").kind == VerdictKind.CLEAR  # cancelled by the daily file
     assert engine.screen_text("Brimblecorn").kind == VerdictKind.BLOCKED  # pending: matched
     assert for_product(v, "mug").kind == VerdictKind.FLAGGED  # class 25 mark on a mug: review only
-    assert "register@2" in engine.status().lists and engine.status().lists["register@2"] == 2
+    assert "register@2" in engine.status().lists
+    assert engine.status().lists["register@2"] == 2
 
     fresh = services.lists.import_register(RegisterFormat.USPTO, [daily], actor="admin:1", fresh=True)
-    assert fresh.version.entries == 1 and "applied_on" not in fresh.meta
+    assert fresh.version.entries == 1
+    assert "applied_on" not in fresh.meta
 
 
 def test_a_register_csv_imports_whole_and_a_foreign_file_stores_nothing(

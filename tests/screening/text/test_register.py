@@ -76,7 +76,8 @@ def test_zip_members_are_read_like_the_plain_file(tmp_path: Path) -> None:
     cases = [Case(str(86000000 + i), f"Mark{i}x", classes=(i % 45 + 1,)) for i in range(2500)]
     plain, _ = _read(write_uspto(tmp_path / "a.xml", cases))
     zipped, report = _read(write_uspto(tmp_path / "a.zip", cases, zipped=True))
-    assert zipped == plain and len(plain) == 2500
+    assert zipped == plain
+    assert len(plain) == 2500
     assert report.sources == ["a.zip:a.xml"]
     with zipfile.ZipFile(tmp_path / "a.zip") as zf:  # really compressed: the reader streamed it
         assert zf.infolist()[0].compress_type == zipfile.ZIP_DEFLATED
@@ -96,7 +97,8 @@ def test_bad_records_are_counted_and_skipped_never_fatal(tmp_path: Path) -> None
     recs, report = _read(write_uspto(tmp_path / "b.xml", [broken[0], good, broken[1], broken[2]]))
     assert [r.serial for r in recs] == ["90000001"]
     assert (report.read, report.bad_records) == (4, 3)
-    assert "no serial number" in report.problems[0] and "no status code" in report.problems[1]
+    assert "no serial number" in report.problems[0]
+    assert "no status code" in report.problems[1]
     assert "class 'A'" in report.problems[2]
 
     # A document cut short ends its own file only; the next file is still read.
@@ -108,7 +110,8 @@ def test_bad_records_are_counted_and_skipped_never_fatal(tmp_path: Path) -> None
     content = build_register([iter_uspto(cut, report), iter_uspto(later, report)], report)
     assert [r.serial for r in stored_records(content)] == ["90000001", "90000009"]
     # two bad case files before the cut, and the cut itself (the third bad one was cut off)
-    assert report.bad_records == 3 and "XML broken" in report.problems[-1]
+    assert report.bad_records == 3
+    assert "XML broken" in report.problems[-1]
 
 
 def test_a_file_that_is_not_a_uspto_file_is_refused(tmp_path: Path) -> None:
@@ -150,7 +153,8 @@ def test_a_daily_file_replaces_records_by_serial_and_drops_the_dead(tmp_path: Pa
     assert meta["records"] == 2
     assert meta["by_status"] == {"cancelled": 1, "pending": 1, "registered": 1}
     assert meta["by_class"] == {"21": 1, "25": 2}
-    assert meta["sources"] == ["daily.xml"] and float(str(meta["build_seconds"])) >= 0
+    assert meta["sources"] == ["daily.xml"]
+    assert float(str(meta["build_seconds"])) >= 0
 
 
 @pytest.mark.parametrize(
@@ -185,8 +189,10 @@ def test_csv_register_rows_words_and_codes(tmp_path: Path) -> None:
     content = build_register([iter_csv_register(path, report)], report)
     recs = {r.mark: r for r in stored_records(content)}
     assert sorted(recs) == ["Design Only", "Plinkory", "Snorfle"]
-    assert recs["Plinkory"].classes == (21, 25) and recs["Plinkory"].serial == "reg:plinkory"
-    assert recs["Snorfle"].serial == "S-1" and status_name(recs["Snorfle"].status) == "registered"
+    assert recs["Plinkory"].classes == (21, 25)
+    assert recs["Plinkory"].serial == "reg:plinkory"
+    assert recs["Snorfle"].serial == "S-1"
+    assert status_name(recs["Snorfle"].status) == "registered"
     assert (report.read, report.bad_records) == (6, 2)
     reg = parse_register(content, "register", "1")
     assert sorted(reg.marks) == ["Plinkory", "Snorfle"]  # the design has no words to match
@@ -233,7 +239,8 @@ def test_the_product_classes_weaken_marks_of_other_classes_only() -> None:
     )
     ts = _screener(content)
     mug = product_classes("Mug")
-    assert mug == frozenset({21}) and product_classes("T-Shirt") == frozenset({25})
+    assert mug == frozenset({21})
+    assert product_classes("T-Shirt") == frozenset({25})
     assert product_classes("space rocket") is None
 
     exact = ts.screen_text("Vexnoria")
@@ -241,7 +248,8 @@ def test_the_product_classes_weaken_marks_of_other_classes_only() -> None:
     on_mug = apply_product(exact, mug)
     (f,) = on_mug.findings
     assert (on_mug.kind, f.severity) == (VerdictKind.FLAGGED, Severity.REVIEW)
-    assert f.register is not None and f.register.outside_classes
+    assert f.register is not None
+    assert f.register.outside_classes
     assert for_product(exact, "t-shirt") is exact  # in its class: as screened
     assert for_product(exact, "space rocket") is exact  # unknown product: every class
     assert for_product(exact, None) is exact
@@ -256,10 +264,14 @@ def test_the_product_classes_weaken_marks_of_other_classes_only() -> None:
         assert for_product(v, "mug") is v, text
     glorbix = ts.screen_text("Glorbix").findings[0].register
     coke = ts.screen_text("Coca-Cola").findings[0].register
-    assert glorbix is not None and glorbix.famous and coke is not None and coke.famous
+    assert glorbix is not None
+    assert glorbix.famous
+    assert coke is not None
+    assert coke.famous
     # The rule needs the years too: the same register ten years earlier does not make it famous.
     young = _screener(content, today="20000101").screen_text("Glorbix").findings[0].register
-    assert young is not None and not young.famous
+    assert young is not None
+    assert not young.famous
 
 
 def test_slogans_match_as_phrases_but_not_their_common_words() -> None:
