@@ -392,6 +392,19 @@ class ListBook:
         )
         return RegisterImport(view, meta)
 
+    def register_info(self, version: int | None = None) -> tuple[int, dict[str, object]] | None:
+        """(version, meta) of a stored register (the newest by default): the files it was built from,
+        the counts read and bad, by status and by class, and its build time. None: no such version."""
+        from screening.text.register import register_meta
+
+        with self._catalog.unit() as u:
+            if version is None:
+                version = u.lists.latest_versions().get(ListKind.REGISTER.value)
+            content = None if version is None else u.lists.content(ListKind.REGISTER.value, version)
+        if version is None or content is None:
+            return None
+        return version, register_meta(content)
+
     def history(self, kind: ListKind | None = None) -> list[ListVersionView]:
         with self._catalog.unit() as u:
             return u.lists.history(None if kind is None else kind.value)

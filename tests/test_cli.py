@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -183,6 +184,17 @@ def test_lists_import_uspto_files_report_progress_counts_and_bad_records(  # typ
         ["register", "1", "2"],
     ]
 
+    code, out, _ = run("lists", "register-info", "--version", "1")
+    info = json.loads(out)
+    assert (info["list"], info["read"], info["bad_records"], info["records"]) == ("register@1", 5, 1, 2)
+    assert info["sources"] == ["annual.zip:annual.xml", "daily.xml"]
+    assert info["by_class"] == {"21": 2, "25": 2}
+    assert "built_at" in info
+    assert "build_seconds" in info
+    code, _, err = run("lists", "register-info", "--version", "9")
+    assert code == 1
+    assert "no such register version" in err
+
     code, _, err = run("lists", "import", "terms", str(annual), str(daily))
     assert code == 2
     assert "terms takes exactly one file" in err
@@ -196,8 +208,6 @@ def test_screen_text_with_a_register_and_products(tmp_path: Path) -> None:
         app, ["screen", "text", "--register", str(reg), "--product", "t-shirt"], input=lines
     )
     assert r.exit_code == 0, r.stderr
-    import json
-
     first, second = (json.loads(ln) for ln in r.stdout.splitlines())
     assert first["verdict"] == "blocked"
     assert first["findings"][0]["trademark"]["owner"] == "Vex Holdings"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -142,6 +143,23 @@ def lists_show(
                 f"{v.kind}\t{v.version}\t{v.entries}\t{v.created_at:%Y-%m-%d %H:%M:%S}Z\t"
                 f"{v.sha256[:12]}\t{in_use}\t{v.source}"
             )
+
+
+@lists_app.command("register-info")
+def lists_register_info(
+    version: Annotated[int | None, typer.Option("--version", help="This version, not the newest")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """What a stored trademark register was built from: its source files, records read and bad (with
+    the first problems), live marks kept, counts by status and by Nice class, and when and how fast it
+    was built, as JSON on stdout."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        info = svc.lists.register_info(version)
+    if info is None:
+        typer.echo("no such register version stored", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(json.dumps({"list": f"{ListKind.REGISTER.value}@{info[0]}", **info[1]}, indent=1))
 
 
 @lists_app.command("rescreen")
