@@ -58,7 +58,7 @@ def lists_import(
             help="A file in the format its CV_SCREENING__*_PATH setting takes; images: the registry CSV "
             "(its images are carried along) or a zip of the CSV and its images. register and uspto "
             "take several files, applied in order on top of the stored register",
-            metavar="FILE...",
+            metavar="FILE",
         ),
     ],
     rescreen: Annotated[
