@@ -118,7 +118,7 @@ def in_child(target: object, *args: object) -> tuple[object, ...]:
     return tuple(got)
 
 
-def bench_scale(n: int, n_texts: int, workdir: Path, naive_n: int) -> None:
+def bench_scale(n: int, n_texts: int, workdir: Path, naive_n: int, import_only: bool = False) -> None:
     words, names = word_pools()
     rng = random.Random(n)
     t0 = time.perf_counter()
@@ -146,6 +146,8 @@ def bench_scale(n: int, n_texts: int, workdir: Path, naive_n: int) -> None:
         f"(constant: {peak_kib / s_peak:.2f}x the slice's for {n / naive_n:.0f}x the cases)"
     )
 
+    if import_only:
+        return
     content = Path(str(path) + ".register").read_bytes()
     lex = default_lexicon()
     shipped_index, terms, allow = shipped_lists()
@@ -261,14 +263,16 @@ def main() -> int:
     ap.add_argument("--texts", type=int, default=None)
     ap.add_argument("--eval-synthetic", type=int, default=200_000)
     ap.add_argument("--no-scale", action="store_true", help="only the eval")
+    ap.add_argument("--import-only", action="store_true", help="only the import measurements")
     a = ap.parse_args()
     n = a.cases or (200_000 if a.quick else 3_000_000)
     n_texts = a.texts or (2_000 if a.quick else 5_000)
     print(f"# {machine()}; load average {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
     if not a.no_scale:
         with tempfile.TemporaryDirectory(prefix="bench-register-") as tmp:
-            bench_scale(n, n_texts, Path(tmp), naive_n=max(1_000, min(n // 10, 100_000)))
-    bench_eval(20_000 if a.quick else a.eval_synthetic)
+            bench_scale(n, n_texts, Path(tmp), max(1_000, min(n // 10, 100_000)), a.import_only)
+    if not a.import_only:
+        bench_eval(20_000 if a.quick else a.eval_synthetic)
     return 0
 
 

@@ -75,6 +75,7 @@ _TSV_COLUMNS = (
     "famous",
 )
 _CTRL_RE = re.compile(r"[\t\r\n\x00-\x1f]+")
+_ROOTS = ("trademark-applications-daily", "trademark-applications")
 
 
 # ------------------------------------------------------------------------------------ status codes
@@ -227,32 +228,37 @@ def _xml_streams(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
 def iter_uspto(path: Path, report: ImportReport) -> Iterator[RegisterRecord]:
     """Every readable case file of a USPTO trademark-applications (daily or annual) XML file or zip.
 
-    Each `case-file` element is cleared once read and the root's children dropped, so memory does not
-    grow with the file. A malformed document ends that stream (counted as one bad record with where it
+    Each `case-file` element is dropped from its parent once read, so memory does not grow with the
+    file. A malformed document ends that stream (counted as one bad record with where it
     broke) but not the import."""
     for name, stream in _xml_streams(path):
         report.sources.append(name)
-        root: Element | None = None
+        open_elements: list[Element] = []  # the path from the root to the element being read
         try:
             # The files come from the operator, not a customer; and ElementTree fetches no external
             # entity while expat >= 2.4.1 (3.11's) refuses entity-expansion bombs: no defusedxml needed.
             for event, el in iterparse(stream, events=("start", "end")):  # noqa: S314
-                if root is None and event == "start":
-                    root = el
-                    if el.tag not in ("trademark-applications-daily", "trademark-applications"):
+                if event == "start":
+                    if not open_elements and el.tag not in _ROOTS:
                         raise ListFormatError(
                             name, None, f"not a USPTO trademark-applications file ({el.tag})"
                         )
-                if event != "end" or el.tag != "case-file":
+                    open_elements.append(el)
+                    continue
+                open_elements.pop()
+                if el.tag != "case-file":
                     continue
                 report.read += 1
                 try:
                     yield _case_record(el)
                 except BadRecord as exc:
                     report.bad(f"{name}: case file {report.read}: {exc}")
-                el.clear()
-                if root is not None:
-                    root.clear()  # the cleared case files stay children of the root otherwise
+                # Drop the case file from its parent (action-keys), which stays open to the end of
+                # the document: cleared but kept, 3M empty elements would still cost ~300 MB.
+                if open_elements:
+                    del open_elements[-1][:]
+                else:
+                    el.clear()
         except ParseError as exc:
             report.bad(f"{name}: XML broken at line {exc.position[0]}: the rest of this file is skipped")
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
