@@ -87,6 +87,15 @@ def write_annual(path: Path, marks: list[str]) -> None:
                 out.write(chunk)
 
 
+def peak_rss_kib() -> int:
+    """This process's own peak RSS (VmHWM): ru_maxrss survives exec on Linux, so a spawned child would
+    report its parent's peak if that was higher."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _import_child(path: str, conn: object) -> None:
     """The import in its own process, so its peak RSS is the import's alone."""
     report = ImportReport()
@@ -94,7 +103,7 @@ def _import_child(path: str, conn: object) -> None:
     content = build_register([iter_uspto(Path(path), report)], report)
     elapsed = time.perf_counter() - t0
     Path(path + ".register").write_bytes(content)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = peak_rss_kib()
     conn.send((report.read, report.bad_records, elapsed, peak_kib, len(content)))  # type: ignore[attr-defined]
 
 
@@ -105,7 +114,7 @@ def _naive_child(path: str, conn: object) -> None:
         tree = ElementTree.parse(f)
     n = sum(1 for _ in tree.getroot().iter("case-file"))
     elapsed = time.perf_counter() - t0
-    conn.send((n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))  # type: ignore[attr-defined]
+    conn.send((n, elapsed, peak_rss_kib()))  # type: ignore[attr-defined]
 
 
 def in_child(target: object, *args: object) -> tuple[object, ...]:
