@@ -273,6 +273,7 @@ def main() -> int:
     ap.add_argument("--eval-synthetic", type=int, default=200_000)
     ap.add_argument("--no-scale", action="store_true", help="only the eval")
     ap.add_argument("--import-only", action="store_true", help="only the import measurements")
+    ap.add_argument("--no-eval", action="store_true", help="skip the dev-set eval")
     a = ap.parse_args()
     n = a.cases or (200_000 if a.quick else 3_000_000)
     n_texts = a.texts or (2_000 if a.quick else 5_000)
@@ -280,7 +281,7 @@ def main() -> int:
     if not a.no_scale:
         with tempfile.TemporaryDirectory(prefix="bench-register-") as tmp:
             bench_scale(n, n_texts, Path(tmp), max(1_000, min(n // 10, 100_000)), a.import_only)
-    if not a.import_only:
+    if not a.import_only and not a.no_eval:
         bench_eval(20_000 if a.quick else a.eval_synthetic)
     return 0
 

@@ -564,10 +564,11 @@ def apply_product(verdict: Verdict, classes: frozenset[int] | None) -> Verdict:
 
     A mark protects the goods and services of its classes: the same word on a product of another class
     is usually someone else's right or nobody's. A register finding whose mark is registered in none of
-    the product's classes is therefore weakened: an exact match of an invented mark (a block) becomes a
-    review, marked `outside_classes`, and every weaker match (misspelt, sound-alike, ordinary-word marks)
-    is dropped. Famous marks, marks whose classes the register does not give and findings of plain
-    marks lists are kept as they are: fame reaches across classes.
+    the product's classes is therefore at most a review: an exact match (a block, for an invented mark)
+    becomes a review marked `outside_classes`, and a misspelt or sound-alike match is dropped (a near
+    spelling of another class's mark is almost never a use of it). Famous marks, marks whose classes the
+    register does not give and findings of plain marks lists are kept as they are: fame reaches across
+    classes.
     """
     if classes is None or not verdict.findings:
         return verdict
@@ -580,8 +581,9 @@ def apply_product(verdict: Verdict, classes: frozenset[int] | None) -> Verdict:
             out.append(f)
             continue
         changed = True
-        if f.severity is Severity.BLOCK:
-            out.append(replace(f, severity=Severity.REVIEW, register=replace(info, outside_classes=True)))
+        if f.distance == 0 and f.score >= 1.0:
+            severity = Severity.REVIEW if f.severity is Severity.BLOCK else f.severity
+            out.append(replace(f, severity=severity, register=replace(info, outside_classes=True)))
     return Verdict.of(out) if changed else verdict
 
 
