@@ -38,7 +38,6 @@ from customization_vault.vault import Vault
 from screening.composite import UnscreenableInput
 from screening.findings import Verdict
 from screening.screener import Screener
-from screening.text.register import for_product
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +291,8 @@ class FulfilmentService:
 
     def _screen(self, data: bytes, media_type: str, product: str | None) -> Verdict:
         try:
+            from screening.text.register import for_product  # lazily: CLI start-up loads no engine
+
             return for_product(self.screener.screen(data, media_type), product)
         except UnscreenableInput as exc:
             # Passed intake's structural checks but an engine could not parse it: still client input.

@@ -43,7 +43,6 @@ from customization_vault.vault import Vault
 from screening.composite import UnscreenableInput
 from screening.findings import Finding, Verdict
 from screening.screener import Screener
-from screening.text.register import for_product
 
 __all__ = ["Change", "Progress", "RescreenWorker", "Rescreener", "rate_of"]
 
@@ -280,6 +279,8 @@ class Rescreener:
         found = opened.get(w.item_id)
         verdict = None if found is None else self._screen(*found)
         if verdict is not None and found is not None:
+            from screening.text.register import for_product  # lazily: CLI start-up loads no engine
+
             verdict = for_product(verdict, found[0].product or order.product)
         if found is None or verdict is None:
             tally.add(Change.FAILED)

@@ -30,7 +30,6 @@ from screening.composite import UnscreenableInput
 from screening.findings import Verdict
 from screening.isolation import ScreeningCrashed, ScreeningUnavailableError
 from screening.screener import Screener
-from screening.text.register import for_product
 
 __all__ = ["JobOutcome", "QueueDepth", "ScreeningWorker", "WorkerSettings", "queue_depth"]
 
@@ -181,6 +180,8 @@ class ScreeningWorker:
         except (NotFound, KeyUnavailable, StateConflict):
             return self._unreadable(job)
         try:
+            from screening.text.register import for_product  # lazily: CLI start-up loads no engine
+
             verdict = for_product(
                 self.screener.screen(data, media_type_of(item.content_type)), item.product or order.product
             )
