@@ -57,7 +57,8 @@ COMMANDS: dict[str, Entry] = {
         "api.commands.screen", "Batch screening of texts and images (JSON lines in, JSON lines out)."
     ),
     "lists": Entry(
-        "api.commands.lists", "Screening list versions (marks, terms, allow, images, fonts) and re-screens."
+        "api.commands.lists",
+        "Screening list versions (marks, terms, allow, images, fonts, register) and re-screens.",
     ),
 }
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from customization_vault.catalog import FindingView, ItemView, OrderView, ReviewView
 from customization_vault.fulfilment import ItemSummary, OrderSummary
+from customization_vault.ids import PRODUCT_PATTERN
 from customization_vault.lifecycle import ItemState
 from screening.screener import EngineStatus
 
@@ -43,6 +44,21 @@ def receipt_url(order_external_id: str) -> str:
     return order_url(order_external_id, "receipt")
 
 
+class RegisterRead(BaseModel):
+    """What a trademark register says about the matched mark (register findings only)."""
+
+    serial: str = Field(description="The application's serial number")
+    registration: str | None = Field(default=None, description="The registration number, once registered")
+    status: str = Field(description="registered | pending (only live marks are matched)")
+    status_code: int = Field(description="The register's own status code (USPTO: 3 digits)")
+    classes: list[int] = Field(description="Nice classes the mark is registered for (empty: not known)")
+    owner: str | None = None
+    famous: bool = Field(default=False, description="Matched across all classes")
+    outside_classes: bool = Field(
+        default=False, description="The product is sold in none of the mark's classes: reviewed, not blocked"
+    )
+
+
 class FindingRead(BaseModel):
     kind: str = Field(description="trademark | offensive | image | ocr_text | font")
     list: str = Field(description="The list the entry came from, name@version")
@@ -54,6 +70,10 @@ class FindingRead(BaseModel):
     distance: int | None = Field(default=None, description="Hamming distance for image matches")
     span: tuple[int, int] | None = Field(default=None, description="[start, end) in the customer's text")
     region: tuple[int, ...] | None = Field(default=None, description="x, y, w, h in the customer's image")
+    trademark: RegisterRead | None = Field(
+        default=None,
+        description="What the trademark register says about the matched mark (register findings)",
+    )
 
     @classmethod
     def of(cls, f: FindingView) -> FindingRead:
@@ -68,6 +88,7 @@ class FindingRead(BaseModel):
             distance=f.distance,
             span=f.span,
             region=f.region,
+            trademark=None if f.register is None else RegisterRead.model_validate(f.register),
         )
 
 
@@ -134,6 +155,7 @@ class ItemRead(BaseModel):
     review: ReviewRead | None = None
     content_url: str
     item_url: str
+    product: str | None = Field(default=None, description="What this item is printed on, if given for it")
 
     @classmethod
     def of(cls, item: ItemView, order_external_id: str, review: ReviewRead | None = None) -> ItemRead:
@@ -148,6 +170,7 @@ class ItemRead(BaseModel):
             metadata_removed=list(item.metadata_removed),
             created_at=item.created_at,
             review=review,
+            product=item.product,
             content_url=content_url(order_external_id, item.id),
             item_url=item_url(order_external_id, item.id),
         )
@@ -165,6 +188,7 @@ class OrderRead(BaseModel):
     blobs_deleted_at: datetime | None = None
     purged_at: datetime | None = None
     receipt_url: str | None = None
+    product: str | None = Field(default=None, description="What the order's items are printed on")
 
     @classmethod
     def of(cls, order: OrderView, *, has_receipt: bool = False) -> OrderRead:
@@ -178,6 +202,7 @@ class OrderRead(BaseModel):
             blobs_deleted_at=order.blobs_deleted_at,
             purged_at=order.purged_at,
             receipt_url=receipt_url(order.external_id) if has_receipt else None,
+            product=order.product,
         )
 
 
@@ -199,6 +224,13 @@ def _item(order_external_id: str, s: ItemSummary) -> ItemRead:
     return ItemRead.of(s.item, order_external_id, None if s.review is None else ReviewRead.of(s.review))
 
 
+_PRODUCT_HELP = (
+    "What the customization is printed on (t-shirt, mug, phone-case, ...: docs/api.md lists them). "
+    "Trademark findings of marks registered in none of its Nice classes are at most reviewed; "
+    "a product not listed is screened against every class"
+)
+
+
 class TextItemCreate(BaseModel):
     """A text item (to engrave or print). Length and content rules are enforced at intake (413/422)."""
 
@@ -206,6 +238,15 @@ class TextItemCreate(BaseModel):
 
     kind: Literal["text"]
     text: str
+    product: str | None = Field(default=None, pattern=PRODUCT_PATTERN, description=_PRODUCT_HELP)
+
+
+class OrderCreate(BaseModel):
+    """Optional body of `PUT /v1/orders/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: str | None = Field(default=None, pattern=PRODUCT_PATTERN, description=_PRODUCT_HELP)
 
 
 class AppealCreate(BaseModel):

@@ -62,6 +62,7 @@ class NewItem:
     request_digest: str | None = None
     width: int | None = None  # images: displayed size, so reviewers see regions where they are
     height: int | None = None
+    product: str | None = None  # what the item is printed on, if the seller named it for this item
 
 
 def open_review_case(
@@ -191,6 +192,7 @@ class ContentVault:
                 now = self._clock()
                 verdict = new.verdict
                 u.items.add(
+                    product=new.product,
                     item_id=item_id,
                     order_id=order.id,
                     kind=new.kind,

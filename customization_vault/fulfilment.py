@@ -22,6 +22,7 @@ from typing import Any
 from customization_vault.catalog import ItemView, OrderView, ReviewView
 from customization_vault.content import NewItem
 from customization_vault.errors import ContentGone, InvalidInput, KeyDestroyed, StateConflict
+from customization_vault.ids import check_product
 from customization_vault.intake import (
     CorruptFont,
     CorruptImage,
@@ -118,8 +119,12 @@ class FulfilmentService:
         self._desk = review
 
     # ------------------------------------------------------------------ orders
-    def create_order(self, seller_id: str, external_id: str, *, actor: str) -> tuple[OrderView, bool]:
-        return self.vault.orders.create(seller_id, external_id, actor=actor)
+    def create_order(
+        self, seller_id: str, external_id: str, *, actor: str, product: str | None = None
+    ) -> tuple[OrderView, bool]:
+        """`product`: what the order's items are printed on (screened against its Nice classes); a PUT
+        of an existing order with a product sets it."""
+        return self.vault.orders.create(seller_id, external_id, actor=actor, product=product)
 
     def order(self, seller_id: str, external_id: str) -> OrderView:
         return self.vault.orders.find(seller_id, external_id)
@@ -227,7 +232,9 @@ class FulfilmentService:
         idempotency_key: str | None,
         actor: str,
         prefer: Preference = Preference(),
+        product: str | None = None,
     ) -> UploadResult:
+        product = check_product(product)
         key = check_idempotency_key(idempotency_key)
         order = self.vault.orders.find(seller_id, external_id)
         replay, digest = self._replay(order, key, "file", data, prefer)
@@ -239,12 +246,15 @@ class FulfilmentService:
         new = NewItem(
             kind=media.kind,
             content_type=media.content_type,
-            verdict=None if self.jobs is not None else self._screen(accepted.data, media.content_type),
+            verdict=None
+            if self.jobs is not None
+            else self._screen(accepted.data, media.content_type, product or order.product),
             metadata_removed=accepted.removed,
             idempotency_key=key,
             request_digest=digest,
             width=width,
             height=height,
+            product=product,
         )
         return self._store(order, accepted.data, new, prefer, actor=actor)
 
@@ -257,7 +267,9 @@ class FulfilmentService:
         idempotency_key: str | None,
         actor: str,
         prefer: Preference = Preference(),
+        product: str | None = None,
     ) -> UploadResult:
+        product = check_product(product)
         key = check_idempotency_key(idempotency_key)
         order = self.vault.orders.find(seller_id, external_id)
         text = validate_text(text, self.limits)
@@ -268,15 +280,20 @@ class FulfilmentService:
         new = NewItem(
             kind="text",
             content_type=TEXT_CONTENT_TYPE,
-            verdict=None if self.jobs is not None else self._screen(data, "text/plain"),
+            verdict=None
+            if self.jobs is not None
+            else self._screen(data, "text/plain", product or order.product),
             idempotency_key=key,
             request_digest=digest,
+            product=product,
         )
         return self._store(order, data, new, prefer, actor=actor)
 
-    def _screen(self, data: bytes, media_type: str) -> Verdict:
+    def _screen(self, data: bytes, media_type: str, product: str | None) -> Verdict:
         try:
-            return self.screener.screen(data, media_type)
+            from screening.text.register import for_product  # lazily: CLI start-up loads no engine
+
+            return for_product(self.screener.screen(data, media_type), product)
         except UnscreenableInput as exc:
             # Passed intake's structural checks but an engine could not parse it: still client input.
             error = {"font": CorruptFont, "text": InvalidText}.get(exc.media_kind, CorruptImage)

@@ -18,7 +18,16 @@ import re
 
 from customization_vault.errors import InvalidInput
 
-__all__ = ["ID_PATTERN", "MAX_ID_LENGTH", "InvalidId", "check_id", "is_internal_id", "is_valid_id"]
+__all__ = [
+    "ID_PATTERN",
+    "MAX_ID_LENGTH",
+    "PRODUCT_PATTERN",
+    "InvalidId",
+    "check_id",
+    "check_product",
+    "is_internal_id",
+    "is_valid_id",
+]
 
 MAX_ID_LENGTH = 128
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
@@ -46,5 +55,23 @@ def check_id(value: str, what: str) -> str:
         raise InvalidId(
             f"{what} is 1-{MAX_ID_LENGTH} characters: an ASCII letter or digit, then letters, digits, "
             "'.', '_', ':' or '-'"
+        )
+    return value
+
+
+PRODUCT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._\-]{0,63}$"
+_PRODUCT = re.compile(PRODUCT_PATTERN)
+
+
+def check_product(value: str | None) -> str | None:
+    """A product name as a seller writes it ("t-shirt", "Phone case"): 1-64 ASCII letters, digits,
+    spaces, '.', '_' or '-', starting with a letter or digit. A name the product file does not know is
+    accepted (it is screened against every class); None and "" mean no product."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or _PRODUCT.fullmatch(value) is None:
+        raise InvalidId(
+            "a product is 1-64 characters: an ASCII letter or digit, then letters, digits, "
+            "' ', '.', '_' or '-'"
         )
     return value

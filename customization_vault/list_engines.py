@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from customization_vault.config import ScreeningConfig
-from customization_vault.lists import ListKind, StoredLists, registry_from_archive
+from customization_vault.lists import ENGINE_LISTS, ListKind, StoredLists, registry_from_archive
 
 if TYPE_CHECKING:
     from screening.fonts import RestrictedFontList
@@ -25,22 +25,39 @@ __all__ = ["image_registry", "restricted_fonts", "text_screener"]
 
 def text_screener(cfg: ScreeningConfig, stored: StoredLists) -> TextScreener:
     from screening.text.lexicon import default_lexicon
-    from screening.text.lists import load_allow, load_terms, parse_allow, parse_marks, parse_terms
-    from screening.text.screener import TextScreener, build_text_screener, open_mark_index, shipped_lists
+    from screening.text.lists import load_allow, load_marks, load_terms, parse_allow, parse_marks, parse_terms
+    from screening.text.register import parse_register
+    from screening.text.screener import (
+        TextScreener,
+        build_text_screener,
+        open_mark_index,
+        shipped_lists,
+        shipped_marks,
+    )
     from screening.text.trademark import MarkIndex
 
-    if not any(k in stored for k in (ListKind.MARKS, ListKind.TERMS, ListKind.ALLOW)):
+    if not any(k in stored for k in ENGINE_LISTS["text"]):
         return build_text_screener(cfg.marks_path, cfg.terms_path, cfg.allow_path)
     lexicon = default_lexicon()
-    shipped_marks, shipped_terms, shipped_allow = shipped_lists()
+    shipped_index, shipped_terms, shipped_allow = shipped_lists()
 
     s = stored.get(ListKind.MARKS)
-    if s is not None:
+    reg = stored.get(ListKind.REGISTER)
+    marks: MarkIndex
+    if reg is not None:
+        # The marks list and the register share one index (one lookup per text for both).
+        register = parse_register(reg.content, reg.kind.value, str(reg.version))
+        if s is not None:
+            base = replace(parse_marks(s.content, s.kind.value, s.ref), version=str(s.version))
+        else:
+            base = load_marks(cfg.marks_path) if cfg.marks_path is not None else shipped_marks()
+        marks = MarkIndex.build(base, lexicon, register=register)
+    elif s is not None:
         marks = MarkIndex.build(
             replace(parse_marks(s.content, s.kind.value, s.ref), version=str(s.version)), lexicon
         )
     else:
-        marks = open_mark_index(cfg.marks_path, lexicon) if cfg.marks_path is not None else shipped_marks
+        marks = open_mark_index(cfg.marks_path, lexicon) if cfg.marks_path is not None else shipped_index
     s = stored.get(ListKind.TERMS)
     if s is not None:
         terms = replace(parse_terms(s.content, s.kind.value, s.ref), version=str(s.version))

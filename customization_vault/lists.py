@@ -22,7 +22,7 @@ import io
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -40,6 +40,8 @@ __all__ = [
     "ENGINE_LISTS",
     "ListBook",
     "ListKind",
+    "RegisterFormat",
+    "RegisterImport",
     "StoredList",
     "StoredLists",
     "pack_registry_csv",
@@ -56,14 +58,30 @@ class ListKind(enum.StrEnum):
     ALLOW = "allow"
     IMAGES = "images"
     FONTS = "fonts"
+    REGISTER = (
+        "register"  # a trademark register (USPTO XML or register CSV): marks with status, classes, owner
+    )
 
 
 # Which lists each screening engine is built from (image OCR text goes through the text engine).
 ENGINE_LISTS: Mapping[str, tuple[ListKind, ...]] = {
-    "text": (ListKind.MARKS, ListKind.TERMS, ListKind.ALLOW),
+    "text": (ListKind.MARKS, ListKind.TERMS, ListKind.ALLOW, ListKind.REGISTER),
     "image": (ListKind.IMAGES,),
     "font": (ListKind.FONTS,),
 }
+
+
+class RegisterFormat(enum.StrEnum):
+    USPTO = "uspto"  # trademark-applications XML (daily or annual), or zips of it
+    CSV = "csv"  # mark, classes, status, owner, kind (+ serial, registration, registered, famous)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterImport:
+    """A stored register version and what its import read (sources, counts, bad records, build time)."""
+
+    version: ListVersionView
+    meta: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,8 +284,18 @@ class ListBook:
             raise ListRejected(f"{source}: larger than the {self.max_bytes}-byte list limit")
         if kind == ListKind.IMAGES:
             content, entries = _prepare_images(data, source, self.max_bytes)
+        elif kind == ListKind.REGISTER:  # a register CSV sent whole (HTTP, workbench)
+            with tempfile.TemporaryDirectory(prefix="cv-register-") as tmp:
+                path = Path(tmp) / (PurePosixPath(source).name or "register.csv")
+                path.write_bytes(data)
+                return self.import_register(RegisterFormat.CSV, [path], actor=actor, source=source).version
         else:
             content, entries = data, _entries(kind, data, source)
+        return self._store(kind, content, source=source, entries=entries, actor=actor)
+
+    def _store(
+        self, kind: ListKind, content: bytes, *, source: str, entries: int, actor: str
+    ) -> ListVersionView:
         digest = hashlib.sha256(content).hexdigest()
         for _ in range(3):  # a concurrent import of the same kind took the number: take the next
             try:
@@ -310,6 +338,72 @@ class ListBook:
             except OSError as exc:
                 raise ListRejected(f"{path}: cannot read ({exc.strerror})") from None
         return self.import_list(kind, data, source=str(path), actor=actor)
+
+    def import_register(
+        self,
+        fmt: RegisterFormat,
+        paths: list[Path],
+        *,
+        actor: str,
+        fresh: bool = False,
+        progress: Callable[[int], None] | None = None,
+        source: str | None = None,
+    ) -> RegisterImport:
+        """Read register files (USPTO XML or zips of it, or register CSVs), apply them in order on top
+        of the newest stored register (unless `fresh`), and store the result as its next version.
+
+        Files are streamed and records merged on disk (`screening.text.register.build_register`), so
+        memory does not grow with the files. Bad records are counted, reported and skipped; a file that
+        is not of the format at all refuses the import (nothing stored). The stored size is not held
+        to the list limit: it is built here from files the operator named, not received."""
+        from screening.errors import ListFormatError
+        from screening.text.register import (
+            ImportReport,
+            build_register,
+            iter_csv_register,
+            iter_uspto,
+            register_meta,
+            stored_records,
+        )
+
+        for p in paths:
+            if not p.is_file():
+                raise ListRejected(f"{p}: no such file")
+        report = ImportReport()
+        reader = iter_uspto if fmt == RegisterFormat.USPTO else iter_csv_register
+        batches: list[Iterable[object]] = []
+        base: int | None = None
+        if not fresh:
+            previous = self.newest((ListKind.REGISTER,)).get(ListKind.REGISTER)
+            if previous is not None:
+                base = previous.version
+                batches.append(stored_records(previous.content))
+        batches.extend(reader(p, report) for p in paths)
+        try:
+            content = build_register(batches, report, progress=progress)  # type: ignore[arg-type]
+        except ListFormatError as exc:
+            raise ListRejected(str(exc)) from None
+        meta = register_meta(content)
+        if base is not None:
+            meta["applied_on"] = f"{ListKind.REGISTER.value}@{base}"
+        label = source or f"{fmt.value}: " + ", ".join(p.name for p in paths)
+        view = self._store(
+            ListKind.REGISTER, content, source=label, entries=int(str(meta["records"])), actor=actor
+        )
+        return RegisterImport(view, meta)
+
+    def register_info(self, version: int | None = None) -> tuple[int, dict[str, object]] | None:
+        """(version, meta) of a stored register (the newest by default): the files it was built from,
+        the counts read and bad, by status and by class, and its build time. None: no such version."""
+        from screening.text.register import register_meta
+
+        with self._catalog.unit() as u:
+            if version is None:
+                version = u.lists.latest_versions().get(ListKind.REGISTER.value)
+            content = None if version is None else u.lists.content(ListKind.REGISTER.value, version)
+        if version is None or content is None:
+            return None
+        return version, register_meta(content)
 
     def history(self, kind: ListKind | None = None) -> list[ListVersionView]:
         with self._catalog.unit() as u:

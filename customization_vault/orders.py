@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from customization_vault.audit import AuditLog
 from customization_vault.catalog import Catalog, DuplicateRow, OrderView
 from customization_vault.catalog.types import new_id
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import OrderNotFound, StateConflict
-from customization_vault.ids import check_id
+from customization_vault.ids import check_id, check_product
 from customization_vault.keys.base import KeyContext, KeyProvider
 
 
@@ -39,15 +41,30 @@ class OrderBook:
         with self._catalog.unit() as u:
             return u.sellers.find_id(external_id)
 
-    def create(self, seller_id: str, external_id: str, *, actor: str) -> tuple[OrderView, bool]:
+    def create(
+        self, seller_id: str, external_id: str, *, actor: str, product: str | None = None
+    ) -> tuple[OrderView, bool]:
         """Create the order and its data key; (order, created). Idempotent on (seller, external id).
 
         The DEK is generated here, not at the first upload: one KMS GenerateDataKey per order, and
         every upload and fetch then costs exactly one Decrypt.
         """
         check_id(external_id, "an order id")
+        product = check_product(product)
         existing = self._find(seller_id, external_id)
         if existing is not None:
+            if product is not None and product != existing.product:
+                with self._catalog.unit() as u:
+                    u.orders.set_product(existing.id, product)
+                    self._audit.record(
+                        u,
+                        actor=actor,
+                        action="order.product",
+                        target_type="order",
+                        target_id=existing.id,
+                        details={"product": product},
+                    )
+                existing = replace(existing, product=product)
             return existing, False
         order_id = new_id()
         now = self._clock()
@@ -61,6 +78,7 @@ class OrderBook:
                     external_id=external_id,
                     epoch=wrapped.epoch,
                     now=now,
+                    product=product,
                 )
                 u.keys.add(order_id, wrapped, now)
                 self._audit.record(

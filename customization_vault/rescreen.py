@@ -278,6 +278,10 @@ class Rescreener:
             return
         found = opened.get(w.item_id)
         verdict = None if found is None else self._screen(*found)
+        if verdict is not None and found is not None:
+            from screening.text.register import for_product  # lazily: CLI start-up loads no engine
+
+            verdict = for_product(verdict, found[0].product or order.product)
         if found is None or verdict is None:
             tally.add(Change.FAILED)
             return

@@ -180,7 +180,11 @@ class ScreeningWorker:
         except (NotFound, KeyUnavailable, StateConflict):
             return self._unreadable(job)
         try:
-            verdict = self.screener.screen(data, media_type_of(item.content_type))
+            from screening.text.register import for_product  # lazily: CLI start-up loads no engine
+
+            verdict = for_product(
+                self.screener.screen(data, media_type_of(item.content_type)), item.product or order.product
+            )
         except UnscreenableInput as exc:
             return self._record(job, None, reason=f"unparseable:{exc.cause}"[:64])
         except ScreeningCrashed as exc:

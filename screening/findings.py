@@ -36,6 +36,50 @@ class VerdictKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterInfo:
+    """What a trademark register says about the mark a finding matched: whose it is and for what.
+
+    Public register facts, no customer content. `classes` are Nice classes (empty: not known, every
+    class); `famous` marks are matched whatever the product's classes."""
+
+    serial: str
+    registration: str | None
+    status: str  # registered | pending (only live marks are matched)
+    status_code: int
+    classes: tuple[int, ...]
+    owner: str | None
+    famous: bool = False
+    outside_classes: bool = False  # the product is sold in none of the mark's classes
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "serial": self.serial,
+            "registration": self.registration,
+            "status": self.status,
+            "status_code": self.status_code,
+            "classes": list(self.classes),
+            "owner": self.owner,
+            "famous": self.famous,
+            "outside_classes": self.outside_classes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> RegisterInfo:
+        classes = d.get("classes") or []
+        assert isinstance(classes, list)
+        return cls(
+            serial=str(d["serial"]),
+            registration=None if d.get("registration") is None else str(d["registration"]),
+            status=str(d["status"]),
+            status_code=int(str(d["status_code"])),
+            classes=tuple(int(c) for c in classes),
+            owner=None if d.get("owner") is None else str(d["owner"]),
+            famous=bool(d.get("famous")),
+            outside_classes=bool(d.get("outside_classes")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One match of customer content against one list entry.
 
@@ -54,6 +98,7 @@ class Finding:
     distance: int | None = None
     category: str | None = None
     label: str | None = None
+    register: RegisterInfo | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Wire form used by the batch commands and the API (no customer content)."""
@@ -74,6 +119,8 @@ class Finding:
             out["category"] = self.category
         if self.label is not None:
             out["label"] = self.label
+        if self.register is not None:
+            out["trademark"] = self.register.to_dict()
         return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -149,3 +150,66 @@ def test_lists_import_show_and_rescreen(run, tmp_path: Path) -> None:  # type: i
     code, out, err = run("lists", "rescreen", "--job", job, "--wait")
     assert (code, out.strip()) == (0, job)
     assert "done: 1 items, 0 flagged, 0 cleared, 0 failed" in err
+
+
+def test_lists_import_uspto_files_report_progress_counts_and_bad_records(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    from tests.screening.text.uspto_xml import Case, write_uspto
+
+    annual = write_uspto(
+        tmp_path / "annual.zip",
+        [Case(str(70000000 + i), f"Zorbmark{i}", classes=(25, 21)) for i in range(3)]
+        + ["<case-file><serial-number>bad</serial-number></case-file>"],
+        daily=False,
+        zipped=True,
+    )
+    daily = write_uspto(tmp_path / "daily.xml", [Case("70000000", "Zorbmark0", status=606)])
+    code, out, err = run("lists", "import", "uspto", str(annual), str(daily))
+    assert code == 0, err
+    assert "read 5 records from 2 source(s); 1 bad (skipped); 2 live marks kept" in err
+    assert "register by status: abandoned 1, registered 2" in err
+    assert "register by class: 21 2, 25 2" in err
+    assert "bad record: annual.zip:annual.xml: case file 4: no serial number" in err
+    assert "imported register@1: 2 entries" in err
+
+    (tmp_path / "reg.csv").write_text("mark,classes,status,owner,kind\nPlinkory,9,live,Plink,word\n")
+    code, _, err = run("lists", "import", "register", str(tmp_path / "reg.csv"))
+    assert code == 0, err
+    assert "on top of register@1" in err
+    assert "imported register@2: 3 entries" in err
+    code, out, _ = run("lists", "show", "--kind", "register")
+    assert [ln.split("\t")[:3] for ln in out.splitlines()[1:]] == [
+        ["register", "2", "3"],
+        ["register", "1", "2"],
+    ]
+
+    code, out, _ = run("lists", "register-info", "--version", "1")
+    info = json.loads(out)
+    assert (info["list"], info["read"], info["bad_records"], info["records"]) == ("register@1", 5, 1, 2)
+    assert info["sources"] == ["annual.zip:annual.xml", "daily.xml"]
+    assert info["by_class"] == {"21": 2, "25": 2}
+    assert "built_at" in info
+    assert "build_seconds" in info
+    code, _, err = run("lists", "register-info", "--version", "9")
+    assert code == 1
+    assert "no such register version" in err
+
+    code, _, err = run("lists", "import", "terms", str(annual), str(daily))
+    assert code == 2
+    assert "terms takes exactly one file" in err
+
+
+def test_screen_text_with_a_register_and_products(tmp_path: Path) -> None:
+    reg = tmp_path / "reg.csv"
+    reg.write_text("mark,classes,status,owner,kind,serial\nVexnoria,25,live,Vex Holdings,word,S-9\n")
+    lines = '{"id": 1, "text": "Vexnoria tee"}\n{"id": 2, "text": "Vexnoria", "product": "mug"}\n'
+    r = CliRunner().invoke(
+        app, ["screen", "text", "--register", str(reg), "--product", "t-shirt"], input=lines
+    )
+    assert r.exit_code == 0, r.stderr
+    first, second = (json.loads(ln) for ln in r.stdout.splitlines())
+    assert first["verdict"] == "blocked"
+    assert first["findings"][0]["trademark"]["owner"] == "Vex Holdings"
+    assert second["verdict"] == "flagged"
+    assert second["findings"][0]["trademark"]["outside_classes"] is True

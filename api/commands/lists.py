@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -13,12 +15,12 @@ import typer
 
 from api.commands._common import DataDirOption, load_settings, services
 from api.wiring import Services
-from customization_vault.catalog import RescreenJobView
-from customization_vault.lists import ListKind
+from customization_vault.catalog import ListVersionView, RescreenJobView
+from customization_vault.lists import ListKind, RegisterFormat
 from customization_vault.rescreen import Progress, Rescreener, rate_of
 
 lists_app = typer.Typer(
-    help="Screening list versions (marks, terms, allow, images, fonts) and re-screens.",
+    help="Screening list versions (marks, terms, allow, images, fonts, register) and re-screens.",
     no_args_is_help=True,
 )
 
@@ -36,18 +38,34 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lists_app, name="lists")
 
 
+ImportKind = enum.StrEnum("ImportKind", {**{k.name: k.value for k in ListKind}, "USPTO": "uspto"})  # type: ignore[misc]
+_PROGRESS_EVERY = 100_000
+
+
 @lists_app.command("import")
 def lists_import(
-    kind: Annotated[ListKind, typer.Argument(help="marks, terms, allow, images or fonts")],
-    file: Annotated[
-        Path,
+    kind: Annotated[
+        ImportKind,
+        typer.Argument(
+            help="marks, terms, allow, images, fonts; register (a register CSV) or uspto (USPTO "
+            "trademark-applications XML, daily or annual, or zips of it)",
+            metavar="KIND",
+        ),
+    ],
+    files: Annotated[
+        list[Path],
         typer.Argument(
             help="A file in the format its CV_SCREENING__*_PATH setting takes; images: the registry CSV "
-            "(its images are carried along) or a zip of the CSV and its images"
+            "(its images are carried along) or a zip of the CSV and its images. register and uspto "
+            "take several files, applied in order on top of the stored register",
+            metavar="FILE",
         ),
     ],
     rescreen: Annotated[
         bool, typer.Option("--rescreen", help="Then re-screen every open order's items")
+    ] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="register/uspto: start from an empty register, not the stored one")
     ] = False,
     wait: WaitOption = False,
     progress: ProgressOption = False,
@@ -56,12 +74,51 @@ def lists_import(
 ) -> None:
     """Store FILE as the next version of a list (checked by the engine's loader first)."""
     settings = load_settings(data_dir)
+    register = kind.value in (ListKind.REGISTER.value, "uspto")
+    if not register and len(files) != 1:
+        raise typer.BadParameter(f"{kind.value} takes exactly one file", param_hint="FILES")
     with services(settings) as svc:
-        v = svc.lists.import_file(kind, file, actor=actor)
+        if register:
+            fmt = RegisterFormat.USPTO if kind.value == "uspto" else RegisterFormat.CSV
+            v = _import_register(svc, fmt, files, actor=actor, fresh=fresh)
+        else:
+            v = svc.lists.import_file(ListKind(kind.value), files[0], actor=actor)
         typer.echo(f"imported {v.kind}@{v.version}: {v.entries} entries (sha256 {v.sha256[:12]})", err=True)
         if rescreen:
             job = svc.rescreener().request(reason=f"{v.kind}@{v.version} imported", actor=actor)
             _carry_out(svc, job, wait=wait, progress=progress)
+
+
+def _import_register(
+    svc: Services, fmt: RegisterFormat, files: list[Path], *, actor: str, fresh: bool
+) -> ListVersionView:
+    """Progress (records merged) and, at the end, what was read, on stderr."""
+    next_at = _PROGRESS_EVERY
+
+    def progress(n: int) -> None:
+        nonlocal next_at
+        if n >= next_at:
+            typer.echo(f"  {n:,} records merged", err=True)
+            next_at = n - n % _PROGRESS_EVERY + _PROGRESS_EVERY
+
+    done = svc.lists.import_register(fmt, files, actor=actor, fresh=fresh, progress=progress)
+    m = done.meta
+    typer.echo(
+        f"read {m['read']} records from {len(m['sources'])} source(s)"  # type: ignore[arg-type]
+        + (f" on top of {m['applied_on']}" if "applied_on" in m else "")
+        + f"; {m['bad_records']} bad (skipped); {m['records']} live marks kept"
+        + f"; built in {m['build_seconds']} s",
+        err=True,
+    )
+    typer.echo(f"register by status: {_counts(m['by_status'])}", err=True)
+    typer.echo(f"register by class: {_counts(m['by_class'])}", err=True)
+    for why in m["problems"]:  # type: ignore[attr-defined]
+        typer.echo(f"  bad record: {why}", err=True)
+    return done.version
+
+
+def _counts(d: object) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items()) if isinstance(d, dict) and d else "-"
 
 
 @lists_app.command("show")
@@ -86,6 +143,23 @@ def lists_show(
                 f"{v.kind}\t{v.version}\t{v.entries}\t{v.created_at:%Y-%m-%d %H:%M:%S}Z\t"
                 f"{v.sha256[:12]}\t{in_use}\t{v.source}"
             )
+
+
+@lists_app.command("register-info")
+def lists_register_info(
+    version: Annotated[int | None, typer.Option("--version", help="This version, not the newest")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """What a stored trademark register was built from: its source files, records read and bad (with
+    the first problems), live marks kept, counts by status and by Nice class, and when and how fast it
+    was built, as JSON on stdout."""
+    settings = load_settings(data_dir)
+    with services(settings) as svc:
+        info = svc.lists.register_info(version)
+    if info is None:
+        typer.echo("no such register version stored", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(json.dumps({"list": f"{ListKind.REGISTER.value}@{info[0]}", **info[1]}, indent=1))
 
 
 @lists_app.command("rescreen")

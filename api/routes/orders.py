@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
@@ -28,6 +28,7 @@ from api.purging import run_purge_quietly
 from api.schemas import (
     AppealCreate,
     ItemRead,
+    OrderCreate,
     OrderDetailRead,
     OrderRead,
     PurgeRead,
@@ -38,7 +39,7 @@ from api.schemas import (
 from api.streaming import stream_content
 from customization_vault.errors import InvalidInput, NotFound
 from customization_vault.fulfilment import Preference, UploadResult
-from customization_vault.ids import ID_PATTERN
+from customization_vault.ids import ID_PATTERN, PRODUCT_PATTERN
 from customization_vault.lifecycle import OrderState
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -71,8 +72,15 @@ _JSON_ESCAPE_FACTOR = 6
     responses={200: {"description": "The order already existed", "model": OrderRead}, **_COMMON},
     summary="Create the order (idempotent)",
 )
-def put_order(order_id: OrderId, who: FulfilmentPrincipal, ctx: Context, response: Response) -> OrderRead:
-    order, created = ctx.fulfilment.create_order(who.seller_id, order_id, actor=who.actor)
+def put_order(
+    order_id: OrderId,
+    who: FulfilmentPrincipal,
+    ctx: Context,
+    response: Response,
+    body: Annotated[OrderCreate | None, Body(description="Optional: the order's product")] = None,
+) -> OrderRead:
+    product = None if body is None else body.product
+    order, created = ctx.fulfilment.create_order(who.seller_id, order_id, actor=who.actor, product=product)
     response.status_code = 201 if created else 200
     return OrderRead.of(order)
 
@@ -113,6 +121,7 @@ async def _store_text(
     who: SellerPrincipal,
     ctx: ApiContext,
     prefer: Preference,
+    product: str | None,
 ) -> UploadResult:
     """A text item: a few KiB at most, so it is never queued behind image screening."""
     limit = ctx.fulfilment.limits.max_text_chars * _JSON_ESCAPE_FACTOR + FRAMING_ALLOWANCE
@@ -130,6 +139,7 @@ async def _store_text(
             idempotency_key=idempotency_key,
             actor=who.actor,
             prefer=prefer,
+            product=text_item.product or product,
         )
     )
 
@@ -141,6 +151,7 @@ async def _store_file(
     who: SellerPrincipal,
     ctx: ApiContext,
     prefer: Preference,
+    product: str | None,
 ) -> UploadResult:
     """A file: read into memory within the seller's share, then intake, storage and the wait for its
     verdict in a work slot (`api/uploads.py`). The read is bounded in size here and in time by the body
@@ -161,6 +172,7 @@ async def _store_file(
                     idempotency_key=idempotency_key,
                     actor=who.actor,
                     prefer=prefer,
+                    product=product,
                 )
             )
 
@@ -209,12 +221,20 @@ async def post_item(
             description="Retry-safe key: same key + same body → the same item (200); different body → 409",
         ),
     ] = None,
+    product: Annotated[
+        str | None,
+        Query(
+            pattern=PRODUCT_PATTERN,
+            description="What this item is printed on (overrides the order's product; JSON text items may "
+            "give it in the body instead)",
+        ),
+    ] = None,
 ) -> JSONResponse:
     prefer = parse_prefer(request.headers.getlist("prefer"))
     try:
         essence = require_supported_body(request.headers.get("content-type"))
         store = _store_text if essence == "application/json" else _store_file
-        result = await store(request, order_id, idempotency_key, who, ctx, prefer)
+        result = await store(request, order_id, idempotency_key, who, ctx, prefer, product)
     except InvalidInput as exc:
         ctx.metrics.upload_rejections.inc(exc.code)
         raise

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from customization_vault.catalog import AuditRecord, FindingView, ItemView, ReviewView
@@ -213,6 +214,35 @@ class FindingCard:
     matched_text: str | None  # the customer's own words at the span
     region: Region | None
     reference_image: str | None  # URL of the registered logo
+    trademark: TrademarkFacts | None = None  # a register mark: whose it is and for which classes
+
+
+@dataclass(frozen=True, slots=True)
+class TrademarkFacts:
+    """A register's facts as the case page shows them."""
+
+    serial: str
+    registration: str
+    status: str
+    classes: str
+    owner: str
+    famous: bool
+    outside_classes: bool
+
+    @classmethod
+    def of(cls, d: dict[str, Any] | None) -> TrademarkFacts | None:
+        if d is None:
+            return None
+        classes = d.get("classes") or []
+        return cls(
+            serial=str(d.get("serial", "")),
+            registration=str(d.get("registration") or "—"),
+            status=f"{d.get('status', '')} ({d.get('status_code', '')})",
+            classes=", ".join(str(c) for c in classes) if classes else "not given (every class)",
+            owner=str(d.get("owner") or "—"),
+            famous=bool(d.get("famous")),
+            outside_classes=bool(d.get("outside_classes")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +340,7 @@ def _finding_card(
         matched_text=matched,
         region=region,
         reference_image=f"{base}/references/images/{quote(f.entry, safe='/')}" if logo else None,
+        trademark=TrademarkFacts.of(f.register),
     )
 
 

@@ -29,6 +29,7 @@ def _row(item_id: str, f: Finding) -> FindingRow:
         span_start=f.span[0] if f.span else None,
         span_end=f.span[1] if f.span else None,
         region=list(f.region) if f.region else None,
+        register=f.register.to_dict() if f.register is not None else None,
     )
 
 

@@ -66,9 +66,11 @@ class Items:
         now: datetime,
         width: int | None = None,
         height: int | None = None,
+        product: str | None = None,
     ) -> None:
         self._s.add(
             Item(
+                product=product,
                 id=item_id,
                 order_id=order_id,
                 kind=kind,

@@ -86,6 +86,8 @@ class Order(Base):
     purge_step: Mapped[PurgeStep] = mapped_column(EnumInt(PurgeStep), default=PurgeStep.NONE)
     purge_attempts: Mapped[int] = mapped_column(Integer, default=0)
     purge_next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the order's customizations are printed on (product_classes.csv): the Nice classes screened.
+    product: Mapped[str | None] = mapped_column(String(64), default=None)
     purge_last_error: Mapped[str | None] = mapped_column(String(500), default=None)
     key_destroyed_at: Mapped[datetime | None] = mapped_column(default=None)
     blobs_deleted_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -128,6 +130,8 @@ class Item(Base):
     height: Mapped[int | None] = mapped_column(Integer, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    # What the item is printed on (product_classes.csv); None: the order's product.
+    product: Mapped[str | None] = mapped_column(String(64), default=None)
     # Derived content, nulled by the purge.
     perceptual_hash: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime]
@@ -153,6 +157,8 @@ class FindingRow(Base):
     span_start: Mapped[int | None] = mapped_column(Integer, default=None)
     span_end: Mapped[int | None] = mapped_column(Integer, default=None)
     region: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+    # A trademark register's facts about the matched mark (RegisterInfo.to_dict): public, no content.
+    register: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class ScreeningJob(Base):

@@ -82,8 +82,18 @@ class Orders:
         return [OrderView.of(o) for o in rows]
 
     # ------------------------------------------------------------------ writes
-    def add(self, *, order_id: str, seller_id: str, external_id: str, epoch: str, now: datetime) -> OrderView:
+    def add(
+        self,
+        *,
+        order_id: str,
+        seller_id: str,
+        external_id: str,
+        epoch: str,
+        now: datetime,
+        product: str | None = None,
+    ) -> OrderView:
         order = Order(
+            product=product,
             id=order_id,
             seller_id=seller_id,
             external_id=external_id,
@@ -94,6 +104,9 @@ class Orders:
         self._s.add(order)
         self._s.flush()
         return OrderView.of(order)
+
+    def set_product(self, order_id: str, product: str | None) -> None:
+        self._s.execute(update(Order).where(Order.id == order_id).values(product=product))
 
     def note_first_upload(self, order_id: str, now: datetime) -> None:
         self._s.execute(

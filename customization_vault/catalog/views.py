@@ -29,6 +29,7 @@ class OrderView:
     key_destroyed_at: datetime | None
     blobs_deleted_at: datetime | None
     purged_at: datetime | None
+    product: str | None = None
 
     @classmethod
     def of(cls, o: Order) -> OrderView:
@@ -46,6 +47,7 @@ class OrderView:
             o.key_destroyed_at,
             o.blobs_deleted_at,
             o.purged_at,
+            o.product,
         )
 
 
@@ -61,6 +63,7 @@ class FindingView:
     distance: int | None
     span: tuple[int, int] | None
     region: tuple[int, ...] | None
+    register: dict[str, Any] | None = None  # RegisterInfo.to_dict() of a register mark
 
     @classmethod
     def of(cls, f: FindingRow) -> FindingView:
@@ -76,6 +79,7 @@ class FindingView:
             f.distance,
             span,
             tuple(f.region) if f.region else None,
+            f.register,
         )
 
 
@@ -95,6 +99,7 @@ class ItemView:
     deleted_at: datetime | None = None
     width: int | None = None  # images: displayed size (orientation applied), where regions sit
     height: int | None = None
+    product: str | None = None
 
     @classmethod
     def of(cls, i: Item, findings: tuple[FindingView, ...] = ()) -> ItemView:
@@ -113,6 +118,7 @@ class ItemView:
             i.deleted_at,
             i.width,
             i.height,
+            i.product,
         )
 
 

@@ -298,13 +298,14 @@ class BrandMatcher:
         )
         return Finding(
             kind=FindingKind.TRADEMARK,
-            list_ref=self.index.ref,
+            list_ref=self.index.list_ref_of(m.mark),
             entry=self.index.mark_id(m.mark),
             score=m.score,
             severity=severity,
             span=_span(nt, m.first, m.last),
             distance=m.distance,
             label=self.index.label(m.mark),
+            register=self.index.register_info(m.mark),
         )
 
 

@@ -118,6 +118,18 @@ def is_everyday_phrase(words: list[str], lexicon: Lexicon) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterColumns:
+    """Per-mark register facts beside a MarkList (same order): columnar, as the list is."""
+
+    serials: list[str]
+    registrations: list[str]
+    statuses: list[int]
+    classes: list[int]  # classes_mask()
+    owners: list[str]
+    famous: list[bool]
+
+
+@dataclass(frozen=True, slots=True)
 class MarkList:
     """Columnar (a 3M-mark list as 3M objects would not fit the memory budget)."""
 
@@ -126,6 +138,7 @@ class MarkList:
     ids: list[str]
     marks: list[str]
     distinctiveness: list[Distinctiveness | None]
+    register: RegisterColumns | None = None  # a trademark register's facts about each mark
 
     @property
     def ref(self) -> str:

@@ -97,7 +97,8 @@ class TextScreener:
         """Readiness: each list this screener holds, by name@version, with its entries."""
         lists: dict[str, int] = {}
         if self.marks is not None:
-            lists[self.marks.ref] = len(self.marks)
+            for i, ref in enumerate(self.marks.refs):
+                lists[ref] = self.marks.count_from(i)
         if self.terms is not None:
             lists[self.terms.ref] = len(self.terms.entries)
         if self.allow is not None:
@@ -148,15 +149,21 @@ def build_text_screener(
 
 
 @lru_cache(maxsize=1)
-def _default_index() -> MarkIndex:
+def shipped_marks() -> MarkList:
+    """The shipped marks list, named by its upstream release (what a register is indexed beside when
+    no marks list is stored or configured)."""
     marks = load_marks(DEFAULT_MARKS)
     versions = (DATA_DIR / "VERSIONS.json").read_text()
     import json
 
-    marks = MarkList(
+    return MarkList(
         "simple-icons", json.loads(versions)["simple-icons"], marks.ids, marks.marks, marks.distinctiveness
     )
-    return MarkIndex.build(marks, default_lexicon())
+
+
+@lru_cache(maxsize=1)
+def _default_index() -> MarkIndex:
+    return MarkIndex.build(shipped_marks(), default_lexicon())
 
 
 @lru_cache(maxsize=1)

@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from screening.findings import RegisterInfo
 from screening.listfiles import list_ref
 from screening.text.lexicon import Lexicon, default_lexicon
 from screening.text.lists import Distinctiveness, MarkList, distinctiveness_of_words, mark_words
 from screening.text.phonetic import phonetic_key
+from screening.text.register import mask_classes, status_name
 
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 HASH_WIDTH = 32  # bytes of a key that are hashed; longer keys share a bucket and are verified in full
 MIN_DELETE_LEN = 5  # shorter marks match exactly or by sound only: one edit turns "uber" into "huber"
 MIN_PHONETIC_LEN = 4
@@ -100,6 +102,13 @@ class MarkIndex:
         self._labels_off = arrays["labels_off"]
         self.dist = arrays["dist"]
         self.nwords = arrays["nwords"]
+        refs = meta.get("refs")
+        self.refs = [str(r) for r in refs] if isinstance(refs, list) else [self.ref]
+        self._src = arrays.get("src")
+        self._classes = arrays.get("classes")
+        self._famous = arrays.get("famous")
+        self._info_blob = arrays["info_blob"].tobytes() if "info_blob" in arrays else b""
+        self._info_off = arrays.get("info_off")
         self._exact_h, self._exact_i = arrays["exact_h"], arrays["exact_i"]
         self._del_h, self._del_i = arrays["del_h"], arrays["del_i"]
         self._phon_h, self._phon_i = arrays["phon_h"], arrays["phon_i"]
@@ -126,13 +135,49 @@ class MarkIndex:
     def distinctiveness(self, i: int) -> Distinctiveness:
         return DIST_BY_CODE[int(self.dist[i])]
 
+    def count_from(self, source: int) -> int:
+        """How many marks came from the `source`-th of `refs`."""
+        if self._src is None:
+            return len(self) if source == 0 else 0
+        return int(np.count_nonzero(self._src == source))
+
+    def list_ref_of(self, i: int) -> str:
+        """The list a mark came from: a marks list and a register share one index."""
+        return self.refs[int(self._src[i])] if self._src is not None else self.ref
+
+    def register_info(self, i: int) -> RegisterInfo | None:
+        """The register's facts about a mark (None for a mark from a plain marks list)."""
+        if self._info_off is None or self._classes is None or self._famous is None:
+            return None
+        raw = self._info_blob[self._info_off[i] : self._info_off[i + 1]]
+        if not raw:
+            return None
+        serial, registration, status, owner = raw.decode("utf-8").split("\x1f")
+        return RegisterInfo(
+            serial=serial,
+            registration=registration or None,
+            status=status_name(int(status)),
+            status_code=int(status),
+            classes=mask_classes(int(self._classes[i])),
+            owner=owner or None,
+            famous=bool(self._famous[i]),
+        )
+
     # -- building -------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, marks: MarkList, lexicon: Lexicon, workers: int | None = None) -> MarkIndex:
-        """Per-mark work (folding, distinctiveness, phonetic key) is plain Python, ~10 µs a mark: lists
+    def build(
+        cls, marks: MarkList, lexicon: Lexicon, workers: int | None = None, register: MarkList | None = None
+    ) -> MarkIndex:
+        """`register`: a trademark register indexed together with `marks` (one lookup for both); its
+        marks' findings name it as their list and carry its facts (`register_info`).
+
+        Per-mark work (folding, distinctiveness, phonetic key) is plain Python, ~10 µs a mark: lists
         of PARALLEL_MIN_MARKS or more are split over worker processes when the shipped lexicon is used
         (workers load it themselves; a custom lexicon keeps the build in this process)."""
+        primary = marks
+        if register is not None:
+            marks = _concat(marks, register)
         n = len(marks)
         if workers is None:
             workers = min(os.cpu_count() or 1, 4)
@@ -177,10 +222,13 @@ class MarkIndex:
             "phon_h": phon_h,
             "phon_i": phon_i,
         }
+        if register is not None:
+            arrays.update(_register_arrays(len(primary), register))
         meta: dict[str, object] = {
             "format": INDEX_FORMAT,
-            "name": marks.name,
-            "version": marks.version,
+            "name": primary.name,
+            "version": primary.version,
+            "refs": [primary.ref] + ([register.ref] if register is not None else []),
             "max_words": min(max_words, 6),
             "count": n,
         }
@@ -267,6 +315,34 @@ class MarkIndex:
         for k in np.nonzero(hi > lo)[0]:
             out[int(k)] = ids[lo[k] : hi[k]].tolist()
         return out
+
+
+def _concat(a: MarkList, b: MarkList) -> MarkList:
+    return MarkList(
+        a.name, a.version, a.ids + b.ids, a.marks + b.marks, a.distinctiveness + b.distinctiveness
+    )
+
+
+def _register_arrays(offset: int, register: MarkList) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
+    """Per-mark source, classes, famous flag and facts; marks before `offset` (a plain list) have none."""
+    cols = register.register
+    n = offset + len(register)
+    src = np.zeros(n, dtype=np.uint8)
+    src[offset:] = 1
+    classes = np.zeros(n, dtype=np.uint64)
+    famous = np.zeros(n, dtype=np.uint8)
+    info = [""] * offset
+    if cols is not None:
+        classes[offset:] = np.asarray(cols.classes, dtype=np.uint64)
+        famous[offset:] = np.asarray(cols.famous, dtype=np.uint8)
+        info += [
+            f"{s}\x1f{r}\x1f{st}\x1f{o}"
+            for s, r, st, o in zip(cols.serials, cols.registrations, cols.statuses, cols.owners, strict=True)
+        ]
+    else:
+        info += [""] * len(register)
+    info_blob, info_off = _blob(info)
+    return {"src": src, "classes": classes, "famous": famous, "info_blob": info_blob, "info_off": info_off}
 
 
 _Prepared = tuple[list[str], list[int], list[int], list[bytes], list[int]]

@@ -65,7 +65,14 @@ def test_an_imported_list_rescreens_open_orders_in_the_background(api: Api) -> N
 
     lists = c.get("/v1/admin/lists", headers=_admin(api)).json()
     assert [(v["list"], v["processes"]) for v in lists["versions"]] == [("terms@1", 1)]
-    assert lists["in_use"] == {"marks": None, "terms": 1, "allow": None, "images": None, "fonts": None}
+    assert lists["in_use"] == {
+        "marks": None,
+        "terms": 1,
+        "allow": None,
+        "images": None,
+        "fonts": None,
+        "register": None,
+    }
     assert [p["versions"] for p in lists["processes"]] == [{"terms": 1}]
     assert [j["id"] for j in c.get("/v1/admin/rescreens", headers=_admin(api)).json()] == [job["id"]]
 
