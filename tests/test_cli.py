@@ -225,9 +225,11 @@ def test_lists_show_references_says_which_matchers_each_stored_reference_has(  #
     (tmp_path / "art" / "logo.png").write_bytes(encode(on_white(glyph(3))))
     painting(11).save(tmp_path / "art" / "work.png")
     (tmp_path / "registry.csv").write_text(
-        "id,path,label,owner,severity\nlogo,art/logo.png,A logo,,review\nwork,art/work.png,A painting,,block\n"
+        "id,path,label,owner,severity\n"
+        "logo,art/logo.png,A logo,,review\n"
+        "work,art/work.png,A painting,,block\n"
     )
-    code, out, err = run("lists", "show", "--references")
+    code, _, err = run("lists", "show", "--references")
     assert code == 1
     assert "no stored images version" in err
     code, _, err = run("lists", "import", "images", str(tmp_path / "registry.csv"))
