@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from screening.image import ImageRegistry, ImageScreener
-from screening.image.artwork import REFERENCE_FEATURES
+from screening.image.artwork import HALF_FEATURES, REFERENCE_FEATURES
 
 cv2.setNumThreads(1)
 
@@ -163,7 +163,7 @@ def main() -> None:
     rss0 = rss_mib()
     n_synth = max(0, args.works - len(works))
     rng = np.random.default_rng(1)
-    per = 2 * REFERENCE_FEATURES  # keypoints per orientation: two channels of 500
+    per = 2 * (REFERENCE_FEATURES + HALF_FEATURES)  # per orientation: two channels of 500 + 250 (half size)
     t0 = time.perf_counter()
     chunk = 5_000
     for start in range(0, n_synth, chunk):

@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from customization_vault.audit import AuditLog
 from customization_vault.catalog import Catalog, DuplicateRow, ListLoadView, ListVersionView
 from customization_vault.clock import Clock, system_clock
-from customization_vault.errors import ListRejected, StateConflict
+from customization_vault.errors import ListRejected, NotFound, StateConflict
 
 if TYPE_CHECKING:
     from screening.image.registry import ImageRegistry
@@ -408,6 +408,20 @@ class ListBook:
     def history(self, kind: ListKind | None = None) -> list[ListVersionView]:
         with self._catalog.unit() as u:
             return u.lists.history(None if kind is None else kind.value)
+
+    def image_report(self, version: int | None = None) -> dict[str, Any]:
+        """What a stored images version holds and decided per reference (matchers, severity, keypoints):
+        the registry's own report, so an operator sees which references the artwork path covers without
+        unpacking the archive. The newest version when `version` is None; NotFound when there is none."""
+        with self._catalog.unit() as u:
+            if version is None:
+                version = u.lists.latest_versions().get(ListKind.IMAGES.value)
+            content = None if version is None else u.lists.content(ListKind.IMAGES.value, version)
+        if version is None or content is None:
+            raise NotFound(
+                f"no stored {ListKind.IMAGES.value} version{'' if version is None else f' {version}'}"
+            )
+        return registry_from_archive(content, version).report()
 
     def latest_versions(self) -> dict[ListKind, int]:
         with self._catalog.unit() as u:

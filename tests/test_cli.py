@@ -213,3 +213,36 @@ def test_screen_text_with_a_register_and_products(tmp_path: Path) -> None:
     assert first["findings"][0]["trademark"]["owner"] == "Vex Holdings"
     assert second["verdict"] == "flagged"
     assert second["findings"][0]["trademark"]["outside_classes"] is True
+
+
+def test_lists_show_references_says_which_matchers_each_stored_reference_has(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    from tests.screening.image.artworks import painting
+    from tests.screening.image.logos import encode, glyph, on_white
+
+    (tmp_path / "art").mkdir()
+    (tmp_path / "art" / "logo.png").write_bytes(encode(on_white(glyph(3))))
+    painting(11).save(tmp_path / "art" / "work.png")
+    (tmp_path / "registry.csv").write_text(
+        "id,path,label,owner,severity\n"
+        "logo,art/logo.png,A logo,,review\n"
+        "work,art/work.png,A painting,,block\n"
+    )
+    code, _, err = run("lists", "show", "--references")
+    assert code == 1
+    assert "no stored images version" in err
+    code, _, err = run("lists", "import", "images", str(tmp_path / "registry.csv"))
+    assert code == 0, err
+
+    code, out, err = run("lists", "show", "--kind", "images", "--references")
+    assert code == 0, err
+    rows = {ln.split("\t")[0]: ln.split("\t") for ln in out.splitlines() if "\t" in ln}
+    assert "images@1: 2 references" in out
+    assert rows["logo"][1:3] == ["shape", "review"]
+    assert rows["work"][1:3] == ["artwork", "block"]
+    assert int(rows["work"][3]) >= 150  # the painting's keypoints; a shape-only logo has none
+    assert rows["logo"][3] == "0"
+    code, _, err = run("lists", "show", "--references", "--version", "2")
+    assert code == 1
+    assert "no stored images version 2" in err

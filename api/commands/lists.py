@@ -14,8 +14,10 @@ from typing import Annotated
 import typer
 
 from api.commands._common import DataDirOption, load_settings, services
+from api.commands.screen_images import registry_report_lines
 from api.wiring import Services
 from customization_vault.catalog import ListVersionView, RescreenJobView
+from customization_vault.errors import NotFound
 from customization_vault.lists import ListKind, RegisterFormat
 from customization_vault.rescreen import Progress, Rescreener, rate_of
 
@@ -124,6 +126,16 @@ def _counts(d: object) -> str:
 @lists_app.command("show")
 def lists_show(
     kind: Annotated[ListKind | None, typer.Option("--kind", help="Only this kind")] = None,
+    references: Annotated[
+        bool,
+        typer.Option(
+            "--references",
+            help="Then each reference of an images version: matchers (shape, artwork), severity, keypoints",
+        ),
+    ] = False,
+    version: Annotated[
+        int | None, typer.Option("--version", help="With --references: this images version (default newest)")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Every stored version: kind, version, entries, created, sha256, processes using it, source."""
@@ -131,6 +143,11 @@ def lists_show(
     with services(settings) as svc:
         versions = svc.lists.history(kind)
         processes = svc.lists.processes()
+        try:
+            report = svc.lists.image_report(version) if references else None
+        except NotFound as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from exc
     typer.echo("kind\tversion\tentries\tcreated_at\tsha256\tin_use\tsource")
     for k in [kind] if kind is not None else list(ListKind):
         mine = [v for v in versions if v.kind == k.value]
@@ -143,6 +160,10 @@ def lists_show(
                 f"{v.kind}\t{v.version}\t{v.entries}\t{v.created_at:%Y-%m-%d %H:%M:%S}Z\t"
                 f"{v.sha256[:12]}\t{in_use}\t{v.source}"
             )
+    if report is not None:
+        typer.echo("")
+        for line in registry_report_lines(report):
+            typer.echo(line)
 
 
 @lists_app.command("register-info")

@@ -120,6 +120,18 @@ def _build_registry(path: Path, jobs: int, strict: bool) -> ImageRegistry:
     return built
 
 
+def registry_report_lines(report: dict[str, Any]) -> list[str]:
+    """`ImageRegistry.report()` as text: a summary, then per reference id, matchers, severity, keypoints and
+    label (tab-separated), then the skipped lines. `screen registry` and `lists show --references`."""
+    lines = [f"{report['list']}: {report['entries']} references, {report['by_matcher']}"]
+    lines += [
+        f"{r['id']}\t{'+'.join(r['matchers'])}\t{r['severity']}\t{r['keypoints']}\t{r['label'] or ''}"
+        for r in report["references"]
+    ]
+    lines += [f"skipped line {s['line']}: {s['error']}" for s in report["skipped"]]
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     @app.command("registry")
     def screen_registry(
@@ -143,13 +155,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(report, ensure_ascii=False))
             return
-        typer.echo(f"{report['list']}: {report['entries']} references, {report['by_matcher']}")
-        for r in report["references"]:
-            typer.echo(
-                f"{r['id']}\t{'+'.join(r['matchers'])}\t{r['severity']}\t{r['keypoints']}\t{r['label'] or ''}"
-            )
-        for skipped in report["skipped"]:
-            typer.echo(f"skipped line {skipped['line']}: {skipped['error']}")
+        for line in registry_report_lines(report):
+            typer.echo(line)
 
     @app.command("images")
     def screen_images(

@@ -24,6 +24,11 @@ from PIL import Image
 REFERENCE_SIDE: Final = 512
 QUERY_SIDE: Final = 1024
 REFERENCE_FEATURES: Final = 500  # per channel
+# A reference is also registered at half its side, and those keypoints added (in full-size pixels): a work
+# placed small on a product photo (a quarter of it, cropped) spans ~200 px at QUERY_SIDE, where ORB finds
+# the corners of a 256 px copy, not those of the 512 px one. On the photo set (seed 1) this took combo
+# from 0.54 to 0.73 and placed from 0.75 to 0.81 recall at the shipped threshold, FPR still 0.
+HALF_FEATURES: Final = 250  # per channel
 QUERY_FEATURES: Final = 1000  # per channel and orientation: the work may be a small part of the upload
 _SCALE_FACTOR: Final = 1.25
 _LEVELS: Final = 8
@@ -176,10 +181,24 @@ def dominant_colours(image: Image.Image) -> int:
 
 
 def reference_keypoints(image: Image.Image) -> tuple[Keypoints, Keypoints]:
-    """What registering a work stores (before quantisation): keypoints at REFERENCE_SIDE, as the work is
-    and mirrored (the index holds both, so an upload is never extracted twice)."""
+    """What registering a work stores (before quantisation): keypoints at REFERENCE_SIDE and at half of it,
+    as the work is and mirrored (the index holds both, so an upload is never extracted twice)."""
     prepared = prepare(working_image(image, REFERENCE_SIDE))
-    return (
-        extract(prepared, REFERENCE_FEATURES),
-        extract(prepared, REFERENCE_FEATURES, mirror=True),
+    half = prepare(working_image(image, REFERENCE_SIDE // 2))
+    full_kp, mirrored = (
+        _merge(extract(prepared, REFERENCE_FEATURES, mirror=m), extract(half, HALF_FEATURES, mirror=m))
+        for m in (False, True)
+    )
+    return full_kp, mirrored
+
+
+def _merge(full: Keypoints, half: Keypoints) -> Keypoints:
+    """`half`'s keypoints (found on a copy at half the side) in `full`'s pixels, appended to `full`'s."""
+    if not len(half):
+        return full
+    scale = np.array([full.size[0] / half.size[0], full.size[1] / half.size[1]], dtype=np.float32)
+    return Keypoints(
+        np.concatenate([full.xy, half.xy * scale]).astype(np.float32),
+        np.concatenate([full.descriptors, half.descriptors]),
+        full.size,
     )

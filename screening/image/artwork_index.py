@@ -29,6 +29,11 @@ from screening.image.vocabulary import Vocabulary
 # put it first for every query, since a work then shares a hundred words with its copy and ~15 with others.
 VOCABULARY_BRANCHING: Final = 256
 _TRAINING_SAMPLE: Final = 400_000  # descriptors the vocabulary is trained on (a random sample beyond that)
+# A vocabulary trained on fewer descriptors than _TRAINING_SAMPLE (a young registry) is trained again once
+# the registry holds this many times the descriptors it was trained on. Until then every work's descriptors
+# are kept (at most ~2 x 400k x 32 bytes = 26 MB) so that all works can be quantised again; a vocabulary
+# trained on a full sample is kept for good and descriptors are dropped (see DESIGN.md).
+RETRAIN_FACTOR: Final = 2
 CANDIDATES: Final = 4  # verified per orientation of the query
 _PAIRS_PER_WORD: Final = 3  # correspondences per shared word and side (repeated texture: few are right)
 _RANSAC_PIXELS: Final = 5.0
@@ -48,6 +53,7 @@ class ArtworkMatch:
     entry_id: str
     inliers: int
     corners: npt.NDArray[np.float32]
+    spread: float = 1.0  # share of the work's area the inliers' bounding box covers (reference pixels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +103,12 @@ def verify(
     r_words: npt.NDArray[np.int64],
     r_xy: npt.NDArray[np.float32],
     r_size: tuple[int, int],
-) -> tuple[int, npt.NDArray[np.float32] | None]:
-    """(distinct inliers, reference corners in query pixels) of the best similarity, or (0, None)."""
+) -> tuple[int, npt.NDArray[np.float32] | None, float]:
+    """(distinct inliers, reference corners in query pixels, inliers' spread) of the best similarity, or
+    (0, None, 0)."""
     qi, ri = _pairs(q_words, r_words)
     if len(qi) < _MIN_CORRESPONDENCES:
-        return 0, None
+        return 0, None, 0.0
     src, dst = r_xy[ri], q_xy[qi]
     m, mask = cv2.estimateAffinePartial2D(
         src,
@@ -112,16 +119,17 @@ def verify(
         confidence=0.995,
     )
     if m is None or mask is None:
-        return 0, None
+        return 0, None, 0.0
     scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     if not _SCALE_RANGE[0] < scale < _SCALE_RANGE[1]:
-        return 0, None
+        return 0, None, 0.0
     inl = mask.ravel().astype(bool)
     n = min(_distinct(src[inl]), _distinct(dst[inl]))
     w, h = r_size
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     projected = (corners @ m[:, :2].T + m[:, 2]).astype(np.float32)
-    return n, projected
+    box = np.ptp(src[inl], axis=0) if inl.any() else np.zeros(2, np.float32)
+    return n, projected, float(box[0] * box[1]) / max(1.0, float(w * h))
 
 
 class ArtworkIndex:
@@ -137,6 +145,9 @@ class ArtworkIndex:
         self._xy: list[npt.NDArray[np.uint16]] = []
         self._sizes: list[tuple[int, int]] = []
         self._pending: dict[int, npt.NDArray[np.uint8]] = {}  # descriptors awaiting a vocabulary
+        # Descriptors of every live slot while the vocabulary is young (trained on < _TRAINING_SAMPLE).
+        self._kept: dict[int, npt.NDArray[np.uint8]] = {}
+        self.trained_on = 0 if vocabulary is None else _TRAINING_SAMPLE  # descriptors the vocabulary saw
         self._postings: _Postings | None = None
         self._dirty = False
 
@@ -185,6 +196,8 @@ class ArtworkIndex:
         self._slot_of.setdefault(entry_id, []).append(slot)
         self._xy.append(np.clip(np.round(keypoints.xy), 0, 65535).astype(np.uint16))
         self._sizes.append(keypoints.size)
+        if self._young():
+            self._kept[slot] = keypoints.descriptors
         if self.vocabulary is None:
             self._words.append(np.zeros(0, dtype=np.uint16))
             self._pending[slot] = keypoints.descriptors
@@ -204,6 +217,7 @@ class ArtworkIndex:
             self._words[slot] = np.zeros(0, dtype=np.uint16)
             self._xy[slot] = np.zeros((0, 2), dtype=np.uint16)
             self._pending.pop(slot, None)
+            self._kept.pop(slot, None)
         self._dirty = True
         return True
 
@@ -213,14 +227,30 @@ class ArtworkIndex:
         with self._lock:
             self._build_locked()
 
+    def _young(self) -> bool:
+        """Whether the vocabulary may still be trained again (so descriptors are kept)."""
+        return self.trained_on < _TRAINING_SAMPLE
+
     def _build_locked(self) -> None:
+        kept = sum(len(d) for d in self._kept.values())
+        if (
+            self._young()
+            and self._kept
+            and (self.vocabulary is None or kept >= RETRAIN_FACTOR * self.trained_on)
+        ):
+            # (Re)train on every work's descriptors and quantise every work again: words fit to the
+            # first few works would leave most of a grown registry's words unused or crowded.
+            sample = np.concatenate(list(self._kept.values()))
+            if len(sample) > _TRAINING_SAMPLE:
+                pick = np.random.default_rng(0).choice(len(sample), _TRAINING_SAMPLE, replace=False)
+                sample = sample[np.sort(pick)]
+            self.vocabulary = Vocabulary.train(sample, VOCABULARY_BRANCHING, VOCABULARY_BRANCHING)
+            self.trained_on = len(sample)
+            self._pending = dict(self._kept)
+            if not self._young():
+                self._kept.clear()
         if self._pending:
-            if self.vocabulary is None:
-                sample = np.concatenate(list(self._pending.values()))
-                if len(sample) > _TRAINING_SAMPLE:
-                    pick = np.random.default_rng(0).choice(len(sample), _TRAINING_SAMPLE, replace=False)
-                    sample = sample[np.sort(pick)]
-                self.vocabulary = Vocabulary.train(sample, VOCABULARY_BRANCHING, VOCABULARY_BRANCHING)
+            assert self.vocabulary is not None  # trained above whenever works wait for one
             for slot, descriptors in self._pending.items():
                 self._words[slot] = _compact(self.vocabulary.quantise(descriptors))
             self._pending.clear()
@@ -292,9 +322,11 @@ class ArtworkIndex:
             r_words, r_xy, r_size = self._words[slot], self._xy[slot], self._sizes[slot]
             if entry_id is None:
                 continue
-            n, corners = verify(words, query.xy, r_words.astype(np.int64), r_xy.astype(np.float32), r_size)
+            n, corners, spread = verify(
+                words, query.xy, r_words.astype(np.int64), r_xy.astype(np.float32), r_size
+            )
             if corners is not None:
-                out.append(ArtworkMatch(entry_id, n, corners))
+                out.append(ArtworkMatch(entry_id, n, corners, spread))
         return words, out
 
     # ------------------------------------------------------------------ persistence and accounting
@@ -302,6 +334,7 @@ class ArtworkIndex:
         """Bytes held by the index: keypoints (word, x, y), postings, idf, norms and the vocabulary."""
         postings = self._snapshot()
         total = sum(w.nbytes for w in self._words) + sum(x.nbytes for x in self._xy)
+        total += sum(d.nbytes for d in self._kept.values())
         if postings is not None:
             total += sum(
                 a.nbytes
@@ -318,6 +351,9 @@ class ArtworkIndex:
             words = [self._words[s] for s, _ in live]
             xy = [self._xy[s] for s, _ in live]
             vocab = self.vocabulary
+            # A young vocabulary travels with the descriptors it may be trained again on.
+            kept = [self._kept[s] for s, _ in live] if live and all(s in self._kept for s, _ in live) else []
+            trained_on = self.trained_on
         counts = np.array([len(w) for w in words], dtype=np.int64)
         np.savez(
             path,
@@ -328,6 +364,8 @@ class ArtworkIndex:
             sizes=np.array([self._sizes[s] for s, _ in live], dtype=np.int64).reshape(-1, 2),
             top=vocab.top if vocab is not None else np.zeros((0, 32), np.uint8),
             leaves=vocab.leaves if vocab is not None else np.zeros((0, 0, 32), np.uint8),
+            trained_on=np.array(trained_on, dtype=np.int64),
+            kept=np.concatenate(kept) if kept else np.zeros((0, 32), np.uint8),
         )
 
     @classmethod
@@ -336,11 +374,17 @@ class ArtworkIndex:
             with np.load(path, allow_pickle=False) as z:
                 ids, counts, words, xy = z["ids"], z["counts"], z["words"], z["xy"]
                 sizes, top, leaves = z["sizes"], z["top"], z["leaves"]
+                # Files before retraining have neither: their vocabulary is kept as it is.
+                trained_on = int(z["trained_on"]) if "trained_on" in z else _TRAINING_SAMPLE
+                kept = z["kept"] if "kept" in z else np.zeros((0, 32), np.uint8)
         except (OSError, ValueError, KeyError) as exc:
             raise RegistryError("artwork index is missing or unreadable") from exc
         if not (len(ids) == len(counts) == len(sizes)) or not (int(counts.sum()) == len(words) == len(xy)):
             raise RegistryError("artwork index files disagree on the number of keypoints")
+        if len(kept) not in (0, len(words)):
+            raise RegistryError("artwork index files disagree on the number of descriptors")
         index = cls(Vocabulary(top, leaves) if len(top) else None)
+        index.trained_on = trained_on if len(kept) else max(trained_on, _TRAINING_SAMPLE)
         bounds = np.concatenate([[0], np.cumsum(counts)])
         for slot, eid in enumerate(ids.tolist()):
             a, b = int(bounds[slot]), int(bounds[slot + 1])
@@ -349,5 +393,7 @@ class ArtworkIndex:
             index._words.append(_compact(words[a:b]))
             index._xy.append(xy[a:b])
             index._sizes.append((int(sizes[slot][0]), int(sizes[slot][1])))
+            if len(kept):
+                index._kept[slot] = kept[a:b]
         index._dirty = True
         return index
