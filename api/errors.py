@@ -110,6 +110,9 @@ STATUS_TABLE: tuple[tuple[type[VaultError], int, str], ...] = (
     (VaultError, 500, "Internal error"),
 )
 
+# A backend outage (catalog, blob store, key service) is worth retrying; a destroyed key never is.
+RETRY_OUTAGE = {"Retry-After": "5"}
+
 # Statuses whose detail is withheld: the client can not act on it and it may describe our internals.
 _OPAQUE = frozenset({500})
 
@@ -144,6 +147,8 @@ def vault_problem(exc: VaultError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, ContentPending):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
+    elif status == 503 and not isinstance(exc, KeyDestroyed):
+        headers = dict(RETRY_OUTAGE)
     return problem(status, title, detail, exc.code if status not in _OPAQUE else "internal_error", headers)
 
 
@@ -247,7 +252,9 @@ async def _on_database_unavailable(_request: Request, exc: Exception) -> Respons
     # The catalog could not be reached (connection refused, pool exhausted, database locked for too
     # long): a retryable outage, not a bug. SQL text and parameters stay out of the log.
     log.warning("database unavailable (%s)", type(exc).__name__)
-    return problem(503, "Backend unavailable", "the catalog database is unavailable", "backend_error")
+    return problem(
+        503, "Backend unavailable", "the catalog database is unavailable", "backend_error", RETRY_OUTAGE
+    )
 
 
 def install(app: FastAPI) -> None:
