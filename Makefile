@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 PIP_NET := --retries 10 --timeout 60
 PIP_RESUME := $(PIP_NET) --resume-retries 20
 
-.PHONY: run test lint fmt bench lock install clean
+.PHONY: run test lint fmt bench bench-load lock install clean
 
 # The Python client (clients/python) installs beside the server, editable, so the tests drive it.
 CLIENT := ./clients/python
@@ -43,6 +43,12 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet $(PIP_RESUME) -c constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
+
+# Issue 15's load run: serve --workers 4 + 2 workers on PostgreSQL and S3/KMS (moto_server), 5 minutes by
+# default, then the verifier (`make bench-load LOAD_ARGS="--seconds 60"` for a short one).
+LOAD_ARGS ?=
+bench-load: $(STAMP)
+	$(BIN)/python benchmarks/bench_load.py $(LOAD_ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml: installs into the venv, freezes what resolved.
 lock:

@@ -110,6 +110,9 @@ STATUS_TABLE: tuple[tuple[type[VaultError], int, str], ...] = (
     (VaultError, 500, "Internal error"),
 )
 
+# A backend outage (catalog, blob store, key service) is worth retrying; a destroyed key never is.
+RETRY_OUTAGE = {"Retry-After": "5"}
+
 # Statuses whose detail is withheld: the client can not act on it and it may describe our internals.
 _OPAQUE = frozenset({500})
 
@@ -144,6 +147,8 @@ def vault_problem(exc: VaultError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, ContentPending):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
+    elif status == 503 and not isinstance(exc, KeyDestroyed):
+        headers = dict(RETRY_OUTAGE)
     return problem(status, title, detail, exc.code if status not in _OPAQUE else "internal_error", headers)
 
 
@@ -247,7 +252,9 @@ async def _on_database_unavailable(_request: Request, exc: Exception) -> Respons
     # The catalog could not be reached (connection refused, pool exhausted, database locked for too
     # long): a retryable outage, not a bug. SQL text and parameters stay out of the log.
     log.warning("database unavailable (%s)", type(exc).__name__)
-    return problem(503, "Backend unavailable", "the catalog database is unavailable", "backend_error")
+    return problem(
+        503, "Backend unavailable", "the catalog database is unavailable", "backend_error", RETRY_OUTAGE
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -255,3 +262,42 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _on_database_unavailable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    documented_problems(app)
+
+
+# Answers any route can give that no route declares one by one: the guards' (`api/guards.py`) body
+# deadline and size limit, a body that does not parse, and an unreachable backend. FastAPI's own 422
+# is documented as `application/json` with its HTTPValidationError schema; ours is a problem.
+_BODY_PROBLEMS: dict[str, str] = {
+    "400": "The body is malformed (framing, encoding, JSON syntax or nesting)",
+    "408": "The body did not arrive within CV_SERVER__BODY_TIMEOUT_SECONDS",
+    "413": "The body is larger than this route accepts",
+}
+_BACKEND_PROBLEM = "A backend (catalog, blob store or key service) is unavailable; retry after Retry-After"
+_PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/v1/receipts/public-key"})
+
+
+def documented_problems(app: FastAPI) -> None:
+    """Make the app's OpenAPI say every status it can answer, with the problem media type: a client
+    generated from the schema (and the schemathesis suite, tests/fuzz/) must find each one there."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            for method, op in operations.items():
+                responses: dict[str, Any] = op.setdefault("responses", {})
+                problem_content = {PROBLEM_JSON: {"schema": {"type": "object"}}}
+                if "422" in responses:
+                    responses["422"]["content"] = problem_content
+                extra = dict(_BODY_PROBLEMS) if method in ("post", "put", "patch") else {}
+                if path not in _PUBLIC:
+                    extra["503"] = _BACKEND_PROBLEM
+                for status, description in extra.items():
+                    responses.setdefault(status, {"description": description, "content": problem_content})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

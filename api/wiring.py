@@ -15,7 +15,7 @@ from typing import Any
 from api.settings import Environment, Settings
 from customization_vault import list_engines
 from customization_vault.apikeys import ApiKeys
-from customization_vault.audit import AuditLog
+from customization_vault.audit import AuditLog, ChainReport
 from customization_vault.blobs.base import BlobStore
 from customization_vault.catalog import Catalog, create_db_engine, migrate
 from customization_vault.clock import Clock, system_clock
@@ -363,6 +363,14 @@ class Services:
 
     def close(self) -> None:
         self.catalog.engine.dispose()
+
+    def verify_audit(self, public_keys_pem: list[str] | None = None) -> ChainReport:
+        """The chain checked against its signed checkpoints whenever this process can read them: the
+        CLI and the workbench must give one verdict, and a check without the anchor misses a
+        consistent rewrite by someone who can write the database."""
+        if self.anchor is None:
+            return self.audit.verify()
+        return self.anchor.verify(public_keys_pem)
 
     @property
     def lists(self) -> ListBook:

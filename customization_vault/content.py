@@ -182,7 +182,14 @@ class ContentVault:
                 size += len(chunk)
                 yield chunk
 
-        stored = self._blobs.put(key, encrypt_stream(dek, ctx, counted(), segment_size=self.segment_size))
+        try:
+            stored = self._blobs.put(key, encrypt_stream(dek, ctx, counted(), segment_size=self.segment_size))
+        except BaseException:
+            # The store may have kept the object and lost only its answer (a timeout after the write):
+            # the key is this attempt's alone, so deleting it is always safe, and no orphan waits for
+            # the sweep.
+            self._discard_blob(key)
+            raise
         try:
             with self._catalog.unit() as u:
                 current = u.orders.lock(order.id)

@@ -137,10 +137,12 @@ def _guard_woff(data: bytes) -> None:
                 raise FontParseError("font/woff table inflates past its declared size")
 
 
-def _guard_woff2(data: bytes) -> None:
+def guard_woff2(data: bytes) -> None:
     """Refuse a WOFF2 whose Brotli stream inflates past the table sizes its directory declares.
 
-    Same reason as `_guard_woff`: fontTools would inflate the whole stream before checking it.
+    Same reason as `_guard_woff`: fontTools would inflate the whole stream before checking it. A
+    stream that inflates to less is refused too (fontTools refuses it later): intake runs this guard,
+    so a WOFF2 that fulfilment could not open is never stored.
     """
     if len(data) < 48:
         raise FontParseError("truncated font/woff2 header")
@@ -173,6 +175,8 @@ def _guard_woff2(data: bytes) -> None:
         raise FontParseError(f"malformed font/woff2 font ({type(exc).__name__})") from None
     if len(out) > expected:
         raise FontParseError("font/woff2 data inflates past its declared size")
+    if len(out) < expected:
+        raise FontParseError("font/woff2 data inflates to less than its declared size")
 
 
 def read_font_info(data: bytes) -> FontInfo:
@@ -183,7 +187,7 @@ def read_font_info(data: bytes) -> FontInfo:
     if media_type == "font/woff":
         _guard_woff(data)
     elif media_type == "font/woff2":
-        _guard_woff2(data)
+        guard_woff2(data)
     try:
         from fontTools.ttLib import TTFont
 

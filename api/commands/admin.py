@@ -123,7 +123,7 @@ def audit_verify(
     settings = load_settings(data_dir)
     keys = [p.read_text(encoding="ascii") for p in public_key] if public_key else None
     with services(settings) as svc:
-        report = svc.audit.verify() if svc.anchor is None else svc.anchor.verify(keys)
+        report = svc.verify_audit(keys)
     if report.ok:
         typer.echo(f"audit chain intact: {report.checked} events, {report.anchored} signed checkpoints")
         return

@@ -30,9 +30,12 @@ from api.list_schemas import (
     RescreenRead,
 )
 from customization_vault.errors import UnsupportedType
+from customization_vault.ids import ID_PATTERN
 from customization_vault.lists import ListKind
 
 router = APIRouter(prefix="/v1/admin", tags=["admin: lists"])
+# Under the one id rule like every id in a path (`customization_vault/ids.py`): 422 before anything runs.
+JobId = Annotated[str, Path(pattern=ID_PATTERN, description="A re-screen job's id")]
 
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 _COMMON: dict[int | str, dict[str, object]] = {
@@ -143,7 +146,5 @@ def get_rescreens(
     responses={404: {"description": "No such job", **_PROBLEM}, **_COMMON},
     summary="A re-screen job's progress: state, counters, items per second",
 )
-def get_rescreen(
-    job_id: Annotated[str, Path(min_length=1, max_length=64)], who: AdminPrincipal, services: Services
-) -> RescreenRead:
+def get_rescreen(job_id: JobId, who: AdminPrincipal, services: Services) -> RescreenRead:
     return RescreenRead.of(services.rescreener().get(job_id))

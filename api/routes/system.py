@@ -97,7 +97,8 @@ def metrics(ctx: Context, _reader: MetricsReader) -> Response:
 @router.get(
     "/v1/receipts/public-key",
     summary="The Ed25519 public key (PEM) that verifies purge receipts",
-    response_class=PlainTextResponse,
+    response_class=Response,
+    responses={200: {"content": {"application/x-pem-file": {"schema": {"type": "string"}}}}},
     tags=["receipts"],
 )
 def receipt_public_key(ctx: Context) -> Response:

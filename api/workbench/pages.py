@@ -14,11 +14,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from anyio import to_thread
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 
 from api.deps import Context
+from api.routes.lists import JobId
+from api.routes.review import CaseId
 from api.streaming import stream_content
 from api.workbench import charts
 from api.workbench.auth import (
@@ -54,7 +56,6 @@ from customization_vault.lists import ListKind
 
 router = APIRouter()
 
-CaseId = Annotated[str, Path(min_length=1, max_length=64)]
 PAGE = 50
 AUDIT_PAGE = 100
 
@@ -417,7 +418,7 @@ def audit(
 @router.get("/audit/verify", response_class=HTMLResponse)
 async def audit_verify(request: Request, visit: AdminVisit, ctx: Context) -> Response:
     """The chain check walks the whole log: a fragment the audit page loads after it has shown."""
-    report = await to_thread.run_sync(ctx.services.audit.verify)
+    report = await to_thread.run_sync(ctx.services.verify_audit)
     template = "_verify.html" if request.headers.get("HX-Request") else "verify.html"
     return pages_of(request).render(request, template, visit=visit, report=report)
 
@@ -557,7 +558,7 @@ def lists_rescreen(visit: AdminPostedVisit, ctx: Context) -> Response:
 
 @router.get("/lists/rescreens/{job_id}", response_class=HTMLResponse)
 def rescreen_progress(
-    job_id: Annotated[str, Path(min_length=1, max_length=64)],
+    job_id: JobId,
     request: Request,
     visit: AdminVisit,
     ctx: Context,

@@ -8,6 +8,7 @@ either the old object, the new one, or an orphan temp file that listing ignores,
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
@@ -74,6 +75,8 @@ class LocalBlobStore:
                     os.fsync(fh.fileno())
                 os.replace(tmp, path)
             except OSError as exc:
+                if exc.errno == errno.ENOSPC:  # the operator's fix differs from any other write error
+                    raise BackendError("cannot write blob: the blob store's disk is full") from exc
                 raise BackendError("cannot write blob") from exc
         except BaseException:
             # Producer errors (a failed upload, an integrity error) propagate as they are; no trace stays.

@@ -95,6 +95,6 @@ def accept_file(data: bytes, limits: Limits, declared_type: str | None = None) -
     if media_type.kind == "font":
         validate_font(data, media_type, limits)
         return AcceptedFile(media_type, data, (), None, len(data))
-    clean = strip_metadata(data, media_type)
+    clean = strip_metadata(data, media_type, max_frames=limits.max_frames)
     facts = validate_image(clean.data, media_type, limits)
     return AcceptedFile(media_type, clean.data, clean.removed, facts, len(data))

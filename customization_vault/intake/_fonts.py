@@ -12,8 +12,10 @@ What is checked, without inflating or parsing any table but two tiny ones:
   larger than its declared size; the declared sizes stay under `MAX_SFNT_BYTES`; the same tables are
   required; `head` and `maxp` (tens of bytes) are inflated, capped, and checked as above.
 - WOFF2: the header's length is the file's; the directory parses; the compressed stream lies inside
-  the file; declared sizes stay under `MAX_SFNT_BYTES`; the same tables are required. The Brotli
-  stream is not inflated here (screening inflates it under an output cap).
+  the file; declared sizes stay under `MAX_SFNT_BYTES`; the same tables are required; the Brotli
+  stream inflates, under an output cap, to exactly the size its directory declares
+  (`screening.fonts.guard_woff2`, the guard screening runs too): a brotli bomb or a cut stream is
+  refused here rather than stored for a screening that can only call it unscreenable.
 
 Table checksums are not enforced: many fonts in circulation carry wrong ones and render fine (the
 fonts fontTools writes, which the tests use, are all correct). Messages name our rules and the tags we
@@ -29,7 +31,7 @@ from collections.abc import Mapping
 
 from customization_vault.intake.errors import CorruptFont
 from customization_vault.intake.sniff import OTF, TTF, WOFF, WOFF2, MediaType
-from screening.fonts import MAX_SFNT_BYTES
+from screening.fonts import MAX_SFNT_BYTES, FontParseError, guard_woff2
 
 __all__ = ["check_font_structure"]
 
@@ -230,3 +232,7 @@ def _check_woff2(data: bytes) -> None:
     if stream.tell() + compressed > len(data):
         raise CorruptFont(f"the {fmt}'s compressed tables run past the end of the file")
     _required(tags, fmt)
+    try:
+        guard_woff2(data)
+    except FontParseError:
+        raise CorruptFont(f"the {fmt}'s compressed tables do not inflate to their declared size") from None

@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from customization_vault.intake._exif import ExifSummary, orientation_only_tiff, read_tiff
-from customization_vault.intake.errors import CorruptImage
+from customization_vault.intake.errors import CorruptImage, TooManyFrames
 from customization_vault.intake.sniff import GIF, JPEG, PNG, WEBP, MediaType
 
 __all__ = ["Sanitized", "strip_metadata"]
@@ -66,11 +66,15 @@ class _Removed:
         return tuple(self._items)
 
 
-def strip_metadata(data: bytes, media_type: MediaType) -> Sanitized:
+def strip_metadata(data: bytes, media_type: MediaType, *, max_frames: int | None = None) -> Sanitized:
     """`data` with metadata removed; pixels and colour data byte-identical; fonts returned unchanged.
 
-    Raises `CorruptImage` when the container structure is malformed (and nothing else for any input).
+    Raises `CorruptImage` when the container structure is malformed, `TooManyFrames` as above, and
+    nothing else for any input.
     The walkers check structure, not that the pixels decode: `validate_image` the result.
+    `max_frames` stops a GIF's walk at its frame limit (`TooManyFrames`): GIF declares no frame count,
+    and an animation of thousands of tiny frames would otherwise exhaust the block budget first and
+    be called corrupt when it is only too long.
     Every walker caps how many segments/chunks/blocks it visits, so a file made of millions of
     empty structures (25 MiB of 4-byte JPEG comments) is refused in milliseconds, not minutes.
     """
@@ -78,6 +82,8 @@ def strip_metadata(data: bytes, media_type: MediaType) -> Sanitized:
     if walker is None:
         return Sanitized(data, ())
     try:
+        if media_type == GIF:
+            return _strip_gif(data, max_frames)
         return walker(data)
     except (IndexError, struct.error) as exc:  # safety net: every read is bounds-checked beforehand
         raise CorruptImage(f"malformed {media_type} structure") from exc
@@ -393,7 +399,7 @@ def _color_table_size(flags: int) -> int:
     return 3 << ((flags & 0x07) + 1) if flags & 0x80 else 0
 
 
-def _strip_gif(data: bytes) -> Sanitized:
+def _strip_gif(data: bytes, max_frames: int | None = None) -> Sanitized:
     n = len(data)
     if n < 13 or data[:6] not in (b"GIF87a", b"GIF89a"):
         raise _corrupt("GIF without header")
@@ -403,6 +409,7 @@ def _strip_gif(data: bytes) -> Sanitized:
     out = bytearray(data[:pos])
     removed = _Removed()
     budget = _Budget(n)
+    frames = 0
     while pos < n:  # a missing trailer is tolerated, as decoders do
         budget.spend()
         introducer = data[pos]
@@ -430,6 +437,9 @@ def _strip_gif(data: bytes) -> Sanitized:
                 out += data[pos:end]  # graphic control (delay, transparency, disposal) and plain text
             pos = end
         elif introducer == 0x2C:
+            frames += 1
+            if max_frames is not None and frames > max_frames:
+                raise TooManyFrames(f"the animation exceeds {max_frames} frames")
             if pos + 10 > n:
                 raise _corrupt("GIF image descriptor truncated")
             start = pos + 10 + _color_table_size(data[pos + 9]) + 1  # + LZW minimum code size

@@ -97,7 +97,7 @@ def validate_image(data: bytes, media_type: MediaType, limits: Limits) -> ImageF
         _check_pixels(size[0] * size[1], limits)
     # The container walk before Pillow: bounded, and it refuses structure floods (millions of empty
     # segments) that Pillow's own per-segment Python loops would take minutes over.
-    strip_metadata(data, media_type)
+    strip_metadata(data, media_type, max_frames=limits.max_frames)
     try:
         return _decode(data, fmt, limits)
     except VaultError:
@@ -126,7 +126,7 @@ def _decode(data: bytes, fmt: str, limits: Limits) -> ImageFacts:
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
         width, height = im.size
         mode = im.mode
-        orientation = _orientation(im)
+        orientation = 1
         if width < 1 or height < 1:
             raise CorruptImage("the image has no pixels")
         # GIF has no frame count in its header (counting means parsing every frame), so GIF is
@@ -150,6 +150,11 @@ def _decode(data: bytes, fmt: str, limits: Limits) -> ImageFacts:
             if fmt == "JPEG" and frames == 0:
                 im.draft(im.mode, (max(1, w // 8), max(1, h // 8)))
             im.load()
+            if frames == 0:
+                # Only after the first frame decoded: Pillow's PNG `getexif()` loads the image itself,
+                # and `_orientation` swallows every error, so read first, a corrupt stream passed as
+                # decoded (the hostile corpus's png-corrupt-deflate).
+                orientation = _orientation(im)
             frames += 1
         return ImageFacts(width=width, height=height, frames=frames, mode=mode, orientation=orientation)
 

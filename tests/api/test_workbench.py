@@ -302,3 +302,30 @@ def test_dashboard_and_audit_show_the_days_work(api: Api, pages: Any) -> None:
     verify = admin.request("GET", "/review/audit/verify", headers={"HX-Request": "true"})
     assert "The chain is intact" in verify.text
     assert "<html" not in verify.text  # a fragment for htmx
+
+
+def test_the_audit_page_checks_the_chain_against_its_signed_checkpoints(api: Api, pages: Any) -> None:
+    """A consistent rewrite passes the bare chain; the page must give `audit verify`'s verdict."""
+    from tests.retention.test_anchor import _rewrite
+
+    flagged_case(api)
+    assert api.services.anchor is not None
+    assert api.services.anchor.checkpoint() is not None
+    admin = pages()
+    admin.sign_in(api.keys.admin)
+    verify = admin.request("GET", "/review/audit/verify", headers={"HX-Request": "true"})
+    assert "The chain is intact" in verify.text
+    _rewrite(api.services, edit_seq=1)
+    assert api.services.audit.verify().ok  # the chain alone can not tell
+    broken = admin.request("GET", "/review/audit/verify", headers={"HX-Request": "true"})
+    assert "The chain is broken" in broken.text
+    assert "signed checkpoint" in broken.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/review/cases/a%3Fb", "/review/cases/%E2%82%AC", "/review/lists/rescreens/a%3Fb"]
+)
+def test_workbench_ids_in_paths_follow_the_id_rule(api: Api, pages: Any, path: str) -> None:
+    admin = pages()
+    admin.sign_in(api.keys.admin)
+    assert admin.page(path).status_code == 422
