@@ -210,7 +210,7 @@ class FulfilmentService:
         deadline = time.monotonic() + budget
         if worker is not None:
             try:
-                worker.submit(result.item.id).result(timeout=budget)
+                worker.submit(result.item.id, text=result.item.kind == "text").result(timeout=budget)
             except FutureTimeout:  # still screening: the job goes on, the client hears "pending"
                 pass
         pause = self.jobs.poll_seconds

@@ -106,6 +106,8 @@ class ScreeningWorker:
         self._heartbeat: threading.Thread | None = None
         # Items screened now for a waiting upload; bounded so a burst cannot start unbounded threads.
         self._now = ThreadPoolExecutor(max_workers=2 * self.settings.threads, thread_name_prefix=self.name)
+        # Text's own lane: its ~1 ms screening must not wait in `_now` behind images' OCR.
+        self._now_text = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{self.name}-text")
 
     def __repr__(self) -> str:
         return f"ScreeningWorker(name={self.name!r}, threads={self.settings.threads})"
@@ -122,11 +124,21 @@ class ScreeningWorker:
         jobs = self._claim(limit=limit or self.settings.threads)
         return [self.run(job) for job in jobs]
 
-    def submit(self, item_id: str) -> Future[JobOutcome | None]:
+    def drain(self) -> list[JobOutcome]:
+        """Screen every job that is due now, one batch after another, until none is left (`worker
+        --once`). A job put back for a later retry is not due and ends the drain; one put back after
+        a crash is due at once and runs again, so the drain ends with it screened or unscreenable."""
+        outcomes: list[JobOutcome] = []
+        while batch := self.run_once():
+            outcomes.extend(batch)
+        return outcomes
+
+    def submit(self, item_id: str, *, text: bool = False) -> Future[JobOutcome | None]:
         """Screen this item's job now if it is still waiting (an upload waits on the result); None when
         another worker already holds it. Runs in the caller's context, so what it logs carries the
-        upload's request id."""
-        return self._now.submit(contextvars.copy_context().run, self._run_item, item_id)
+        upload's request id. `text` items go to their own lane, never behind images."""
+        pool = self._now_text if text else self._now
+        return pool.submit(contextvars.copy_context().run, self._run_item, item_id)
 
     def _run_item(self, item_id: str) -> JobOutcome | None:
         jobs = self._claim(limit=1, item_id=item_id)
@@ -287,6 +299,7 @@ class ScreeningWorker:
             t.join(timeout)
         self._threads.clear()
         self._now.shutdown(wait=True, cancel_futures=True)
+        self._now_text.shutdown(wait=True, cancel_futures=True)
         if self._heartbeat is not None:
             self._heartbeat.join(timeout)
             self._heartbeat = None
