@@ -63,7 +63,14 @@ class ScreeningJobs:
         return None if row is None else JobView.of(row)
 
     def claim(
-        self, now: datetime, until: datetime, worker: str, *, limit: int, item_id: str | None = None
+        self,
+        now: datetime,
+        until: datetime,
+        worker: str,
+        *,
+        limit: int,
+        item_id: str | None = None,
+        skip_orders: Sequence[str] = (),
     ) -> list[JobView]:
         """Lease up to `limit` due jobs (or the one job of `item_id`) to `worker`: text first, then
         oldest first.
@@ -86,6 +93,8 @@ class ScreeningJobs:
         )
         if item_id is not None:
             q = q.where(ScreeningJob.item_id == item_id)
+        if skip_orders:  # orders whose uploads screen their own items in the claiming process
+            q = q.where(ScreeningJob.order_id.not_in(list(skip_orders)))
         rows = list(
             self._s.execute(
                 q.order_by(text_first, ScreeningJob.available_at, ScreeningJob.id)

@@ -206,6 +206,18 @@ def test_text_jobs_are_claimed_before_older_image_jobs(services: Any, clock: Fro
     assert [j.item_id for j in worker._claim(limit=2)] == [images[1]]
 
 
+def test_the_loop_leaves_an_order_alone_while_its_upload_screens_its_own_item(services: Any) -> None:
+    order, other = _order(services), _order(services, "o-2")
+    mine, theirs = _upload(services, order), _upload(services, other)
+    worker = _worker(services, Scripted(), "w1")
+    with worker.reserve(order.id):
+        assert [j.item_id for j in worker._claim(limit=2, loop=True)] == [theirs]
+        # The upload's own claim (by item) is not held back, nor is another worker's.
+        assert [j.item_id for j in worker._claim(limit=1, item_id=mine)] == [mine]
+    _upload(services, order, b"later")
+    assert len(worker._claim(limit=2, loop=True)) == 1  # released: the loop takes the order's jobs again
+
+
 def test_drain_screens_every_due_job_and_stops_at_one_waiting_for_its_retry(services: Any) -> None:
     order = _order(services)
     crashing, clear, later = (_upload(services, order, name) for name in (b"crash", b"fine", b"outage"))
