@@ -306,6 +306,7 @@ def build_screening_worker(services: Services, *, processes: int | None = None) 
                 cpu_seconds=math.ceil(cfg.item_timeout_seconds),
                 wall_seconds=cfg.item_timeout_seconds,
             ),
+            inline=services.screener,  # text: this process's engine, on the same newest lists
         )
     return ScreeningWorker(
         services.vault.content,

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import make_jpeg
+from bench_api import make_design, make_jpeg
 from bench_ocr import BRANDS, FONTS, normalise, render
 
 from screening.image import ImageRegistry, ImageScreener
@@ -72,25 +72,30 @@ def brand_banners(seed: int) -> list[tuple[str, bytes, str]]:
     return out
 
 
-def misses(gated: OcrEngine, full: OcrEngine, images: list[tuple[str, bytes, str]], label: str) -> None:
-    read_full = read_gated = lines_lost = words_lost = 0
-    examples = []
-    for name, data, want in images:
-        a, b = read_text(full, data), read_text(gated, data)
-        found_full = normalise(want) in normalise(a)
-        found_gated = normalise(want) in normalise(b)
-        read_full += found_full
-        read_gated += found_gated
-        lines_lost += bool(a) and not b
-        if found_full and not found_gated:
-            words_lost += 1
-            examples.append(name)
+def misses(
+    engines: dict[str, OcrEngine], full: OcrEngine, images: list[tuple[str, bytes, str]], label: str
+) -> None:
+    """Each engine's reads against the ungated one's (read once per image)."""
+    reads_full = [read_text(full, data) for _, data, _ in images]
     n = len(images)
-    shown = f"; e.g. {', '.join(examples[:4])}" if examples else ""
-    print(
-        f"  {label:<34} {n:>4} images: text read in full {read_full}/{n} ungated, {read_gated}/{n} gated; "
-        f"gate missed {words_lost} read ({lines_lost} images with any line){shown}"
-    )
+    for key, gated in engines.items():
+        read_full = read_gated = lines_lost = words_lost = 0
+        examples = []
+        for (name, data, want), a in zip(images, reads_full, strict=True):
+            b = read_text(gated, data)
+            found_full = normalise(want) in normalise(a)
+            found_gated = normalise(want) in normalise(b)
+            read_full += found_full
+            read_gated += found_gated
+            lines_lost += bool(a) and not b
+            if found_full and not found_gated:
+                words_lost += 1
+                examples.append(name)
+        shown = f"; e.g. {', '.join(examples[:4])}" if examples else ""
+        print(
+            f"  {label:<32} {key:<16} {n:>4} images: text read in full {read_full}/{n} ungated, "
+            f"{read_gated}/{n} gated; gate missed {words_lost} read ({lines_lost} with any line){shown}"
+        )
 
 
 def cost(
@@ -115,18 +120,34 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev-set", type=Path, required=True, help="make_dev_set.py's set folder")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--variants", default="strokes+region,strokes+full,strokes+none,cnn-gate+full")
+    ap.add_argument("--misses-only", action="store_true", help="skip the cost part")
     a = ap.parse_args()
     print(
         f"# machine: {platform.platform()}, {platform.machine()}, python {platform.python_version()}, "
         f"cores={os.cpu_count()}, load {os.getloadavg()[0]:.1f} (shared: noisy; CPU time is measured)"
     )
-    gated = RapidOcrEngine(threads=1)
     full = RapidOcrEngine(threads=1, gate_side=None)
-    gated.warm_up()
     full.warm_up()
-    print("misses (text the ungated engine reads that the gated one does not):")
-    misses(gated, full, caption_family(a.dev_set), "dev set caption family + text")
-    misses(gated, full, brand_banners(7), "rendered brand names (3 sizes)")
+    # The default (stroke test, 320 px CNN gate, detection again on the gate boxes' region) and the
+    # alternatives measured against it: no stroke test, the second pass on the whole image or none
+    # (recognise the gate's own boxes).
+    variants = {
+        "strokes+region": {},
+        "strokes+full": {"second_pass": "full"},
+        "strokes+none": {"second_pass": "none"},
+        "cnn-gate+full": {"second_pass": "full", "stroke_test": False},
+    }
+    chosen = [v for v in a.variants.split(",") if v]
+    passes = {k: RapidOcrEngine(threads=1, **variants[k]) for k in chosen}  # type: ignore[arg-type]
+    for engine in passes.values():
+        engine.warm_up()
+    gated = passes.get("strokes+region") or RapidOcrEngine(threads=1)
+    print("misses (text the ungated engine reads that a gated one does not):")
+    misses(dict(passes), full, caption_family(a.dev_set), "dev set caption family + text")
+    misses(dict(passes), full, brand_banners(7), "rendered brand names (3 sizes)")
+    if a.misses_only:
+        return 0
 
     from screening.text import build_text_screener
 
@@ -137,6 +158,9 @@ def main() -> int:
         "OCR gated": ImageScreener(registry, gated, text),
         "OCR ungated": ImageScreener(registry, full, text),
     }
+    per_pass = {"OCR off": screeners["OCR off"]} | {
+        name: ImageScreener(registry, engine, text) for name, engine in passes.items()
+    }
     photos = [make_jpeg(seed) for seed in range(6)]
     natural = []
     for line in (a.dev_set / "manifest.jsonl").read_text().splitlines():
@@ -146,7 +170,12 @@ def main() -> int:
     print("cost:")
     cost(screeners, photos, "1 MP photos without text (bench_api)", a.rounds)
     cost(screeners, natural[:20], "dev set natural photos", 1)
-    print(f"  gate: closed {gated.gate_closed}, opened {gated.gate_opened} (all reads in this run)")
+    cost(per_pass, [make_design(seed) for seed in range(6)], "1 MP designs with text (bench_api)", a.rounds)
+    cost(per_pass, photos, "1 MP photos without text, per variant", a.rounds)
+    print(
+        f"  gate (strokes+region): closed {gated.gate_closed} ({gated.strokes_closed} by the stroke test "
+        f"alone), opened {gated.gate_opened} (all reads in this run)"
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,9 +190,12 @@ class FulfilmentService:
     def _store(
         self, order: OrderView, data: bytes, new: NewItem, prefer: Preference, *, actor: str
     ) -> UploadResult:
-        """Encrypt and store; with jobs, the item is `received` and its job enqueued in the same unit."""
-        item, created = self.vault.content.put_item(order, [data], new, actor=actor)
-        return self._await(order, UploadResult(item, created), prefer)
+        """Encrypt and store; with jobs, the item is `received` and its job enqueued in the same unit.
+        An upload that waits for its verdict screens its own item (`ScreeningWorker.reserve`)."""
+        worker = None if self.jobs is None or prefer.respond_async else self.jobs.worker
+        with worker.reserve(order.id) if worker is not None else nullcontext():
+            item, created = self.vault.content.put_item(order, [data], new, actor=actor)
+            return self._await(order, UploadResult(item, created), prefer)
 
     def _await(self, order: OrderView, result: UploadResult, prefer: Preference) -> UploadResult:
         """The verdict if it lands within the deadline (or the client's shorter `wait`), else pending."""
@@ -210,7 +214,7 @@ class FulfilmentService:
         deadline = time.monotonic() + budget
         if worker is not None:
             try:
-                worker.submit(result.item.id).result(timeout=budget)
+                worker.submit(result.item.id, text=result.item.kind == "text").result(timeout=budget)
             except FutureTimeout:  # still screening: the job goes on, the client hears "pending"
                 pass
         pause = self.jobs.poll_seconds

@@ -14,8 +14,10 @@ import contextvars
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -103,30 +105,64 @@ class ScreeningWorker:
         self._threads: list[threading.Thread] = []
         self._inflight: set[str] = set()
         self._inflight_lock = threading.Lock()
+        # Orders with an upload in this process that will screen its own item (`reserve`).
+        self._reserved: Counter[str] = Counter()
         self._heartbeat: threading.Thread | None = None
         # Items screened now for a waiting upload; bounded so a burst cannot start unbounded threads.
         self._now = ThreadPoolExecutor(max_workers=2 * self.settings.threads, thread_name_prefix=self.name)
+        # Text's own lane: its ~1 ms screening must not wait in `_now` behind images' OCR.
+        self._now_text = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{self.name}-text")
 
     def __repr__(self) -> str:
         return f"ScreeningWorker(name={self.name!r}, threads={self.settings.threads})"
 
     # ------------------------------------------------------------------ claiming
-    def _claim(self, *, limit: int, item_id: str | None = None) -> list[JobView]:
+    def _claim(self, *, limit: int, item_id: str | None = None, loop: bool = False) -> list[JobView]:
         now = self.clock()
         until = now + timedelta(seconds=self.settings.lease_seconds)
+        skip: list[str] = []
+        if loop:
+            with self._inflight_lock:
+                skip = list(self._reserved)
         with self.content.catalog.unit() as u:
-            return u.jobs.claim(now, until, self.name, limit=limit, item_id=item_id)
+            return u.jobs.claim(now, until, self.name, limit=limit, item_id=item_id, skip_orders=skip)
 
     def run_once(self, limit: int | None = None) -> list[JobOutcome]:
         """Claim up to `limit` due jobs (default: `threads`) and screen them one after another."""
         jobs = self._claim(limit=limit or self.settings.threads)
         return [self.run(job) for job in jobs]
 
-    def submit(self, item_id: str) -> Future[JobOutcome | None]:
+    def drain(self) -> list[JobOutcome]:
+        """Screen every job that is due now, one batch after another, until none is left (`worker
+        --once`). A job put back for a later retry is not due and ends the drain; one put back after
+        a crash is due at once and runs again, so the drain ends with it screened or unscreenable."""
+        outcomes: list[JobOutcome] = []
+        while batch := self.run_once():
+            outcomes.extend(batch)
+        return outcomes
+
+    def submit(self, item_id: str, *, text: bool = False) -> Future[JobOutcome | None]:
         """Screen this item's job now if it is still waiting (an upload waits on the result); None when
         another worker already holds it. Runs in the caller's context, so what it logs carries the
-        upload's request id."""
-        return self._now.submit(contextvars.copy_context().run, self._run_item, item_id)
+        upload's request id. `text` items go to their own lane, never behind images."""
+        pool = self._now_text if text else self._now
+        return pool.submit(contextvars.copy_context().run, self._run_item, item_id)
+
+    @contextmanager
+    def reserve(self, order_id: str) -> Iterator[None]:
+        """While an upload stores an item and then screens it with `submit`, this worker's loop leaves
+        the order's jobs alone: the upload screens its own item, in its own context (its log lines
+        carry the request's id), instead of racing the loop for it between the store and the
+        submit. Other workers are not bound by it (the job is theirs if this process dies)."""
+        with self._inflight_lock:
+            self._reserved[order_id] += 1
+        try:
+            yield
+        finally:
+            with self._inflight_lock:
+                self._reserved[order_id] -= 1
+                if self._reserved[order_id] <= 0:
+                    del self._reserved[order_id]
 
     def _run_item(self, item_id: str) -> JobOutcome | None:
         jobs = self._claim(limit=1, item_id=item_id)
@@ -254,7 +290,7 @@ class ScreeningWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                jobs = self._claim(limit=1)
+                jobs = self._claim(limit=1, loop=True)
             except (DatabaseUnavailable, BackendError) as exc:
                 log.warning("%s: claim failed (%s)", self.name, type(exc).__name__)
                 jobs = []
@@ -287,6 +323,7 @@ class ScreeningWorker:
             t.join(timeout)
         self._threads.clear()
         self._now.shutdown(wait=True, cancel_futures=True)
+        self._now_text.shutdown(wait=True, cancel_futures=True)
         if self._heartbeat is not None:
             self._heartbeat.join(timeout)
             self._heartbeat = None

@@ -66,7 +66,8 @@ def sqs_consumer(svc: Services, purger: Purger) -> Any | None:
 def worker(
     data_dir: DataDirOption = None,
     once: Annotated[
-        bool, typer.Option("--once", help="One full sweep (with maintenance), then exit")
+        bool,
+        typer.Option("--once", help="Screen every due upload, one full sweep (with maintenance), then exit"),
     ] = False,
     interval: Annotated[
         float | None,
@@ -115,9 +116,14 @@ def worker(
             svc.catalog, config=settings.webhooks, clock=svc.clock, metrics=svc.webhook_metrics
         )
         if once:
+            screened = _drain_screening(svc, processes) if screening and settings.screening.enabled else {}
             report = sweeper.run_once(maintenance=True)
             delivery = deliverer.run_once()
-            typer.echo(json.dumps({**asdict(report), "webhooks": asdict(delivery)}, sort_keys=True))
+            typer.echo(
+                json.dumps(
+                    {**asdict(report), "webhooks": asdict(delivery), "screening": screened}, sort_keys=True
+                )
+            )
             # A receiver that does not answer is the seller's outage, not the worker's failure.
             raise typer.Exit(code=1 if report.failed else 0)
         stop = threading.Event()
@@ -156,6 +162,21 @@ def worker(
                 task.stop()
         counters = {**purger.metrics.snapshot(), **deliverer.metrics.snapshot()}
         typer.echo(f"{sweeper.name}: stopped ({json.dumps(counters, sort_keys=True)})", err=True)
+
+
+def _drain_screening(svc: Services, processes: int | None) -> dict[str, int]:
+    """Screen every due screening job before the sweep (so a cron-driven `worker --once` leaves no
+    upload pending); how many jobs came to each outcome. The screening processes start only if an
+    item needs one (text is screened in this process) and are shut down before the sweep."""
+    worker = build_screening_worker(svc, processes=processes)
+    try:
+        outcomes = worker.drain()
+    finally:
+        worker.stop()
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return counts
 
 
 @receipts_app.command("verify")

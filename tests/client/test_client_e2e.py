@@ -315,6 +315,37 @@ def test_the_async_client_runs_an_order_end_to_end(server: Server) -> None:
     anyio.run(main)
 
 
+def test_respond_async_answers_pending_and_the_verdict_is_waited_for(server: Server) -> None:
+    with server.client() as vault:
+        vault.create_order("E-1")
+        item = vault.upload_text("E-1", f"engrave {REVIEW_TERM}", idempotency_key="E-1:1", respond_async=True)
+        # 202 at once: stored, not screened (the worker screens it in the background).
+        assert (item.pending, item.verdict, item.state, item.fetchable) == (
+            True,
+            "pending",
+            "received",
+            False,
+        )
+        screened = vault.wait_for_verdict("E-1", item.id, timeout=60, interval=0.1)
+        assert (screened.id, screened.pending, screened.verdict) == (item.id, False, "flagged")
+        assert [f.entry for f in screened.findings] != []
+        assert vault.get_item("E-1", item.id).verdict == "flagged"
+        clear = vault.upload_file("E-1", noise_png(200), filename="e.png", respond_async=True)
+        assert clear.pending
+        assert vault.wait_for_verdict("E-1", clear.id, timeout=60, interval=0.1).state == "clear"
+        # Without the preference the upload still answers with its verdict, as it always did.
+        assert not vault.upload_text("E-1", "plain words").pending
+
+    async def main() -> None:
+        async with AsyncClient(server.base, server.seller_a) as vault:
+            item = await vault.upload_text("E-1", "async words", respond_async=True)
+            assert item.pending
+            done = await vault.wait_for_verdict("E-1", item.id, timeout=60, interval=0.1)
+            assert (done.pending, done.verdict) == (False, "clear")
+
+    anyio.run(main)
+
+
 def _documented_example() -> str:
     text = (ROOT / "docs" / "client.md").read_text()
     block = text.split("<!-- example:begin -->", 1)[1].split("<!-- example:end -->", 1)[0]

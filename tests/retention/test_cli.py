@@ -107,3 +107,20 @@ def test_all_active_leaves_out_released_and_lapsed_holds(svc: Any) -> None:
     assert [h.id for h in holds.active()] == [lapsing.id, lasting.id]
     clock.advance(timedelta(hours=2))
     assert [h.id for h in holds.active()] == [lasting.id]
+
+
+def test_worker_once_screens_every_waiting_upload_before_it_exits(data_dir: Path, svc: Any) -> None:
+    from customization_vault.content import NewItem
+
+    seller = svc.vault.orders.ensure_seller("seller-s")
+    order, _ = svc.vault.orders.create(seller, "CLI-S", actor="t")
+    pending = NewItem(kind="text", content_type="text/plain; charset=utf-8", verdict=None)
+    ids = [svc.vault.content.put_item(order, [t], pending, actor="t")[0].id for t in (b"one", b"two")]
+    assert {svc.vault.content.get_item(order, i).state for i in ids} == {"received"}
+
+    code, out, err = cli(data_dir, "worker", "--once", "--processes", "1")
+    assert code == 0, err
+    assert json.loads(out)["screening"] == {"clear": 2}
+    assert {svc.vault.content.get_item(order, i).verdict for i in ids} == {"clear"}
+    code, out, err = cli(data_dir, "worker", "--once", "--processes", "1")
+    assert json.loads(out)["screening"] == {}  # nothing left

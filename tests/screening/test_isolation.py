@@ -118,3 +118,30 @@ def test_engines_that_cannot_be_built_are_a_deployment_fault() -> None:
             p.screen(b"x", "text/plain")
     finally:
         p.close()
+
+
+class Recording:
+    """The inline lane's screener: records what it was handed, in the test's own process."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def screen(self, data: bytes, media_type: str) -> Verdict:
+        self.seen.append(media_type)
+        return Verdict.of(())
+
+
+def test_text_is_screened_inline_and_never_waits_for_a_child() -> None:
+    # The children cannot even start (their engines fail to build): text still gets its verdict from
+    # the inline screener, while an image needs a child and fails as a deployment fault.
+    inline = Recording()
+    p = IsolatedScreener(broken, processes=1, limits=IsolationLimits(start_seconds=120), inline=inline)
+    try:
+        assert p.screen(b"Happy birthday", "text/plain; charset=utf-8").kind == "clear"
+        assert inline.seen == ["text/plain; charset=utf-8"]
+        assert p.status().state == "not_loaded"  # no child was started for the text
+        with pytest.raises(ScreeningUnavailableError):
+            p.screen(_png(8), "image/png")
+        assert inline.seen == ["text/plain; charset=utf-8"]
+    finally:
+        p.close()

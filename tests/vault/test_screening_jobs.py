@@ -188,6 +188,59 @@ def test_a_failing_backend_is_retried_later_without_counting_a_crash(
     assert [o.outcome for o in worker.run_once()] == ["clear"]
 
 
+def test_text_jobs_are_claimed_before_older_image_jobs(services: Any, clock: FrozenClock) -> None:
+    order = _order(services)
+    images = []
+    for n in range(2):
+        item, _ = services.vault.content.put_item(
+            order,
+            [b"\x89PNG %d" % n],
+            NewItem(kind="image", content_type="image/png", verdict=None),
+            actor="t",
+        )
+        images.append(item.id)
+        clock.advance(timedelta(seconds=1))
+    text = _upload(services, order)  # enqueued last
+    worker = _worker(services, Scripted(), "w1")
+    assert [j.item_id for j in worker._claim(limit=2)] == [text, images[0]]
+    assert [j.item_id for j in worker._claim(limit=2)] == [images[1]]
+
+
+def test_the_loop_leaves_an_order_alone_while_its_upload_screens_its_own_item(services: Any) -> None:
+    order, other = _order(services), _order(services, "o-2")
+    mine, theirs = _upload(services, order), _upload(services, other)
+    worker = _worker(services, Scripted(), "w1")
+    with worker.reserve(order.id):
+        assert [j.item_id for j in worker._claim(limit=2, loop=True)] == [theirs]
+        # The upload's own claim (by item) is not held back, nor is another worker's.
+        assert [j.item_id for j in worker._claim(limit=1, item_id=mine)] == [mine]
+    _upload(services, order, b"later")
+    assert len(worker._claim(limit=2, loop=True)) == 1  # released: the loop takes the order's jobs again
+
+
+def test_drain_screens_every_due_job_and_stops_at_one_waiting_for_its_retry(services: Any) -> None:
+    order = _order(services)
+    crashing, clear, later = (_upload(services, order, name) for name in (b"crash", b"fine", b"outage"))
+    # "crash" kills its screening process twice (requeued due at once, then unscreenable), "fine"
+    # clears, "outage" meets a failing backend and waits for its retry time: the drain ends there.
+    scripts = {
+        b"crash": Scripted(ScreeningCrashed("signal:11"), ScreeningCrashed("signal:11")),
+        b"fine": Scripted(Verdict.of(())),
+        b"outage": Scripted(ScreeningUnavailableError("no engines")),
+    }
+
+    class ByItem:
+        def screen(self, data: bytes, media_type: str) -> Verdict:
+            return scripts[data].screen(data, media_type)
+
+    outcomes = _worker(services, ByItem(), "w1").drain()
+    assert sorted((o.item_id, o.outcome) for o in outcomes) == sorted(
+        [(crashing, "crashed"), (crashing, "unscreenable"), (clear, "clear"), (later, "retry")]
+    )
+    assert _job(services, later).state == JobState.QUEUED
+    assert all(script.answers == [] for script in scripts.values())
+
+
 @pytest.mark.parametrize("when", ["before the claim", "while screening"])
 def test_a_job_of_an_order_that_left_open_is_cancelled_and_writes_nothing(services: Any, when: str) -> None:
     order = _order(services)

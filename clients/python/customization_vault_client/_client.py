@@ -18,7 +18,15 @@ import anyio
 import httpx
 
 from customization_vault_client import _core
-from customization_vault_client._core import CHUNK_SIZE, Upload, UploadSource, order_path, segment
+from customization_vault_client._core import (
+    CHUNK_SIZE,
+    Upload,
+    UploadSource,
+    item_path,
+    order_path,
+    segment,
+    upload_headers,
+)
 from customization_vault_client._errors import NotFound, TransportError
 from customization_vault_client._models import Download, Item, Order, OrderDetail, PurgeResult, Receipt
 from customization_vault_client._receipts import verify_receipt
@@ -140,27 +148,52 @@ class Client:
         filename: str | None = None,
         content_type: str | None = None,
         idempotency_key: str | None = None,
+        respond_async: bool = False,
     ) -> Item:
         """Upload an image or font from bytes, a path or an open binary file (streamed, not read into
         memory). Give an `idempotency_key` you can derive again (say "<order>:<line>") so even a retry
-        by a restarted process stores the item once; without one, a fresh key covers this call's retries."""
-        key = idempotency_key or _core.new_idempotency_key()
+        by a restarted process stores the item once; without one, a fresh key covers this call's retries.
+
+        The service answers once the item is screened, up to its deadline. With `respond_async` it
+        answers as soon as the item is stored (202, `item.pending`): a fulfilment system that uploads
+        many items does not hold a connection per item, and collects verdicts with `wait_for_verdict`
+        (or `get_order`). An item still screening at the service's deadline comes back pending too."""
         upload = Upload(file, filename, content_type)
         response = self._request(
-            "POST", order_path(order_id, "items"), upload=upload, headers={_core.IDEMPOTENCY_HEADER: key}
+            "POST",
+            order_path(order_id, "items"),
+            upload=upload,
+            headers=upload_headers(idempotency_key, respond_async),
         )
         return _core.item_of(response)
 
-    def upload_text(self, order_id: str, text: str, *, idempotency_key: str | None = None) -> Item:
-        """Upload a text item (to engrave or print); idempotent like `upload_file`."""
-        key = idempotency_key or _core.new_idempotency_key()
+    def upload_text(
+        self, order_id: str, text: str, *, idempotency_key: str | None = None, respond_async: bool = False
+    ) -> Item:
+        """Upload a text item (to engrave or print); idempotent and `respond_async` like `upload_file`."""
         response = self._request(
             "POST",
             order_path(order_id, "items"),
             json={"kind": "text", "text": text},
-            headers={_core.IDEMPOTENCY_HEADER: key},
+            headers=upload_headers(idempotency_key, respond_async),
         )
         return _core.item_of(response)
+
+    def get_item(self, order_id: str, item_id: str) -> Item:
+        """One item: its state and verdict (`pending` while it is screened), findings and review."""
+        return Item.of(self._request("GET", item_path(order_id, item_id)).json())
+
+    def wait_for_verdict(
+        self, order_id: str, item_id: str, *, timeout: float = 60.0, interval: float = 0.5
+    ) -> Item:
+        """The item once screened (its verdict no longer pending), looking every `interval` seconds;
+        TimeoutError if it is still pending after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            item = self.get_item(order_id, item_id)
+            if not item.pending:
+                return item
+            self._sleep(_core.poll_delay(interval, deadline, time.monotonic(), f"item {item_id}"))
 
     def download(
         self,
@@ -352,23 +385,40 @@ class AsyncClient:
         filename: str | None = None,
         content_type: str | None = None,
         idempotency_key: str | None = None,
+        respond_async: bool = False,
     ) -> Item:
-        key = idempotency_key or _core.new_idempotency_key()
         upload = Upload(file, filename, content_type)
         response = await self._request(
-            "POST", order_path(order_id, "items"), upload=upload, headers={_core.IDEMPOTENCY_HEADER: key}
+            "POST",
+            order_path(order_id, "items"),
+            upload=upload,
+            headers=upload_headers(idempotency_key, respond_async),
         )
         return _core.item_of(response)
 
-    async def upload_text(self, order_id: str, text: str, *, idempotency_key: str | None = None) -> Item:
-        key = idempotency_key or _core.new_idempotency_key()
+    async def upload_text(
+        self, order_id: str, text: str, *, idempotency_key: str | None = None, respond_async: bool = False
+    ) -> Item:
         response = await self._request(
             "POST",
             order_path(order_id, "items"),
             json={"kind": "text", "text": text},
-            headers={_core.IDEMPOTENCY_HEADER: key},
+            headers=upload_headers(idempotency_key, respond_async),
         )
         return _core.item_of(response)
+
+    async def get_item(self, order_id: str, item_id: str) -> Item:
+        return Item.of((await self._request("GET", item_path(order_id, item_id))).json())
+
+    async def wait_for_verdict(
+        self, order_id: str, item_id: str, *, timeout: float = 60.0, interval: float = 0.5
+    ) -> Item:
+        deadline = time.monotonic() + timeout
+        while True:
+            item = await self.get_item(order_id, item_id)
+            if not item.pending:
+                return item
+            await self._sleep(_core.poll_delay(interval, deadline, time.monotonic(), f"item {item_id}"))
 
     async def download(
         self,

@@ -100,6 +100,27 @@ class Upload:
                 file.close()
 
 
+PREFER_ASYNC = {"Prefer": "respond-async"}  # RFC 7240: answer 202 at once, screen in the background
+
+
+def upload_headers(idempotency_key: str | None, respond_async: bool) -> dict[str, str]:
+    """An upload's headers: its idempotency key (a fresh one covers this call's retries) and, when
+    asked, `Prefer: respond-async`."""
+    headers = {IDEMPOTENCY_HEADER: idempotency_key or new_idempotency_key()}
+    return {**headers, **PREFER_ASYNC} if respond_async else headers
+
+
+def item_path(order_id: str, item_id: str) -> str:
+    return order_path(order_id, "items", segment(item_id, "item_id"))
+
+
+def poll_delay(interval: float, deadline: float, now: float, what: str) -> float:
+    """How long to wait before the next look at a pending item; TimeoutError past the deadline."""
+    if now + interval > deadline:
+        raise TimeoutError(f"{what}: still pending at the deadline")
+    return interval
+
+
 def headers_for(request_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {REQUEST_ID_HEADER: request_id, **(extra or {})}
 

@@ -116,6 +116,12 @@ class Item:
     def fetchable(self) -> bool:
         return self.state in ("clear", "approved")
 
+    @property
+    def pending(self) -> bool:
+        """Stored, not screened yet: the upload answered 202 (`respond_async=True`, or screening
+        outlasted the service's deadline). `wait_for_verdict` returns the item once it is screened."""
+        return self.verdict == "pending" or self.state == "received"
+
     @classmethod
     def of(cls, d: Mapping[str, Any], *, replayed: bool = False) -> Item:
         review = d.get("review")

@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -16,6 +17,7 @@ from screening.image.ocr import (
     TesseractOcrEngine,
     _parse_tsv,
     default_ocr_engine,
+    has_strokes,
 )
 from screening.image.ocr_base import OcrEngine, OcrLine
 from tests.conftest import unavailable
@@ -84,6 +86,47 @@ def test_blank_and_odd_images_give_no_lines(rapid: RapidOcrEngine) -> None:
     assert rapid.read(Image.new("RGB", (640, 480), (255, 255, 255))) == []
     assert rapid.read(Image.new("L", (5, 5), 0)) == []
     assert isinstance(rapid.read(Image.new("RGBA", (300, 100), (0, 0, 0, 0))), list)
+
+
+def _small(img: Image.Image) -> np.ndarray:  # type: ignore[type-arg]
+    return RapidOcrEngine._bgr(img.convert("RGB"), 320)[0]
+
+
+def _photo(side: int = 1000) -> Image.Image:
+    """Smooth colour fields and a soft-edged disc, with fine noise: a photo without text."""
+    y, x = np.mgrid[0:side, 0:side].astype(np.float32) / side
+    rgb = np.stack([128 + 90 * np.sin(5 * x), 128 + 90 * np.cos(4 * y), 128 + 60 * np.sin(3 * (x + y))], -1)
+    rgb += np.random.default_rng(3).normal(0, 6, rgb.shape)
+    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    ImageDraw.Draw(img).ellipse((300, 300, 700, 650), fill=(200, 120, 60))
+    return img
+
+
+def test_the_stroke_test_sees_text_even_in_colour_only_contrast_and_not_in_a_photo() -> None:
+    assert has_strokes(_small(render("STARBUCKS")))
+    # Olive on violet: nearly the same brightness, so a grey copy would show almost no edge.
+    img = Image.new("RGB", (1000, 1000), (196, 92, 208))
+    ImageDraw.Draw(img).text((150, 400), "Joy Bride Lucas", font=font(64), fill=(160, 130, 60))
+    grey = np.asarray(img.convert("L"), dtype=np.int16)
+    assert np.abs(np.diff(grey[400:470], axis=1)).max() < 40  # the premise: weak grey contrast
+    assert has_strokes(_small(img))
+    assert not has_strokes(_small(_photo()))
+    assert not has_strokes(_small(Image.new("RGB", (640, 480), (255, 255, 255))))
+
+
+def test_the_gate_closes_on_a_photo_and_every_second_pass_reads_the_same_text() -> None:
+    engines = {p: RapidOcrEngine(second_pass=p) for p in ("region", "full", "none")}
+    photo = _photo()
+    design = render("Heineken", size=(2000, 1500), at=(1200, 1100))
+    for engine in engines.values():
+        assert engine.read(photo) == []
+        assert [normalise(line.text) for line in engine.read(design)] == ["heineken"]
+        assert (engine.gate_closed, engine.strokes_closed, engine.gate_opened) == (1, 1, 0 + 1)
+    x, y, _, _ = engines["region"].read(design)[0].box
+    assert abs(x - 1200) < 60  # the region pass's boxes are in the whole image's pixels
+    assert abs(y - 1100) < 80
+    with pytest.raises(ValueError, match="second_pass"):
+        RapidOcrEngine(second_pass="twice")
 
 
 def test_concurrent_reads_agree(rapid: RapidOcrEngine) -> None:

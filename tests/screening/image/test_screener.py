@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -165,6 +166,35 @@ def test_ocr_text_findings_carry_the_line_region(registry: ImageRegistry) -> Non
     assert finding.span is None
     assert finding.region == (640, 640, 1280, 128)
     assert verdict.kind is VerdictKind.FLAGGED
+
+
+@pytest.mark.parametrize(("size", "decodes"), [((480, 400), 1), ((2560, 1280), 2)])
+def test_an_image_within_ocrs_size_is_decoded_once_and_ocr_sees_every_pixel(
+    registry: ImageRegistry, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int], decodes: int
+) -> None:
+    from screening.image import screener as module
+
+    calls: list[int] = []
+    real = module.decode_image
+
+    def counted(data: bytes, target: int = 512, **kw: Any) -> Any:
+        calls.append(target)
+        return real(data, target=target, **kw)
+
+    seen: list[tuple[int, int]] = []
+
+    class Sizes(_FakeOcr):
+        def read(self, image: Image.Image) -> list[OcrLine]:
+            seen.append(image.size)
+            return super().read(image)
+
+    monkeypatch.setattr(module, "decode_image", counted)
+    scr = ImageScreener(registry, ocr=Sizes(), text_screener=_FakeText())
+    verdict = scr.screen_image(encode(Image.new("RGB", size, (255, 255, 255))))
+    assert len(calls) == decodes
+    # The same region in the original's pixels either way: OCR read the whole image or a 1280 px copy.
+    assert [f.region for f in verdict.findings] == [(size[0] // 4, size[1] // 2, size[0] // 2, size[1] // 10)]
+    assert seen == [size if decodes == 1 else (1280, 640)]
 
 
 def test_generic_shape_reference_needs_a_closer_match() -> None:
