@@ -31,6 +31,7 @@ from PIL import Image
 from screening.findings import Finding, FindingKind, Severity, Verdict
 from screening.image.artwork import QUERY_FEATURES, QUERY_SIDE, extract, prepare, working_image
 from screening.image.artwork_index import CANDIDATES
+from screening.image.calibration import calibrate
 from screening.image.decode import DecodedImage, decode_image
 from screening.image.hashing import (
     FINE_SIDE,
@@ -53,6 +54,8 @@ from screening.image.registry import ImageRegistry
 from screening.image.verify import correlate, genericness, refine
 from screening.screener import DISABLED, EngineState, EngineStatus
 
+# How much further from a perfect match a quarter-turned or upside-down orientation counts (_upright_prior).
+_TURN_STRETCH: Final = 2.0
 # Correlation of 16x16 shape grids at or above which two designs are the same logo. On the development
 # set (seed 4242) the closest non-matching logo of 720 negatives reached 0.945; on a second set built
 # with another seed, three negatives reached 0.955-0.966 -- all against one plain shield-shaped logo,
@@ -110,6 +113,28 @@ def _reference_aspects(thumbnail_png: bytes) -> tuple[float, ...]:
     base, a, _ = found
     outer, _ = outermost(a, base)
     return tuple(max(1, b[2] - b[0]) / max(1, b[3] - b[1]) for b in (base.box, outer.box))
+
+
+def _upright_prior(corr: FloatArray, orientation: int | None = None) -> FloatArray:
+    """Correlations of a quarter-turned or upside-down orientation count _TURN_STRETCH times further from
+    a perfect match. Uploads show a logo upright or mirrored; a stranger's shape turned a quarter
+    (a bookmark on its side is a notched square) is three times as many chances to meet a reference.
+    Rows of `corr` are proposals x 8 orientations (`dihedral` order: identity and mirror first), unless
+    `orientation` names the one orientation of every row."""
+    turned = (np.arange(len(corr)) % 8 >= 2) if orientation is None else np.full(len(corr), orientation >= 2)
+    out: FloatArray = np.where(turned[:, None], 1.0 - (1.0 - corr) * _TURN_STRETCH, corr).astype(np.float32)
+    return out
+
+
+def query_shapes(image: Image.Image) -> tuple[list[Shape], tuple[int, int]]:
+    """The region shapes an upload is matched by, and the working size their boxes are in. Also what the
+    calibration pool is made of (scripts/build_image_registry.py --null-pool), so the pool's shapes are
+    exactly what a stranger's upload would bring."""
+    if max(image.size) > FINE_SIDE * 1.25:  # decoded for the artwork path: shapes work at FINE_SIDE
+        image = Image.fromarray(as_array(image, FINE_SIDE).round().astype(np.uint8))
+    fine = as_array(image, FINE_SIDE) if max(image.size) > WORK_SIDE else None
+    a = as_array(image)
+    return propose(a, fine), (a.shape[1], a.shape[0])
 
 
 class TextScreener(Protocol):
@@ -246,13 +271,8 @@ class ImageScreener:
         return MatchReport(tuple(matches), best)
 
     def _match_shapes(self, decoded: DecodedImage) -> MatchReport:
-        image = decoded.image
-        if max(image.size) > FINE_SIDE * 1.25:  # decoded for the artwork path: shapes work at FINE_SIDE
-            image = Image.fromarray(as_array(image, FINE_SIDE).round().astype(np.uint8))
-        fine = as_array(image, FINE_SIDE) if max(image.size) > WORK_SIDE else None
-        a = as_array(image)
-        proposals = propose(a, fine)
-        return self._match_proposals(proposals, (a.shape[1], a.shape[0]), decoded.original_size)
+        proposals, work = query_shapes(decoded.image)
+        return self._match_proposals(proposals, work, decoded.original_size)
 
     def _match_artwork(self, decoded: DecodedImage) -> MatchReport:
         prepared = prepare(working_image(decoded.image, QUERY_SIDE))
@@ -307,13 +327,13 @@ class ImageScreener:
         if not rows:
             return MatchReport((), None)
         stacked = np.stack(ref_grids)
-        corr = correlate(query, stacked)
+        corr = _upright_prior(correlate(query, stacked))
         best_q = corr.argmax(axis=0)
-        # Scores are correlations less the extra margin a generic-looking reference must clear, so
-        # that one threshold applies to every reference (see _GENERIC_FROM).
+        # Scores are correlations calibrated per reference against its null tail (calibration.py), so
+        # that one threshold means the same for a plain disc as for a detailed mark.
+        tails = np.array([self.registry.tail(i) for i in ids], dtype=np.float32)
         ramp = self._generic_ramp(stacked)
-        margin = ramp * (_GENERIC_REQUIRED - DEFAULT_THRESHOLD)
-        best_c = np.clip(corr[best_q, np.arange(len(rows))] - margin, 0.0, 1.0)
+        best_c = calibrate(corr[best_q, np.arange(len(rows))], tails)
         # Best row per entry, vectorised: ImageMatch objects only for what is reported.
         order = np.lexsort((-best_c, np.asarray(ids)))
         keep: dict[str, int] = {}
@@ -322,9 +342,10 @@ class ImageScreener:
         chosen = sorted(keep.values(), key=lambda k: (-float(best_c[k]), ids[k]))
         for k in chosen[:_REFINED]:
             if _REFINE_FLOOR <= best_c[k] < self.threshold and ids[k] in self.registry:
-                p = int(best_q[k]) // 8
-                refined = refine(query[p * 8 : (p + 1) * 8], self.registry.thumbnail(ids[k]))
-                best_c[k] = max(best_c[k], refined - margin[k])
+                q = int(best_q[k])
+                refined = refine(query[q : q + 1], self.registry.thumbnail(ids[k]))
+                raw = _upright_prior(np.array([[refined]], dtype=np.float32), q % 8)[0]
+                best_c[k] = max(best_c[k], float(calibrate(raw, tails[k : k + 1])[0]))
         for k in chosen:
             if best_c[k] < self.threshold:
                 continue  # not reported anyway (the order is stale after refinement: no early exit)
