@@ -34,8 +34,8 @@ POOL_ID: Final = "simple-icons-16.37.0-q0-v2"
 # reference's correlation with the closest primitive shape (verify.genericness).
 NULL_RANK: Final = 5
 _SELF: Final = 0.985
-# The tail of the typical reference (the median over the shipped registry): references at it keep their
-# raw score.
+# The tail of the typical reference (about the median: 0.68 over the 3,470 shipped logos, 0.67-0.72 over
+# the evaluation registries): references at it keep their raw score.
 TYPICAL_TAIL: Final = 0.70
 # Bounds on the stretch factor (1 - TYPICAL_TAIL) / (1 - tail): a reference whose pool never comes close
 # is not made arbitrarily lenient, and a near-primitive one is not made impossible to match.

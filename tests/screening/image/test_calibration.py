@@ -10,7 +10,6 @@ from PIL import Image, ImageDraw
 
 from screening.image import ImageRegistry, ImageScreener
 from screening.image.calibration import TYPICAL_TAIL, calibrate
-from screening.image.verify import _regular
 from tests.screening.image.logos import encode, glyph, on_white
 
 
@@ -70,4 +69,3 @@ def test_tails_survive_save_and_are_recomputed_when_missing(registry: ImageRegis
     again = ImageRegistry.load(tmp_path / "saved")
     assert again.tail("star") == pytest.approx(registry.tail("star"), abs=1e-5)
     assert again.tail("logo1") == pytest.approx(registry.tail("logo1"), abs=1e-5)
-
