@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from screening.image import ImageRegistry, ImageScreener, decode_image
+from screening.image.calibration import POOL_ID, TYPICAL_TAIL
 from screening.image.hashing import FINE_SIDE, VARIANTS, as_array, dihedral, phash64, signatures, small_grids
 from screening.image.regions import propose
 from screening.image.registry import FORMAT_VERSION
@@ -77,6 +78,7 @@ def synthetic_registry(n: int, directory: Path) -> ImageRegistry:
         "version": "1",
         "variants": VARIANTS,
         "thumb_side": 128,
+        "null_pool": POOL_ID,
         "entries": [{"id": f"s{i}", "label": None, "owner": None} for i in range(n)],
     }
     (directory / "registry.json").write_text(json.dumps(meta))
@@ -87,6 +89,8 @@ def synthetic_registry(n: int, directory: Path) -> ImageRegistry:
         thumbs=np.zeros(0, np.uint8),
         offsets=np.zeros(n + 1, np.int64),
     )
+    # Null tails saved with it, as `save` does: computing them for 100,000 references is a build step.
+    np.save(directory / "tails.npy", np.full(n, TYPICAL_TAIL, dtype=np.float32))
     reg = ImageRegistry.load(directory)
     for seed in range(1, 4):
         reg.add(f"logo{seed}", logo(seed))

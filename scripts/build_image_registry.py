@@ -4,11 +4,17 @@ Installs simple-icons (pinned) with npm into a cache, renders every icon in its 
 (black when the brand colour is too pale to see on white) with rsvg-convert, and registers it:
   .venv/bin/python scripts/build_image_registry.py --cache /work/.cache/simple-icons
 Output: screening/data/images/registry.json + registry.npz (hashes, 16x16 grids, 128 px palette thumbnails).
+
+`--null-pool` builds instead the calibration pool (screening/data/images/null_pool.npz, see
+screening/image/calibration.py): the region shapes an upload of each logo of the development quarter
+(the generator's pool, sha256(slug) mod 4 == 0) would bring. Only that quarter, so sets drawn from the
+other three quarters stay unseen by the calibration.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -17,10 +23,14 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from screening.image.errors import ImageError
+from screening.image.hashing import small_grids
 from screening.image.registry import ImageEntry, ImageRegistry, PreparedReference, prepare_reference
+from screening.image.screener import query_shapes
 
 VERSION = "16.37.0"
 RENDER_SIDE = 410
@@ -53,6 +63,26 @@ def ensure_package(cache: Path) -> Path:
 
 
 def render(task: tuple[str, str]) -> PreparedReference | None:
+    canvas = render_canvas(task)
+    if canvas is None:
+        return None
+    try:
+        return prepare_reference(canvas, THUMB_SIDE, THUMB_COLOURS)
+    except ImageError:
+        return None
+
+
+def pool_shapes(task: tuple[str, str]) -> npt.NDArray[np.uint8]:
+    """(n, 16, 16) grids of the region shapes a plain upload of the logo brings, identity orientation."""
+    canvas = render_canvas(task)
+    shapes = [] if canvas is None else query_shapes(canvas)[0]
+    if not shapes:
+        return np.zeros((0, 16, 16), np.uint8)
+    return small_grids(np.stack([p.grid for p in shapes]).astype(np.float32))
+
+
+def render_canvas(task: tuple[str, str]) -> Image.Image | None:
+    """The logo in its colour on a white 512 px canvas, as the evaluation sets' generator draws it."""
     svg_path, fill = task
     svg = Path(svg_path).read_text().replace("<svg ", f'<svg fill="#{fill}" ', 1)
     png = subprocess.run(
@@ -66,10 +96,17 @@ def render(task: tuple[str, str]) -> PreparedReference | None:
     canvas = Image.new("RGBA", (CANVAS, CANVAS), (255, 255, 255, 255))
     off = (CANVAS - glyph.width) // 2
     canvas.alpha_composite(glyph, (off, off))
-    try:
-        return prepare_reference(canvas.convert("RGB"), THUMB_SIDE, THUMB_COLOURS)
-    except ImageError:
-        return None
+    return canvas.convert("RGB")
+
+
+def build_null_pool(tasks: list[tuple[str, str]], slugs: list[str], out: Path, jobs: int) -> None:
+    dev = [k for k, slug in enumerate(slugs) if int(hashlib.sha256(slug.encode()).hexdigest(), 16) % 4 == 0]
+    with ProcessPoolExecutor(jobs) as pool:
+        shapes = list(pool.map(pool_shapes, [tasks[k] for k in dev], chunksize=8))
+    grids = np.concatenate(shapes)
+    owner = np.concatenate([np.full(len(s), k, dtype=np.int32) for k, s in enumerate(shapes)])
+    np.savez_compressed(out / "null_pool.npz", grids=grids, owner=owner)
+    print(f"null pool: {len(grids)} shapes of {len(dev)} logos in {out / 'null_pool.npz'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, default=0, help="only the first N icons (smoke test)")
+    ap.add_argument("--null-pool", action="store_true", help="build the calibration pool instead")
+    ap.add_argument(
+        "--calibrate", action="store_true", help="only (re)compute the null tails of the registry in --out"
+    )
     args = ap.parse_args(argv)
+    if args.calibrate:  # loading computes tails that are missing or were made against another pool
+        ImageRegistry.load(args.out).save_calibration(args.out)
+        print(f"calibrated {args.out}")
+        return 0
     pkg = ensure_package(args.cache)
     icons = json.loads((pkg / "data" / "simple-icons.json").read_text())
     icons = icons if isinstance(icons, list) else icons.get("icons", [])
@@ -92,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         entries.append(ImageEntry(slug, icon["title"], None))
     if args.limit:
         tasks, entries = tasks[: args.limit], entries[: args.limit]
+    if args.null_pool:
+        build_null_pool(tasks, [e.entry_id for e in entries], args.out, args.jobs)
+        return 0
     registry = ImageRegistry("simple-icons", VERSION, thumb_side=THUMB_SIDE)
     skipped = 0
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -40,6 +40,7 @@ from screening.image.artwork import (
     reference_keypoints,
 )
 from screening.image.artwork_index import ArtworkIndex
+from screening.image.calibration import POOL_ID, TYPICAL_TAIL, null_tail, null_tails
 from screening.image.decode import decode_image, flatten
 from screening.image.errors import ImageDecodeError, ImageError, RegistryError
 from screening.image.hashing import VARIANTS, phash64, reference_grids, small_grids
@@ -100,6 +101,7 @@ class PreparedReference:
     thumbnail: bytes
     keypoints: tuple[Keypoints, Keypoints] | None = None  # as registered, and mirrored
     flat: float = 1.0
+    tail: float | None = None  # the shape null tail (calibration.null_tail); None without shape grids
 
     @property
     def matchers(self) -> tuple[str, ...]:
@@ -158,12 +160,14 @@ def prepare_reference(
         thumb = thumbnail_jpeg(pil, thumb_side)
     else:
         thumb = thumbnail_png(pil, thumb_side, thumb_colours)
+    small = None if grids is None else small_grids(grids)
     return PreparedReference(
-        None if grids is None else small_grids(grids),
+        small,
         None if grids is None else phash64(grids),
         thumb,
         keypoints,
         flat,
+        None if small is None else null_tail(small),
     )
 
 
@@ -199,6 +203,7 @@ class ImageRegistry:
         self._slot_entry: list[str | None] = []
         self._grids: list[npt.NDArray[np.uint8]] = []  # per slot: (VARIANTS, 16, 16)
         self._hashes: list[npt.NDArray[np.uint64]] = []  # per slot: (VARIANTS,)
+        self._tails: list[float] = []  # per slot: the shape null tail (calibration.py)
         self._thumbs: dict[str, bytes] = {}
         self._index = MultiIndexHashIndex(64)
         self.artwork = ArtworkIndex()
@@ -289,19 +294,21 @@ class ImageRegistry:
             if entry.entry_id in self._entries:
                 self._remove_locked(entry.entry_id)
             if prepared.grids is not None and prepared.hashes is not None:
-                self._insert_shape(entry.entry_id, prepared.grids, prepared.hashes)
+                tail = null_tail(prepared.grids) if prepared.tail is None else prepared.tail
+                self._insert_shape(entry.entry_id, prepared.grids, prepared.hashes, tail)
             if prepared.keypoints is not None:
                 self.artwork.add(entry.entry_id, *prepared.keypoints)
             self._entries[entry.entry_id] = entry
             self._thumbs[entry.entry_id] = prepared.thumbnail
 
     def _insert_shape(
-        self, entry_id: str, grids: npt.NDArray[np.uint8], hashes: npt.NDArray[np.uint64]
+        self, entry_id: str, grids: npt.NDArray[np.uint8], hashes: npt.NDArray[np.uint64], tail: float
     ) -> None:
         slot = len(self._slot_entry)
         self._slot_entry.append(entry_id)
         self._grids.append(grids)
         self._hashes.append(hashes)
+        self._tails.append(tail)
         self._slot_of[entry_id] = slot
         self._index.add(self._row_ids(slot), hashes.reshape(-1, 1))
 
@@ -346,6 +353,11 @@ class ImageRegistry:
             return None
         return entry_id, self._grids[slot][variant]
 
+    def tail(self, entry_id: str) -> float:
+        """The shape null tail of a reference matched by shape: how closely strangers come to it."""
+        slot = self._slot_of.get(entry_id)
+        return TYPICAL_TAIL if slot is None else self._tails[slot]  # removed meanwhile: any value will do
+
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:
         """Write registry.json (metadata), registry.npz (shape hashes, grids, thumbnails) and artwork.npz."""
@@ -359,6 +371,7 @@ class ImageRegistry:
                 "version": self.version,
                 "variants": VARIANTS,
                 "thumb_side": self._thumb_side,
+                "null_pool": POOL_ID,
                 "entries": [
                     {
                         "id": e.entry_id,
@@ -387,7 +400,22 @@ class ImageRegistry:
         np.savez_compressed(
             directory / "registry.npz", grids=grids, hashes=hashes, thumbs=blob, offsets=offsets
         )
+        self.save_calibration(directory)
         self.artwork.save(directory / "artwork.npz")
+
+    def save_calibration(self, directory: Path) -> None:
+        """Write the shape null tails (tails.npy, in the order of registry.npz) and mark registry.json with
+        the pool they were computed against. Its own file, so the calibration of a registry saved before
+        it existed can be added without rewriting the rest."""
+        with self._lock:
+            shaped = [eid for eid in self._entries if eid in self._slot_of]
+            tails = np.array([self._tails[self._slot_of[eid]] for eid in shaped], dtype=np.float32)
+        np.save(directory / "tails.npy", tails)
+        meta_path = directory / "registry.json"
+        meta = json.loads(meta_path.read_text())
+        if meta.get("null_pool") != POOL_ID:
+            meta["null_pool"] = POOL_ID
+            meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=0))
 
     @classmethod
     def load(cls, directory: Path) -> ImageRegistry:
@@ -410,6 +438,7 @@ class ImageRegistry:
             str(meta["name"]), str(meta["version"]), thumb_side=int(meta.get("thumb_side", _THUMB_SIDE))
         )
         raw = blob.tobytes()
+        tails = _saved_tails(directory, meta, n_shape)
         slot = 0
         for k, e in enumerate(entries):
             entry = ImageEntry(
@@ -427,6 +456,7 @@ class ImageRegistry:
                 reg._grids.append(grids[slot])
                 reg._hashes.append(hashes[slot])
                 slot += 1
+        reg._tails = (null_tails(grids) if tails is None else tails).astype(float).tolist()
         reg._index = MultiIndexHashIndex.build(
             np.arange(n_shape * VARIANTS, dtype=np.int64), hashes.reshape(-1, 1).astype(np.uint64), bits=64
         )
@@ -547,6 +577,17 @@ class ImageRegistry:
 
 
 _COLUMNS: Final = ("id", "path", "label", "owner", "severity", "matchers")
+
+
+def _saved_tails(directory: Path, meta: dict[str, Any], n_shape: int) -> npt.NDArray[np.float32] | None:
+    """The saved null tails if they were computed against this release's pool, else None (recomputed)."""
+    if meta.get("null_pool") != POOL_ID:
+        return None
+    try:
+        tails: npt.NDArray[np.float32] = np.load(directory / "tails.npy", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return tails if tails.shape == (n_shape,) else None
 
 
 def _prepare_or_error(task: tuple[bytes, str]) -> PreparedReference | ImageError:

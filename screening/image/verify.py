@@ -107,13 +107,36 @@ _PRIMITIVE_SIDE: Final = 64
 _PRIMITIVE_TURNS: Final = (3.0, 6.0, 9.0, 12.0)
 
 
+_PRIMITIVES: Final = (
+    *("ellipse", "round1", "round2", "triangle", "diamond", "halfdisc", "shield", "ring"),
+    *("star", "pentagon", "hexagon", "plus"),
+)
+
+
+def _regular(kind: str, side: int) -> list[tuple[float, float]]:
+    """Corners of a five-pointed star, a pentagon or a hexagon filling a side x side box, point up."""
+    points = {"star": 10, "pentagon": 5, "hexagon": 6}[kind]
+    radii = (1.0, 0.38) if kind == "star" else (1.0, 1.0)
+    pts = [
+        (np.cos(np.pi / 2 + 2 * np.pi * i / points), np.sin(np.pi / 2 + 2 * np.pi * i / points), radii[i % 2])
+        for i in range(points)
+    ]
+    xs = [c * r for c, _, r in pts]
+    ys = [-s * r for _, s, r in pts]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    return [
+        ((x - x0) / (x1 - x0) * (side - 1), (y - y0) / (y1 - y0) * (side - 1))
+        for x, y in zip(xs, ys, strict=True)
+    ]
+
+
 @functools.lru_cache(maxsize=1)
 def _primitive_signatures() -> FloatArray:
     from PIL import ImageDraw
 
     s = _PRIMITIVE_SIDE
     shapes: list[FloatArray] = []
-    for kind in ("ellipse", "round1", "round2", "triangle", "diamond", "halfdisc", "shield", "ring"):
+    for kind in _PRIMITIVES:
         im = Image.new("L", (s, s), 0)
         d = ImageDraw.Draw(im)
         if kind == "ellipse":
@@ -128,6 +151,11 @@ def _primitive_signatures() -> FloatArray:
             d.polygon([(s / 2, 0), (s - 1, s / 2), (s / 2, s - 1), (0, s / 2)], fill=255)
         elif kind == "halfdisc":
             d.pieslice((-s, 0, s - 1, s - 1), start=-90, end=90, fill=255)
+        elif kind in ("star", "pentagon", "hexagon"):
+            d.polygon(_regular(kind, s), fill=255)
+        elif kind == "plus":
+            d.rectangle((s / 3, 0, 2 * s / 3, s - 1), fill=255)
+            d.rectangle((0, s / 3, s - 1, 2 * s / 3), fill=255)
         elif kind == "shield":
             d.rectangle((0, 0, s - 1, s // 2), fill=255)
             d.pieslice((0, -s // 2, s - 1, s - 1), start=0, end=180, fill=255)
@@ -135,8 +163,8 @@ def _primitive_signatures() -> FloatArray:
             d.ellipse((0, 0, s - 1, s - 1), fill=255)
             d.ellipse((s // 5, s // 5, s - 1 - s // 5, s - 1 - s // 5), fill=0)
         turned = [im]
-        if kind in ("round1", "round2", "diamond"):
-            # A tile turned a few degrees, as the registry's rotated variants of tile logos are.
+        if kind in ("round1", "round2", "diamond", "star"):
+            # A tile (or a star) turned a few degrees, as the registry's rotated variants of such logos are.
             for angle in _PRIMITIVE_TURNS:
                 t = im.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
                 turned.append(t.crop(t.getbbox()))
