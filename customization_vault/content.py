@@ -238,7 +238,10 @@ class ContentVault:
                 view = u.items.get(item_id, order_id=order.id)
                 assert view is not None
         except BaseException as exc:
-            self._discard_blob(key)
+            # A failed COMMIT may still have committed (the server did, the answer was lost): the row
+            # then points at this blob, and deleting it would lose an upload the retry acknowledges.
+            if not self._row_may_exist(order, item_id):
+                self._discard_blob(key)
             if isinstance(exc, DuplicateRow) and new.idempotency_key is not None:
                 prior = self.replay(order, new.idempotency_key, new.request_digest)
                 if prior is not None:
@@ -321,6 +324,17 @@ class ContentVault:
                     now=now,
                 )
             return u.items.get(item.id, order_id=order.id)
+
+    def _row_may_exist(self, order: OrderView, item_id: str) -> bool:
+        """Whether the item's row may have committed. Unknown (the catalog still unreachable) counts as
+        yes: a kept blob is ciphertext under the order's key and leaves with the order's purge, while
+        a deleted one under a committed row is an acknowledged upload lost."""
+        try:
+            with self._catalog.unit() as u:
+                return u.items.get(item_id, order_id=order.id) is not None
+        except Exception:
+            log.warning("could not tell whether a failed upload's row committed; its blob is kept")
+            return True
 
     def _discard_blob(self, key: str) -> None:
         try:

@@ -26,17 +26,25 @@ class Faults:
 
     armed: dict[str, tuple[str, int]] = field(default_factory=dict)
     fired: list[str] = field(default_factory=list)
+    spared: dict[str, int] = field(default_factory=dict)
 
-    def arm(self, operation: str, fault: str, times: int = 1_000_000) -> None:
+    def arm(self, operation: str, fault: str, times: int = 1_000_000, *, skip: int = 0) -> None:
+        """`skip` lets that many calls through first: a request commits more than once, and each
+        commit is a different place for the answer to be lost."""
         assert fault in ("error", "timeout", "after")
         self.armed[operation] = (fault, times)
+        self.spared[operation] = skip
 
     def clear(self) -> None:
         self.armed.clear()
+        self.spared.clear()
 
     def take(self, operation: str) -> str | None:
         fault, times = self.armed.get(operation, (None, 0))
         if fault is None or times <= 0:
+            return None
+        if self.spared.get(operation, 0) > 0:
+            self.spared[operation] -= 1
             return None
         self.armed[operation] = (fault, times - 1)
         self.fired.append(f"{operation}:{fault}")
@@ -74,23 +82,30 @@ class FaultyClient:
 
 
 @contextmanager
-def faulty_database(engine: Engine, sessions: Any, faults: Faults) -> Iterator[None]:
+def faulty_database(engine: Engine, faults: Faults) -> Iterator[None]:
     """Statements whose SQL starts with an armed verb (`INSERT`, `UPDATE`, `DELETE`, `SELECT`) fail
-    before they run; an armed `COMMIT` with `after` fails once a session's commit went through."""
+    before they run; an armed `COMMIT` with `after` fails once the server has committed."""
 
     def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
         verb = statement.lstrip().split(" ", 1)[0].upper()
         if faults.take(verb) in ("error", "timeout"):
             raise OperationalError(verb, {}, Exception("injected: connection refused"))
 
-    def after_commit(session: Any) -> None:
+    # A lost answer to COMMIT happens in the driver: the server committed, the socket dropped before
+    # the reply. So the fault sits where SQLAlchemy hands COMMIT to the DBAPI connection, and raises the
+    # driver's own OperationalError, which SQLAlchemy wraps and handles as it would a real one.
+    dialect = engine.dialect
+    real_commit = dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        real_commit(dbapi_connection)
         if faults.take("COMMIT") == "after":
-            raise OperationalError("COMMIT", {}, Exception("injected: answer lost"))
+            raise dialect.loaded_dbapi.OperationalError("injected: server closed the connection after COMMIT")
 
     event.listen(engine, "before_cursor_execute", before)
-    event.listen(sessions, "after_commit", after_commit)
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
     try:
         yield
     finally:
         event.remove(engine, "before_cursor_execute", before)
-        event.remove(sessions, "after_commit", after_commit)
+        dialect.do_commit = real_commit  # type: ignore[method-assign]
