@@ -343,13 +343,15 @@ def main() -> int:
                     stats.errors.values()
                 )
                 ops = stats.ops
-            p99 = max((pct(v, 0.99) for v in recent.values() if v), default=0.0)
+            p99s = {name: pct(v, 0.99) for name, v in recent.items() if v}
+            worst = max(p99s, key=p99s.__getitem__, default="-")
+            p99 = p99s.get(worst, 0.0)
             rate = (ops - last_ops) / max(now - w_start, 1e-9)
             last_ops = ops
             windows.append((now - began, clients, rate, p99))
             print(
                 f"  t={now - began:5.0f}s clients={clients:2d} rate={rate:6.1f} req/s "
-                f"worst p99 (non-upload)={p99:.3f}s"
+                f"worst p99 (non-upload)={p99:.3f}s ({worst})"
             )
             if p99 < P99_GOAL and fails == 0 and clients < args.max_clients:
                 flags[clients].set()
