@@ -100,6 +100,18 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.blob_dir)
 
 
+def build_anchor_store(settings: Settings, blobs: BlobStore) -> BlobStore:
+    """Where signed audit checkpoints go. On S3 the bucket itself, under `_audit/` (a key outside the
+    catalog's reach is the point; a locked bucket or a second one is an operator's choice). On the
+    embedded default a directory of its own beside `blobs/`: the content store then holds order content
+    and nothing else, so "nothing left after the purge" can be checked by listing it."""
+    if settings.storage.backend == "s3":
+        return blobs
+    from customization_vault.blobs.local import LocalBlobStore
+
+    return LocalBlobStore(settings.data_dir / "audit")
+
+
 class DemoKeysActive(RuntimeError):
     """Production refuses to serve while a key the development bootstrap minted still works."""
 
@@ -413,7 +425,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, migrate_d
     signer = build_receipt_signer(settings)
     purge_metrics = PurgeMetrics()
     purger = Purger(vault, signer, clock=clock, config=settings.retention, metrics=purge_metrics)
-    anchor = AuditAnchor(audit, blobs, signer, clock=clock)
+    anchor = AuditAnchor(audit, build_anchor_store(settings, blobs), signer, clock=clock)
     worker = PurgeWorker(purger, config=settings.retention, clock=clock, metrics=purge_metrics, anchor=anchor)
     notifier = Notifier()
     webhook_metrics = DeliveryMetrics()

@@ -126,3 +126,23 @@ def test_the_worker_checkpoints_on_its_interval_and_its_sweep_leaves_them_alone(
     assert later.foreign_keys == 0
     assert len(list(services.blobs.list(CHECKPOINT_PREFIX))) == 2
     assert _anchor(services, signer, clock).verify().anchored == 2
+
+
+def test_the_embedded_content_store_holds_nothing_but_content(services: Any, backend_settings: Any) -> None:
+    """Retention automation checks "nothing left" by listing the content store: the embedded default
+    keeps checkpoints in a directory of their own, and S3 keeps them under `_audit/`, which the orphan
+    sweep and the purge never touch."""
+    _events(services.audit, 3)
+    assert services.anchor is not None
+    written = services.anchor.checkpoint()
+    assert written is not None
+    assert written.seq == services.audit.head()[0]
+    in_content = list(services.blobs.list(CHECKPOINT_PREFIX))
+    if backend_settings.storage.backend == "s3":
+        assert in_content == [checkpoint_key(written.seq)]
+    else:
+        assert in_content == []
+        assert [p for p in backend_settings.blob_dir.rglob("*") if p.is_file()] == []
+        stored = [p for p in (backend_settings.data_dir / "audit").rglob("*") if p.is_file()]
+        assert len(stored) == 1
+    assert services.anchor.verify().anchored == 1
