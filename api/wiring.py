@@ -109,7 +109,27 @@ def build_anchor_store(settings: Settings, blobs: BlobStore) -> BlobStore:
         return blobs
     from customization_vault.blobs.local import LocalBlobStore
 
-    return LocalBlobStore(settings.data_dir / "audit")
+    store = LocalBlobStore(settings.data_dir / "audit")
+    move_legacy_checkpoints(blobs, store)
+    return store
+
+
+def move_legacy_checkpoints(content: BlobStore, anchors: BlobStore) -> int:
+    """Builds before checkpoints had a directory of their own wrote them into the content store, where
+    `audit verify` no longer looks (the chain would verify against fewer anchors) and where they break
+    "nothing left after the purge". Each is copied before it is deleted, so a start-up killed half way
+    leaves it in one place or both, never in neither; the next start finishes the move."""
+    from retention.anchor import CHECKPOINT_PREFIX
+
+    moved = 0
+    for key in list(content.list(CHECKPOINT_PREFIX)):
+        if not anchors.exists(key):
+            anchors.put(key, content.get(key))
+        content.delete(key)
+        moved += 1
+    if moved:
+        log.info("moved %d audit checkpoint(s) out of the content store into the audit directory", moved)
+    return moved
 
 
 class DemoKeysActive(RuntimeError):

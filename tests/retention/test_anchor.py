@@ -4,11 +4,13 @@ and the head, but not the checkpoints signed with the receipt key in the blob st
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from customization_vault.audit import AuditLog, hash_of
+from customization_vault.blobs.local import LocalBlobStore
 from customization_vault.catalog.db import session_scope
 from customization_vault.catalog.models import AuditEvent, AuditHead
 from customization_vault.clock import FrozenClock
@@ -17,6 +19,7 @@ from retention.config import RetentionConfig
 from retention.purge import Purger
 from retention.receipts import ReceiptSigner, canonical_json
 from retention.worker import PurgeWorker
+from tests.conftest import make_settings
 
 
 def _events(audit: AuditLog, n: int, start: int = 0) -> None:
@@ -146,3 +149,38 @@ def test_the_embedded_content_store_holds_nothing_but_content(services: Any, bac
         stored = [p for p in (backend_settings.data_dir / "audit").rglob("*") if p.is_file()]
         assert len(stored) == 1
     assert services.anchor.verify().anchored == 1
+
+
+def test_an_upgraded_embedded_install_moves_its_old_checkpoints_out_of_the_content_store(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """Earlier builds wrote checkpoints into `blobs/_audit/`: there `audit verify` no longer reads them
+    and the content store is not empty after every order is purged. The next start moves them, and a
+    start killed half way (a checkpoint in both places) finishes the move. Embedded only: S3 always
+    kept them in the bucket."""
+    from api.wiring import build_services
+
+    backend_settings = make_settings(tmp_path / "var")
+
+    old = build_services(backend_settings, clock=clock)
+    assert old.signer is not None
+    legacy = AuditAnchor(old.audit, old.blobs, old.signer, clock=clock)  # the old layout
+    _events(old.audit, 2)
+    first = legacy.checkpoint()
+    _events(old.audit, 2, start=2)
+    second = legacy.checkpoint()
+    assert first is not None
+    assert second is not None
+    half_moved = checkpoint_key(first.seq)
+    LocalBlobStore(backend_settings.data_dir / "audit").put(half_moved, old.blobs.get(half_moved))
+    old.close()
+
+    upgraded = build_services(backend_settings, clock=clock)
+    try:
+        assert list(upgraded.blobs.list(CHECKPOINT_PREFIX)) == []
+        assert [p for p in backend_settings.blob_dir.rglob("*") if p.is_file()] == []
+        report = upgraded.verify_audit()
+        assert report.ok
+        assert report.anchored == 2
+    finally:
+        upgraded.close()
