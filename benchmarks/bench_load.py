@@ -1,5 +1,6 @@
 """Load: `serve --workers 4` and two screening `worker` processes on PostgreSQL (pgserver) and S3 + KMS
-(moto_server), driven for `--seconds` (default 300) at the highest rate that keeps the p99 of every
+(moto_server, its version listing indexed by folder as real S3's is: `moto_indexed.py`; `--stock-moto`
+for moto as shipped), driven for `--seconds` (default 300) at the highest rate that keeps the p99 of every
 endpoint but uploads under 1 s, then verified.
 
 Clients loop over a seller's day: create an order, upload a small PNG and an engraving text (one in
@@ -200,6 +201,11 @@ def main() -> int:
     ap.add_argument("--window", type=float, default=15)
     ap.add_argument("--max-clients", type=int, default=24)
     ap.add_argument("--start-clients", type=int, default=2)
+    ap.add_argument(
+        "--stock-moto",
+        action="store_true",
+        help="unpatched moto: its ListObjectVersions costs O(bucket), so purges slow as the run stores more",
+    )
     args = ap.parse_args()
 
     import pgserver
@@ -222,7 +228,15 @@ def main() -> int:
         moto_port = free_port()
         moto_log = (tmp / "moto.log").open("wb")
         moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+            [
+                sys.executable,
+                *(
+                    ["-m", "moto.server"]
+                    if args.stock_moto
+                    else [str(Path(__file__).with_name("moto_indexed.py"))]
+                ),
+                *("-H", "127.0.0.1", "-p", str(moto_port)),
+            ],
             stdout=moto_log,
             stderr=subprocess.STDOUT,
         )
@@ -298,9 +312,12 @@ def main() -> int:
                 return 1
             time.sleep(0.5)
         time.sleep(5)  # the other uvicorn workers warm their engines
+        moto_kind = (
+            "stock" if args.stock_moto else "folder-indexed ListObjectVersions: benchmarks/moto_indexed.py"
+        )
         print(
-            "load: serve --workers 4 + 2 workers, PostgreSQL (pgserver) + S3/KMS (moto_server); "
-            f"{args.seconds:.0f} s; logs in {tmp}"
+            f"load: serve --workers 4 + 2 workers, PostgreSQL (pgserver) + S3/KMS (moto_server, {moto_kind});"
+            f" {args.seconds:.0f} s; logs in {tmp}"
         )
 
         stats = Stats()

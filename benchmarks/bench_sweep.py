@@ -42,6 +42,9 @@ from customization_vault.catalog.models import Order  # noqa: E402
 from tests.fixtures_pg import fresh_pg_database  # noqa: E402
 from tests.retention.seed import seed_fulfilled  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from moto_indexed import patch_moto  # noqa: E402
+
 AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -49,78 +52,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def patch_moto() -> None:
-    """moto whose ListObjectVersions answers a folder prefix from an index, as real S3 does.
-
-    Stock moto (5.x) deep-copies every version of every key in the bucket on each ListObjectVersions,
-    so each call costs O(bucket) and a sweep over N orders costs O(N^2) inside moto — it would measure
-    moto, not the sweep (real S3 lists a prefix by index). The patch keeps, per bucket key store, the
-    keys under each folder ("a/", "a/b/", ...) and hands moto only those; the answer is the same.
-    """
-    import threading
-
-    from moto.s3 import models, utils
-
-    store = utils._VersionedKeyStore
-    local = threading.local()
-    lock = threading.Lock()
-
-    def folders(key: str) -> Any:
-        parts = key.split("/")
-        return ("/".join(parts[:i]) + "/" for i in range(1, len(parts)))
-
-    def index(self: Any) -> dict[str, set[str]]:
-        idx = self.__dict__.get("_folder_index")
-        if idx is None:
-            idx = self.__dict__["_folder_index"] = {}
-            for key in dict.keys(self):
-                for f in folders(key):
-                    idx.setdefault(f, set()).add(key)
-        return idx  # type: ignore[no-any-return]
-
-    def indexing(original: Any, *, add: bool) -> Any:
-        """Wrap a key-store mutator so the folder index follows it (add on set, discard on removal)."""
-
-        def wrapper(self: Any, key: str, *args: Any) -> Any:
-            result = original(self, key, *args)
-            with lock:
-                for f in folders(key):
-                    keys = index(self).setdefault(f, set())
-                    keys.add(key) if add else keys.discard(key)
-            return result
-
-        return wrapper
-
-    store.__setitem__ = indexing(store.__setitem__, add=True)  # type: ignore[method-assign]
-    store.setlist = indexing(store.setlist, add=True)  # type: ignore[method-assign]
-    store.pop = indexing(store.pop, add=False)  # type: ignore[method-assign]
-    store.__delitem__ = indexing(store.__delitem__, add=False)  # type: ignore[method-assign]
-
-    def iterlists(self: Any) -> Any:
-        prefix = getattr(local, "prefix", None)
-        if prefix and prefix.endswith("/"):
-            with lock:
-                keys = sorted(index(self).get(prefix, ()))
-        else:
-            keys = [k for k in list(dict.keys(self)) if prefix is None or k.startswith(prefix)]
-        for key in keys:
-            versions = self.getlist(key)
-            if versions is not None:
-                yield key, versions
-
-    original = models.S3Backend.list_object_versions
-
-    def list_object_versions(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
-        local.prefix = kwargs.get("prefix") or None
-        try:
-            return original(self, bucket_name, *args, **kwargs)
-        finally:
-            local.prefix = None
-
-    store.iterlists = store.lists = iterlists  # type: ignore[method-assign]
-    models.S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
 
 
 def start_moto(*, stock: bool) -> tuple[Any, str]:
