@@ -62,6 +62,9 @@ class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     lat: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    # endpoint -> problem code of each 4xx answer -> count: a 409 `case_closed` (the seller fulfilled
+    # while the reviewer held the case) is the workflow working, a 409 `lease_conflict` would not be
+    problems: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # order id -> [(item id, expected bytes)], and the orders fulfilled
     acked: dict[str, list[tuple[str, bytes]]] = field(default_factory=lambda: defaultdict(list))
@@ -87,6 +90,13 @@ def timed(
             stats.errors[f"{name}: {type(exc).__name__}"] += 1
         return None
     stats.note(name, t, r.status_code)
+    if 400 <= r.status_code < 500:
+        try:
+            code = str(r.json().get("code"))
+        except ValueError:
+            code = "not-json"
+        with stats.lock:
+            stats.problems[name][code] += 1
     return r
 
 
@@ -443,6 +453,8 @@ def main() -> int:
         for name in sorted(stats.lat):
             d = [x for _, x in stats.lat[name]]
             st = ", ".join(f"{s}:{n}" for s, n in sorted(stats.statuses[name].items()))
+            if stats.problems[name]:
+                st += " (" + ", ".join(f"{c}:{n}" for c, n in sorted(stats.problems[name].items())) + ")"
             print(f"{name:15} {len(d):7d} {pct(d, 0.5) * 1000:8.1f} {pct(d, 0.99) * 1000:8.1f}  {st}")
         print(f"transport errors: {dict(stats.errors) or 0}; 5xx: {total_5xx}")
         print(

@@ -120,6 +120,13 @@ class LeaseConflict(StateConflict):
     code = "lease_conflict"
 
 
+class CaseClosed(LeaseConflict):
+    """A lease the purge or a list version ended: the reviewer did nothing wrong and has nothing left
+    to decide, which "claim it first" would not tell them."""
+
+    code = "case_closed"
+
+
 class NotPermitted(VaultError):
     code = "not_permitted"
 

@@ -24,6 +24,7 @@ from customization_vault.catalog.reviews import QueueFilter
 from customization_vault.clock import Clock, system_clock
 from customization_vault.content import ContentVault
 from customization_vault.errors import (
+    CaseClosed,
     CaseNotFound,
     ContentGone,
     InvalidInput,
@@ -33,6 +34,12 @@ from customization_vault.errors import (
     StateConflict,
 )
 from customization_vault.lifecycle import ItemState, OrderState, ReviewState, check_item, check_review
+
+# What a reviewer whose lease a closing ended is told (`closed_reason` values).
+_CLOSED_BECAUSE = {
+    "purged": "its order was fulfilled or cancelled",
+    "cleared_by_list": "a new list cleared it",
+}
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -239,6 +246,9 @@ class ReviewDesk:
     def _held_by(self, u: Unit, case_id: str, who: Reviewer) -> ReviewView:
         case = self._lock(u, case_id)
         now = self._clock()
+        if case.state == ReviewState.CLOSED:
+            why = _CLOSED_BECAUSE.get(case.closed_reason or "", case.closed_reason)
+            raise CaseClosed(f"the case is closed ({why}): nothing to decide")
         if (
             case.state != ReviewState.CLAIMED
             or case.claimed_by != who.actor

@@ -11,6 +11,7 @@ import pytest
 from customization_vault.catalog import OrderView
 from customization_vault.clock import FrozenClock
 from customization_vault.errors import (
+    CaseClosed,
     CaseNotFound,
     ContentGone,
     ContentRefused,
@@ -199,6 +200,21 @@ def test_purge_closes_open_cases_and_forgets_notes(services: Any, purger: Purger
     after = {c.order_id: c for c in services.review.queue(QueueFilter(), live_only=False)[0]}
     assert after[note_case.order_id].note is None  # derived content went with the order
     assert after[note_case.order_id].decision == "reject"  # the decision itself is a fact, kept
+
+
+def test_a_lease_the_purge_ended_says_the_case_is_closed(services: Any, purger: Purger) -> None:
+    """Under load a seller fulfils while a reviewer holds the case: the decision answers 409 as for any
+    lease not held, but says why, so the reviewer moves on instead of claiming it again."""
+    order, _ = seed(services, "PL-1")
+    d = desk(services)
+    case = d.claim(R1)
+    assert case is not None
+    purger.mark(order, "fulfilled", actor="seller")
+    with pytest.raises(CaseClosed, match="fulfilled or cancelled"):
+        d.decide(case.id, R1, "approve")
+    with pytest.raises(CaseClosed):
+        d.renew(case.id, R1)
+    assert d.claim(R1) is None  # and nothing is back in the queue
 
 
 @pytest.fixture
