@@ -109,9 +109,9 @@ def test_registered_artwork_is_flagged_or_blocked_with_its_region(server: tuple[
 
 def _the_reviewer_sees_the_registered_work(c: httpx.Client, data_dir: Path, item_id: str) -> None:
     """An artwork finding carries the work's thumbnail (JPEG, said as JPEG) like a logo finding does."""
+    cli = [sys.executable, "-c", "from api.cli import main; main()"]
     made = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "keys", "api", "create"]
-        + ["--role", "reviewer", "--data-dir", str(data_dir)],
+        [*cli, "keys", "api", "create", "--role", "reviewer", "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         check=True,
