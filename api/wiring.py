@@ -421,6 +421,7 @@ class Services:
             batch_size=cfg.rescreen_batch_size,
             lease_seconds=cfg.rescreen_lease_seconds,
             clock=self.clock,
+            notifier=self.notifier,
         )
 
 

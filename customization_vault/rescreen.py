@@ -4,7 +4,8 @@ A job walks the items of open orders (not fulfilled, cancelled, expired or purge
 from its cursor, in batches. Each clear or flagged item is decrypted under its order's key (audited
 as an `item.read` with purpose "screening"), screened by the process's current engines, and — only
 if the outcome differs — changed in one unit of work with its findings, its review case and an
-`item.rescreen` audit event:
+`item.rescreen` audit event and, when a notifier is given, the seller's `item.screened` notification
+with the new verdict (the seller was told the old one; a fetch now answers differently):
 
     clear   → flagged   findings replaced, a review case opened under the lead finding   (flagged)
     clear   → blocked   findings replaced, no case (as at upload)                        (flagged)
@@ -34,7 +35,7 @@ from datetime import timedelta
 
 from customization_vault.catalog import FindingView, ItemView, OrderView, RescreenJobView, WalkItem
 from customization_vault.clock import Clock
-from customization_vault.content import open_review_case
+from customization_vault.content import ScreenedNotifier, open_review_case
 from customization_vault.counters import Counters
 from customization_vault.errors import BlobNotFound, IntegrityError, KeyDestroyed, RescreenJobNotFound
 from customization_vault.lifecycle import ItemState, OrderState, check_item, item_state_for
@@ -118,8 +119,10 @@ class Rescreener:
         clock: Clock | None = None,
         runner: str | None = None,
         actor: str = "rescreen",
+        notifier: ScreenedNotifier | None = None,
     ) -> None:
         self.vault = vault
+        self.notifier = notifier
         self.screener = screener
         self._refresh = refresh  # brings the screener to the newest lists before and during a walk
         self.batch_size = batch_size
@@ -349,6 +352,16 @@ class Rescreener:
                     "case_id": case,
                 },
             )
+            if new != old and self.notifier is not None:  # in the change's unit: both or neither
+                self.notifier.item_screened(
+                    u,
+                    seller_id=order.seller_id,
+                    order_external_id=order.external_id,
+                    item_id=item.id,
+                    verdict=verdict.kind.value,
+                    reason=None,
+                    now=now,
+                )
             tally.add(change)
             # The change and its count commit together: a crash after this cannot count it twice.
             if not u.rescreens.advance(

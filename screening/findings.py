@@ -29,6 +29,16 @@ class FindingKind(enum.StrEnum):
     FONT = "font"
 
 
+# Findings whose list entry is a registered image: the reviewer is shown it beside the customer's design.
+REFERENCE_IMAGE_KINDS: frozenset[str] = frozenset({FindingKind.IMAGE, FindingKind.ARTWORK})
+
+
+def image_media_type(data: bytes) -> str:
+    """A reference thumbnail is PNG (logos, matched by shape) or JPEG (artwork, matched by features):
+    the answer must say which, so it is read from the bytes' own signature."""
+    return "image/png" if data.startswith(b"\x89PNG\r\n\x1a\n") else "image/jpeg"
+
+
 class VerdictKind(enum.StrEnum):
     CLEAR = "clear"
     FLAGGED = "flagged"

@@ -152,6 +152,33 @@ def test_lists_import_show_and_rescreen(run, tmp_path: Path) -> None:  # type: i
     assert "done: 1 items, 0 flagged, 0 cleared, 0 failed" in err
 
 
+@pytest.mark.parametrize(
+    ("kind", "body", "entries"),
+    [
+        ("marks", "id,mark,distinctiveness\nq,Quuxcorp,coined\nz,Zorbly,coined\n", 2),
+        ("allow", "pussy willow\nscunthorpe\n", 2),
+        ("fonts", "id,family,foundry,reason,severity\nhn,Helvetica Neue,Linotype,licence,review\n", 1),
+    ],
+)
+def test_lists_import_takes_each_settings_file_format(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, kind: str, body: str, entries: int
+) -> None:
+    """marks, allow and fonts as their CV_SCREENING__*_PATH files (terms and images: the tests above and
+    below); then a re-screen run here with --progress draws its bar on stderr and sums up."""
+    (tmp_path / f"{kind}.txt").write_text(body)
+    code, out, err = run("lists", "import", kind, str(tmp_path / f"{kind}.txt"))
+    assert (code, out) == (0, ""), err
+    assert f"imported {kind}@1: {entries} entries" in err
+    code, out, _ = run("lists", "show", "--kind", kind)
+    assert code == 0
+    assert out.splitlines()[1].split("\t")[:3] == [kind, "1", str(entries)]
+    code, out, err = run("lists", "rescreen", "--wait", "--progress")
+    assert code == 0, err
+    job = out.strip()
+    assert f"re-screen {job[:8]}\n" in err  # the progress bar's label, a line of its own
+    assert "done: 0 items, 0 flagged, 0 cleared, 0 failed" in err
+
+
 def test_lists_import_uspto_files_report_progress_counts_and_bad_records(  # type: ignore[no-untyped-def]
     run, tmp_path: Path
 ) -> None:

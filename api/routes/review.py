@@ -24,6 +24,7 @@ from customization_vault.errors import NotFound
 from customization_vault.ids import ID_PATTERN
 from customization_vault.lifecycle import ReviewState
 from customization_vault.review import MAX_NOTE, CaseDetail, ReviewDesk, Reviewer
+from screening.findings import REFERENCE_IMAGE_KINDS, image_media_type
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 
@@ -251,7 +252,7 @@ def _detail(ctx: Context, d: CaseDetail) -> CaseDetailRead:
     findings = []
     for f in d.findings:
         thumb = None
-        if f.kind == "image" and ctx.services.screener.reference_thumbnail(f.entry) is not None:
+        if f.kind in REFERENCE_IMAGE_KINDS and ctx.services.screener.reference_thumbnail(f.entry) is not None:
             thumb = f"/v1/review/references/images/{quote(f.entry, safe='')}"  # a list's entry id, any text
         ref = ReferenceRead(
             list=f.list_ref, entry=f.entry, label=f.label, category=f.category, thumbnail_url=thumb
@@ -324,13 +325,15 @@ def release(case_id: CaseId, who: ReviewerPrincipal, ctx: Context) -> CaseRead:
 @router.get(
     "/references/images/{entry_id}",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **_COMMON},
-    summary="The registered reference image (thumbnail) a logo finding matched",
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, **_COMMON},
+    summary="The registered reference image (thumbnail) a logo or artwork finding matched",
 )
 def reference_image(
     entry_id: Annotated[str, Path(min_length=1, max_length=200)], who: ReviewerPrincipal, ctx: Context
 ) -> Response:
-    png = ctx.services.screener.reference_thumbnail(entry_id)
-    if png is None:
+    thumb = ctx.services.screener.reference_thumbnail(entry_id)
+    if thumb is None:
         raise NotFound("no such reference image")
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        thumb, media_type=image_media_type(thumb), headers={"Cache-Control": "private, max-age=3600"}
+    )

@@ -53,6 +53,7 @@ from customization_vault.catalog import ReviewView
 from customization_vault.errors import ContentGone, InvalidInput, LeaseConflict, NotFound, StateConflict
 from customization_vault.lifecycle import OrderState, ReviewState
 from customization_vault.lists import ListKind
+from screening.findings import REFERENCE_IMAGE_KINDS, image_media_type
 
 router = APIRouter()
 
@@ -270,7 +271,7 @@ def case(
     logos = {
         f.entry
         for f in detail.findings
-        if f.kind == "image" and screener.reference_thumbnail(f.entry) is not None
+        if f.kind in REFERENCE_IMAGE_KINDS and screener.reference_thumbnail(f.entry) is not None
     }
     seller_name = desk.names([detail.case]).get(detail.case.id, (None, None))[1]
     history = ctx.services.audit.history(case_id)[-50:]
@@ -360,10 +361,10 @@ def release(
 
 @router.get("/references/images/{entry_id:path}")
 def reference_image(entry_id: str, visit: SignedInVisit, ctx: Context) -> Response:
-    png = ctx.services.screener.reference_thumbnail(entry_id)
-    if png is None:
+    thumb = ctx.services.screener.reference_thumbnail(entry_id)
+    if thumb is None:
         raise NotFound("no such reference image")
-    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+    return Response(thumb, media_type=image_media_type(thumb), headers={"Cache-Control": "no-store"})
 
 
 # ------------------------------------------------------------------------------------ audit

@@ -33,11 +33,12 @@ KIND_LABELS = {
     "trademark": "Trademark (text)",
     "offensive": "Offensive term",
     "image": "Logo (image)",
+    "artwork": "Artwork (image)",
     "ocr_text": "Text in image",
     "font": "Restricted font",
 }
 
-LABEL_NAMES = {"trademark": "Mark", "image": "Logo", "ocr_text": "Mark", "font": "Font"}
+LABEL_NAMES = {"trademark": "Mark", "image": "Logo", "artwork": "Work", "ocr_text": "Mark", "font": "Font"}
 
 # Fixed messages for `?done=`: a redirect names an outcome, never carries text of its own.
 DONE_MESSAGES = {
@@ -213,7 +214,8 @@ class FindingCard:
     distance: str
     matched_text: str | None  # the customer's own words at the span
     region: Region | None
-    reference_image: str | None  # URL of the registered logo
+    reference_image: str | None  # URL of the registered logo or artwork
+    reference_alt: str  # what that image is, for its alt text
     trademark: TrademarkFacts | None = None  # a register mark: whose it is and for which classes
 
 
@@ -340,6 +342,7 @@ def _finding_card(
         matched_text=matched,
         region=region,
         reference_image=f"{base}/references/images/{quote(f.entry, safe='/')}" if logo else None,
+        reference_alt=f"Registered {'artwork' if f.kind == 'artwork' else 'logo'}: {f.label or f.entry}",
         trademark=TrademarkFacts.of(f.register),
     )
 
@@ -389,7 +392,7 @@ def case_page(
     first_decider = c.in_appeal and c.decided_by == actor and not admin
     can_claim = waiting and (admin or not escalated_for_admin) and not first_decider
     cards = [
-        _finding_card(i, f, d.item, text, base, terms.get(f.entry), f.kind == "image" and f.entry in logos)
+        _finding_card(i, f, d.item, text, base, terms.get(f.entry), f.entry in logos)
         for i, f in enumerate(d.findings, start=1)
     ]
     spans = [(card.number, f.span) for card, f in zip(cards, d.findings, strict=True) if f.span is not None]

@@ -1,10 +1,12 @@
 """End to end through a real `customization-vault serve`: a registry CSV of artwork (one work REVIEW, one
 BLOCK, one bad line); an upload holding a placed, turned, cropped copy is flagged with the region it
-lies in, a copy of the BLOCK work is blocked, an unrelated painting is clear."""
+lies in, a copy of the BLOCK work is blocked, an unrelated painting is clear; the reviewer sees the
+registered work beside the design, in the JSON review API and on the workbench's case page."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -102,3 +104,44 @@ def test_registered_artwork_is_flagged_or_blocked_with_its_region(server: tuple[
         assert [g["entry"] for g in blocked["findings"]] == ["lilies"]  # type: ignore[attr-defined]
         clear = _upload(c, h, "ART-1", encode(painting(99), "JPEG", quality=85))
         assert clear["verdict"] == "clear"
+        _the_reviewer_sees_the_registered_work(c, data_dir, str(flagged["id"]))
+
+
+def _the_reviewer_sees_the_registered_work(c: httpx.Client, data_dir: Path, item_id: str) -> None:
+    """An artwork finding carries the work's thumbnail (JPEG, said as JPEG) like a logo finding does."""
+    cli = [sys.executable, "-c", "from api.cli import main; main()"]
+    made = subprocess.run(
+        [*cli, "keys", "api", "create", "--role", "reviewer", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "CV_ENVIRONMENT": "development"},
+    )
+    key = made.stdout.strip()
+    r = {"Authorization": f"Bearer {key}"}
+    claimed = c.post("/v1/review/claims", headers=r, json={})
+    assert claimed.status_code == 200, claimed.text
+    case = claimed.json()["case"]
+    assert (case["item_id"], case["kind"]) == (item_id, "artwork")
+    detail = c.get(f"/v1/review/cases/{case['id']}", headers=r).json()
+    (finding,) = detail["findings"]
+    assert finding["region"] is not None
+    assert finding["reference"]["thumbnail_url"] == "/v1/review/references/images/starry"
+    thumb = c.get(finding["reference"]["thumbnail_url"], headers=r)
+    assert thumb.status_code == 200
+    assert (thumb.headers["content-type"], thumb.content[:3]) == ("image/jpeg", b"\xff\xd8\xff")
+
+    form = c.get("/review/sign-in", headers={"Accept": "text/html"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    signed_in = c.post("/review/sign-in", data={"api_key": key, "csrf_token": token[1], "next": "/review/"})
+    assert signed_in.status_code == 303, signed_in.text
+    page = c.get(f"/review/cases/{case['id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert (
+        '<img class="logo" src="/review/references/images/starry" alt="Registered artwork: Starry">'
+        in page.text
+    )
+    assert "Artwork (image)" in page.text
+    shown = c.get("/review/references/images/starry")
+    assert (shown.status_code, shown.headers["content-type"]) == (200, "image/jpeg")

@@ -123,6 +123,8 @@ def test_lease_renew_and_release(api: Api) -> None:
     flagged_item(api)
     r1, r2 = api.keys.auth(api.keys.reviewer), second_reviewer(api)
     case = api.client.post("/v1/review/claims", headers=r1, json={}).json()["case"]
+    assert_problem(api.client.post("/v1/review/claims", headers=r2, json={"case_id": case["id"]}), 409)
+    assert api.client.post("/v1/review/claims", headers=r2, json={}).status_code == 204  # held: not waiting
     assert_problem(api.client.post(f"/v1/review/cases/{case['id']}/lease", headers=r2), 409)
     assert api.client.post(f"/v1/review/cases/{case['id']}/lease", headers=r1).status_code == 200
     assert_problem(api.client.request("DELETE", f"/v1/review/cases/{case['id']}/lease", headers=r2), 409)

@@ -329,3 +329,46 @@ def test_workbench_ids_in_paths_follow_the_id_rule(api: Api, pages: Any, path: s
     admin = pages()
     admin.sign_in(api.keys.admin)
     assert admin.page(path).status_code == 422
+
+
+def test_an_admin_uploads_a_trademark_csv_and_reference_images_on_the_lists_page(
+    api: Api, pages: Any, tmp_path: Any
+) -> None:
+    """The browser suite uploads a term list; here the other two the issue names go through the same
+    form: a trademark CSV and reference images (the registry zip), each becoming a stored version."""
+    from customization_vault.lists import pack_registry_csv
+    from tests.screening.image.logos import encode, glyph, on_white
+
+    (tmp_path / "art").mkdir()
+    (tmp_path / "art" / "logo.png").write_bytes(encode(on_white(glyph(3))))
+    (tmp_path / "registry.csv").write_text("id,path,label\nlogo,art/logo.png,A logo\n")
+    admin = pages()
+    admin.sign_in(api.keys.admin)
+    uploads = [
+        ("marks", "marks.csv", b"id,mark,distinctiveness\nq,Quuxcorp,coined\nz,Zorbly,coined\n"),
+        ("images", "registry.zip", pack_registry_csv(tmp_path / "registry.csv")),
+    ]
+    for kind, name, data in uploads:
+        resp = admin.request(
+            "POST",
+            "/review/lists",
+            data={"kind": kind, "csrf_token": admin.csrf},
+            files={"file": (name, data)},
+        )
+        assert resp.status_code == 303, resp.text
+        assert resp.headers["location"].endswith("/lists?done=imported")
+    stored = {(v.kind, v.version, v.entries, v.source) for v in api.services.lists.history()}
+    assert ("marks", 1, 2, "upload:marks.csv") in stored
+    assert ("images", 1, 1, "upload:registry.zip") in stored
+    page = admin.page("/review/lists").text
+    assert "upload:marks.csv" in page
+    assert "upload:registry.zip" in page
+    refused = admin.request(
+        "POST",
+        "/review/lists",
+        data={"kind": "marks", "csrf_token": admin.csrf},
+        files={"file": ("bad.csv", b"id,mark\nx,\n")},
+    )
+    assert refused.status_code == 422
+    assert is_html(refused)
+    assert len(api.services.lists.history()) == 2  # nothing stored from the refused file

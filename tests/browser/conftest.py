@@ -177,7 +177,11 @@ def new_page(chromium: Any) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> Path:
+    """Saves the page as shown at 1280x800, which it must fit across: no sideways scrolling (checked after
+    the shot, so the artefact shows what overflowed)."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTEFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{name}: {overflow} px wider than the 1280 px window"
     return path

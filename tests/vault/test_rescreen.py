@@ -6,6 +6,7 @@ audit chain, on the embedded default and on PostgreSQL + S3 + KMS (moto).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -132,6 +133,30 @@ def test_a_list_change_flags_clears_and_keeps_decisions(shop: Shop) -> None:
     assert changes[clear]["from"] == "clear"
     assert changes[clear]["to"] == "flagged"
     assert shop.svc.audit.verify().ok
+
+
+def test_each_changed_verdict_is_told_to_the_seller_in_its_own_unit(shop: Shop) -> None:
+    """A seller told "clear" at upload hears "flagged" when a new list version flags the item (and the
+    reverse), through the outbox; an unchanged item queues nothing."""
+    shop.import_terms(TERMS_V1)
+    flagged = shop.upload("N-1", "a flurbo cake")
+    clear = shop.upload("N-1", "wobbleplonk party")
+    shop.upload("N-1", "plain words here")
+    assert shop.svc.webhooks is not None
+    shop.svc.webhooks.set(shop.seller, "https://hooks.example.com/cv", actor="test")
+    shop.import_terms(TERMS_V2)
+    rescreener = shop.rescreener(notifier=shop.svc.notifier)
+    done = rescreener.run(rescreener.request(reason="terms@2", actor="test").id)
+    assert done is not None
+    assert (done.done, done.flagged, done.cleared) == (3, 1, 1)
+    with shop.svc.catalog.unit() as u:
+        sent = u.outbox.claim_due(shop.svc.clock() + timedelta(days=1), limit=10, lease=timedelta(minutes=1))
+    bodies = sorted((json.loads(m.body) for m in sent), key=lambda b: b["decision"])
+    assert [(b["type"], b["order_id"], b["item_id"], b["decision"]) for b in bodies] == [
+        ("item.screened", "N-1", flagged, "clear"),
+        ("item.screened", "N-1", clear, "flagged"),
+    ]
+    assert all(b["reason"] is None for b in bodies)
 
 
 def test_a_request_joins_the_job_not_yet_started(shop: Shop) -> None:
