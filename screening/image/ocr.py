@@ -233,6 +233,19 @@ class RapidOcrEngine:
         quads[:, :, 1] = np.clip(quads[:, :, 1], 0, h - 1)
         return quads
 
+    def surely_blank(self, preview: Image.Image) -> bool:
+        """The stroke test on a preview at least as large as the gate's copy (`PreviewGate`): the
+        matchers' 512 px decode serves, so a photo without text costs no 1,280 px decode. Counted as
+        a gate closed by strokes, as in `read`. Thread-safe without the lock: no engine state."""
+        if self._gate_side is None or not self._stroke_test or max(preview.size) < self._gate_side:
+            return False
+        small, _ = self._bgr(_check_image(preview), self._gate_side)
+        if has_strokes(small):
+            return False
+        self.gate_closed += 1
+        self.strokes_closed += 1
+        return True
+
     def read(self, image: Image.Image) -> list[OcrLine]:
         rgb = _check_image(image)
         gated = self._gate_side is not None and max(rgb.size) > self._gate_side

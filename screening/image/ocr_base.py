@@ -28,3 +28,17 @@ class OcrEngine(Protocol):
     def read(self, image: Image.Image) -> list[OcrLine]:
         """Every text line found; an empty list when there is none. Never downloads anything."""
         ...
+
+
+@runtime_checkable
+class PreviewGate(Protocol):
+    """An engine that can tell from a small copy of an image that it surely holds no text.
+
+    Optional: OCR reads at up to 1,280 px, while the image matchers already decoded the upload at
+    512 px or so; an engine with this test lets a photo without text skip the second, larger decode.
+    """
+
+    def surely_blank(self, preview: Image.Image) -> bool:
+        """True only when `preview` (the whole image, scaled down) holds no text for sure; False when
+        it may, or when the preview is too small to judge — `read` then decides."""
+        ...

@@ -114,6 +114,23 @@ def test_the_stroke_test_sees_text_even_in_colour_only_contrast_and_not_in_a_pho
     assert not has_strokes(_small(Image.new("RGB", (640, 480), (255, 255, 255))))
 
 
+def test_a_preview_is_judged_blank_only_when_it_surely_holds_no_text() -> None:
+    """The matchers' 512 px decode as the stroke test's input: a photo is blank, text of either
+    contrast is not, and a preview smaller than the gate's copy (or an engine without the stroke test)
+    leaves the decision to `read`."""
+    engine = RapidOcrEngine()  # models load on the first read: none here
+    photo = _photo().resize((512, 512))
+    assert engine.surely_blank(photo)
+    assert (engine.gate_closed, engine.strokes_closed) == (1, 1)
+    assert not engine.surely_blank(render("STARBUCKS", size=(1000, 700)).resize((512, 358)))
+    caption = Image.new("RGB", (1000, 1000), (196, 92, 208))
+    ImageDraw.Draw(caption).text((150, 400), "Joy Bride Lucas", font=font(64), fill=(160, 130, 60))
+    assert not engine.surely_blank(caption.resize((512, 512)))
+    assert not engine.surely_blank(_photo().resize((200, 200)))  # below the gate's 320 px
+    assert not RapidOcrEngine(stroke_test=False).surely_blank(photo)
+    assert (engine.gate_closed, engine.strokes_closed) == (1, 1)
+
+
 def test_the_gate_closes_on_a_photo_and_every_second_pass_reads_the_same_text() -> None:
     engines = {p: RapidOcrEngine(second_pass=p) for p in ("region", "full", "none")}
     photo = _photo()

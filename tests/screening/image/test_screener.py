@@ -197,6 +197,47 @@ def test_an_image_within_ocrs_size_is_decoded_once_and_ocr_sees_every_pixel(
     assert seen == [size if decodes == 1 else (1280, 640)]
 
 
+@pytest.mark.parametrize("blank", [True, False])
+def test_a_preview_gate_spares_a_photo_the_second_decode_and_only_a_photo(
+    registry: ImageRegistry, monkeypatch: pytest.MonkeyPatch, blank: bool
+) -> None:
+    """An engine that can judge the matchers' decode (`PreviewGate`) is asked first: a photo it finds
+    blank is decoded once and never read; anything else is decoded at OCR's size and read as before."""
+    from screening.image import screener as module
+    from screening.image.ocr_base import PreviewGate
+
+    calls: list[int] = []
+    real = module.decode_image
+
+    def counted(data: bytes, target: int = 512, **kw: Any) -> Any:
+        calls.append(target)
+        return real(data, target=target, **kw)
+
+    previews: list[tuple[int, int]] = []
+    read: list[tuple[int, int]] = []
+
+    class Gated(_FakeOcr):
+        def surely_blank(self, preview: Image.Image) -> bool:
+            previews.append(preview.size)
+            return blank
+
+        def read(self, image: Image.Image) -> list[OcrLine]:
+            read.append(image.size)
+            return super().read(image)
+
+    assert isinstance(Gated(), PreviewGate)
+    monkeypatch.setattr(module, "decode_image", counted)
+    scr = ImageScreener(registry, ocr=Gated(), text_screener=_FakeText())
+    verdict = scr.screen_image(encode(Image.new("RGB", (2560, 1280), (255, 255, 255))))
+    assert len(previews) == 1
+    assert max(previews[0]) < 1280  # the matchers' own decode, not a new one
+    if blank:
+        assert (len(calls), read, verdict.findings) == (1, [], ())
+    else:
+        assert (len(calls), read) == (2, [(1280, 640)])
+        assert [f.entry for f in verdict.findings] == ["acme"]
+
+
 def test_generic_shape_reference_needs_a_closer_match() -> None:
     from PIL import ImageDraw
 
