@@ -30,6 +30,7 @@ __all__ = [
     "HELD",
     "ITEM_TRANSITIONS",
     "ORDER_TRANSITIONS",
+    "PURGE_TRANSITIONS",
     "REFUSED",
     "RELEASABLE",
     "REVIEW_TRANSITIONS",
@@ -46,6 +47,7 @@ __all__ = [
     "check_accepts_uploads",
     "check_item",
     "check_order",
+    "check_purge_step",
     "check_release",
     "check_review",
     "item_state_for",
@@ -91,7 +93,13 @@ class JobState(enum.StrEnum):
 
 
 class PurgeStep(enum.IntEnum):
-    """`Order.purge_step`: the last step whose effect is committed. A resumed purge starts after it."""
+    """`Order.purge_step`: the last step whose effect is committed. A resumed purge starts after it.
+
+    The one state kept as an integer, on purpose: it is a position in an ordered protocol, and the
+    catalog asks ordinal questions of it ("advance the orders that are not past step 3", "every order
+    short of purged"), which are range conditions on an integer column and would be a lookup table on
+    strings. Its transitions are still written once (`PURGE_TRANSITIONS`) and tested as a table.
+    """
 
     NONE = 0
     MARKED = 1
@@ -143,6 +151,17 @@ REVIEW_TRANSITIONS: Mapping[ReviewState, frozenset[ReviewState]] = {
     ReviewState.CLOSED: frozenset(),
 }
 
+# One step forward at a time; back to MARKED from any step short of PURGED when verification finds
+# something left (the purge then shreds again); nothing leaves PURGED.
+PURGE_TRANSITIONS: Mapping[PurgeStep, frozenset[PurgeStep]] = {
+    PurgeStep.NONE: frozenset({PurgeStep.MARKED}),
+    PurgeStep.MARKED: frozenset({PurgeStep.KEY_SHREDDED}),
+    PurgeStep.KEY_SHREDDED: frozenset({PurgeStep.BLOBS_DELETED, PurgeStep.MARKED}),
+    PurgeStep.BLOBS_DELETED: frozenset({PurgeStep.DERIVED_DELETED, PurgeStep.MARKED}),
+    PurgeStep.DERIVED_DELETED: frozenset({PurgeStep.PURGED, PurgeStep.MARKED}),
+    PurgeStep.PURGED: frozenset(),
+}
+
 RELEASABLE = frozenset({ItemState.CLEAR, ItemState.APPROVED})
 HELD = frozenset({ItemState.RECEIVED, ItemState.FLAGGED})
 REFUSED = frozenset({ItemState.BLOCKED, ItemState.REJECTED})
@@ -176,6 +195,14 @@ def check_review(current: str, to: str) -> ReviewState:
     if not can_review(current, to):
         raise StateConflict(f"a review case cannot go from {current} to {to}")
     return ReviewState(to)
+
+
+def check_purge_step(current: int, to: int) -> PurgeStep:
+    """A purge step may not be skipped: an order some other runner sent back to MARKED (verification
+    found a blob) must be shredded again before its blobs count as deleted."""
+    if PurgeStep(to) not in PURGE_TRANSITIONS[PurgeStep(current)]:
+        raise StateConflict(f"a purge cannot go from step {int(current)} to step {int(to)}")
+    return PurgeStep(to)
 
 
 def item_state_for(verdict: VerdictKind) -> ItemState:

@@ -21,7 +21,7 @@ from customization_vault.blobs.base import blob_key, order_prefix
 from customization_vault.catalog import ItemView, OrderView, Unit
 from customization_vault.clock import Clock, system_clock
 from customization_vault.errors import InvalidInput, OrderNotFound
-from customization_vault.lifecycle import OrderState, PurgeOutcome, PurgeStep, check_order
+from customization_vault.lifecycle import OrderState, PurgeOutcome, PurgeStep, check_order, check_purge_step
 from customization_vault.vault import Vault
 from retention.config import RetentionConfig
 from retention.errors import VerificationFailed
@@ -198,6 +198,16 @@ class Purger:
     def _pending(self, targets: dict[str, _Target], step: PurgeStep) -> list[str]:
         return sorted(oid for oid, t in targets.items() if t.step < step)
 
+    @staticmethod
+    def _short_of(locked: Sequence[OrderView], step: PurgeStep) -> list[OrderView]:
+        """The locked orders this step still has to do, each checked to be exactly one step short: an
+        order another runner sent back to MARKED meanwhile raises here, and is shredded again on its
+        next run instead of skipping the shred."""
+        short = [o for o in locked if o.purge_step < step]
+        for o in short:
+            check_purge_step(o.purge_step, step)
+        return short
+
     def _advanced(self, targets: dict[str, _Target], ids: Sequence[str], step: PurgeStep, name: str) -> None:
         for oid in ids:
             targets[oid].step = step
@@ -224,7 +234,7 @@ class Purger:
             for oid in u.holds.held(todo, now):
                 reports[oid] = PurgeReport(oid, PurgeOutcome.HELD, tuple(targets[oid].done))
                 del targets[oid]
-            todo = [o.id for o in locked if o.id in targets and o.purge_step < PurgeStep.KEY_SHREDDED]
+            todo = [o.id for o in self._short_of(locked, PurgeStep.KEY_SHREDDED) if o.id in targets]
             if not todo:
                 return
             had_key = u.keys.delete(todo)
@@ -250,7 +260,7 @@ class Purger:
         self._hook(PurgeStep.BLOBS_DELETED, "effect")
         with self.vault.catalog.unit() as u:
             now = self.clock()
-            todo = [o.id for o in u.orders.lock_many(todo) if o.purge_step < PurgeStep.BLOBS_DELETED]
+            todo = [o.id for o in self._short_of(u.orders.lock_many(todo), PurgeStep.BLOBS_DELETED)]
             u.items.mark_deleted(now, order_ids=todo)
             u.orders.advance(todo, PurgeStep.BLOBS_DELETED, blobs_deleted_at=now)
         self._hook(PurgeStep.BLOBS_DELETED, "committed")
@@ -262,7 +272,7 @@ class Purger:
         if not todo:
             return
         with self.vault.catalog.unit() as u:
-            todo = [o.id for o in u.orders.lock_many(todo) if o.purge_step < PurgeStep.DERIVED_DELETED]
+            todo = [o.id for o in self._short_of(u.orders.lock_many(todo), PurgeStep.DERIVED_DELETED)]
             u.items.forget_derived(order_ids=todo)
             u.reviews.forget_content(todo)  # reviewer notes and appeal statements may quote content
             u.orders.advance(todo, PurgeStep.DERIVED_DELETED)
@@ -308,7 +318,7 @@ class Purger:
         with self.vault.catalog.unit() as u:
             # Something came back (a racing upload, replica lag, a restore): redo from the shred on.
             u.orders.rewind([oid for oid, _ in failed])
-            locked = [o for o in u.orders.lock_many(sorted(verified)) if o.purge_step < PurgeStep.PURGED]
+            locked = self._short_of(u.orders.lock_many(sorted(verified)), PurgeStep.PURGED)
             key_back = u.keys.present([o.id for o in locked])
             u.orders.rewind(sorted(key_back))  # a restored key row: shred again before any receipt
             failed += [(oid, _KEY_BACK) for oid in sorted(key_back)]

@@ -253,6 +253,31 @@ def test_verification_failure_redoes_the_deletion(
     assert not vault.blobs.exists(key)
 
 
+def test_a_step_is_never_skipped_when_another_runner_sent_the_order_back(
+    services: Any, signer: ReceiptSigner, clock: FrozenClock, retention_config: Any
+) -> None:
+    """Between this run's shred and its deletes another runner's verification sends the order back to
+    MARKED (and a restored key row could be there): this run must not count the blobs deleted on top
+    of an unshredded order. It fails the order instead; the next run shreds again and finishes."""
+    vault: Vault = services.vault
+    order, _ = seed_order(vault, "F-2")
+
+    def rewound_meanwhile(step: int, phase: str) -> None:
+        if (step, phase) == (Step.KEY_SHREDDED, "committed"):
+            with vault.catalog.unit() as u:
+                u.orders.rewind([order.id])
+
+    purger = Purger(vault, signer, clock=clock, config=retention_config, on_step=rewound_meanwhile)
+    purger.mark(order, "fulfilled", actor="t")
+    report = purger.run(order.id, actor="t")
+    assert (report.outcome, report.error) == ("failed", "StateConflict")
+    assert vault.orders.get(order.id).purge_step == Step.MARKED
+    plain = Purger(vault, signer, clock=clock, config=retention_config)
+    again = plain.run(order.id, actor="t")
+    assert again.outcome == "purged"
+    assert again.steps[0] == "key_shredded"
+
+
 def test_no_byte_of_the_canary_or_its_ciphertext_survives(
     services: Any, backend_settings: Any, purger: Purger
 ) -> None:

@@ -10,6 +10,7 @@ from customization_vault.errors import ContentGone, ContentHeld, ContentRefused,
 from customization_vault.lifecycle import (
     ITEM_TRANSITIONS,
     ORDER_TRANSITIONS,
+    PURGE_TRANSITIONS,
     REVIEW_TRANSITIONS,
     ItemState,
     OrderState,
@@ -17,6 +18,7 @@ from customization_vault.lifecycle import (
     ReviewState,
     check_item,
     check_order,
+    check_purge_step,
     check_release,
     check_review,
     item_state_for,
@@ -61,6 +63,26 @@ REVIEW_ALLOWED = {
     (Rs.APPEALED, Rs.CLAIMED),
     (Rs.APPEALED, Rs.CLOSED),
 }
+Ps = PurgeStep
+PURGE_ALLOWED = {
+    (Ps.NONE, Ps.MARKED),
+    (Ps.MARKED, Ps.KEY_SHREDDED),
+    (Ps.KEY_SHREDDED, Ps.BLOBS_DELETED),
+    (Ps.BLOBS_DELETED, Ps.DERIVED_DELETED),
+    (Ps.DERIVED_DELETED, Ps.PURGED),
+    (Ps.KEY_SHREDDED, Ps.MARKED),  # verification found something: shred again
+    (Ps.BLOBS_DELETED, Ps.MARKED),
+    (Ps.DERIVED_DELETED, Ps.MARKED),
+}
+
+
+@pytest.mark.parametrize(("a", "b"), list(itertools.product(PurgeStep, PurgeStep)))
+def test_purge_step_transitions(a: PurgeStep, b: PurgeStep) -> None:
+    if (a, b) in PURGE_ALLOWED:
+        assert check_purge_step(a, b) is b
+    else:
+        with pytest.raises(StateConflict):
+            check_purge_step(a, b)
 
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.product(OrderState, OrderState)))
@@ -94,6 +116,8 @@ def test_every_state_has_a_row_and_purged_is_terminal() -> None:
     assert set(ORDER_TRANSITIONS) == set(OrderState)
     assert set(ITEM_TRANSITIONS) == set(ItemState)
     assert set(REVIEW_TRANSITIONS) == set(ReviewState)
+    assert set(PURGE_TRANSITIONS) == set(PurgeStep)
+    assert PURGE_TRANSITIONS[Ps.PURGED] == frozenset()
     assert ORDER_TRANSITIONS[Os.PURGED] == frozenset()
     assert REVIEW_TRANSITIONS[Rs.CLOSED] == frozenset()
 
