@@ -269,6 +269,92 @@ def test_signing_out_by_keyboard(site: Site, cases: dict[str, ReviewView], new_p
         expect()(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
+# Numbers every control a person can use (shown, enabled); a radio group counts once, as Tab visits it
+# once and the arrows move within it. The numbers are what the sweep below records as Tab visits them.
+CONTROLS = """() => {
+  const all = document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])');
+  const groups = new Map();
+  let n = 0;
+  for (const e of all) {
+    if (e.disabled || e.getClientRects().length === 0) { continue; }
+    const group = e.type === "radio" ? e.name : null;
+    if (group !== null && groups.has(group)) { e.dataset.kb = groups.get(group); continue; }
+    e.dataset.kb = String(n++);
+    if (group !== null) { groups.set(group, e.dataset.kb); }
+  }
+  return n;
+}"""
+
+
+def sweep(page: Any, name: str) -> None:
+    """Tab from the top of the page to its end: every control is reached in the page's order, each
+    shows the focus ring while it has the focus, and the focus leaves the last one (no trap holds it)."""
+    page.wait_for_load_state("load")
+    count = page.evaluate(CONTROLS)
+    assert count > 0
+    limit = 3 * count + 20  # a date-and-time field is a stop per part
+    at = "() => document.activeElement && document.activeElement.dataset.kb"
+    if page.evaluate(FOCUSED) is not None:  # a field with autofocus: Tab on to the end, then start over
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(FOCUSED) is None or page.evaluate(at) == "0":
+                break
+        else:
+            raise AssertionError(f"{name}: the focus never left the page's last control")
+    reached: list[int] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        state = page.evaluate(FOCUSED)
+        if state is None:
+            break  # past the last control: the focus went back to the page
+        assert state["ring"], f"{name}: no visible focus ring on {state}"
+        index = page.evaluate(at)
+        if index is None:
+            continue  # a stop that is no control (a scrolling box Chromium lets the keys scroll)
+        if reached and int(index) == reached[0]:
+            break  # round again to the first
+        reached.append(int(index))
+    else:
+        raise AssertionError(f"{name}: the focus never left the page's last control")
+    missing = sorted(set(range(count)) - set(reached))
+    unreachable = page.evaluate(
+        "ks => ks.map(k => document.querySelector('[data-kb=\"' + k + '\"]').outerHTML.slice(0, 120))",
+        missing,
+    )
+    assert unreachable == [], f"{name}: Tab never reaches {unreachable}"
+    first = reached.index(min(reached))  # from an autofocused field the round may start midway
+    order = reached[first:] + reached[:first]
+    assert order == sorted(order), f"{name}: the focus jumps about {reached}"
+
+
+def test_tab_reaches_every_control_of_every_page_with_a_visible_ring(
+    site: Site, cases: dict[str, ReviewView], new_page: Any
+) -> None:
+    page = new_page()
+    page.goto(f"{site.url}/review/sign-in")
+    sweep(page, "sign-in")
+    sign_in(page, site, site.admin)
+    sweep(page, "queue")
+    tab_to(
+        page,
+        lambda f: (
+            f["tag"] == "a"
+            and f["text"] == "Open"
+            and "KA-2" in page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        ),
+    )
+    page.keyboard.press("Enter")
+    expect()(page.get_by_role("heading", name="Offensive term · order KA-2")).to_be_visible()
+    page.wait_for_load_state("load")
+    page.keyboard.press("c")
+    expect()(page.get_by_role("status")).to_have_text("Claimed: the case is yours for the lease.")
+    sweep(page, "case")
+    for link, heading in (("Dashboard", "Dashboard"), ("Lists", "Screening lists"), ("Audit", "Audit log")):
+        go(page, link, heading)
+        sweep(page, link.lower())
+
+
 def test_an_admin_uploads_marks_and_reference_images_and_re_screens_by_keyboard(
     site: Site, cases: dict[str, ReviewView], new_page: Any, tmp_path: Path
 ) -> None:
