@@ -1,6 +1,7 @@
 """The workbench with the keyboard alone: the queue's filters and "claim next", the audit page's filters
 and its chain check, the lists page's uploads (a trademark CSV, a reference-image registry zip) and its
-re-screen, and sign-out. Nothing here clicks or fills: every control is reached with Tab/Shift+Tab, set
+re-screen, and sign-out; and a Tab sweep of every page (every control reached in order, none missing,
+no trap). Nothing here clicks or fills: every control is reached with Tab/Shift+Tab, set
 with arrow keys, Space or typing, and used with Enter or Space; each step asserts where the focus went
 (`document.activeElement`) and that the focused control shows a focus ring. The one thing not typed is
 the file itself: the operating system's file chooser, which a keyboard user also gets, is answered with
