@@ -372,6 +372,11 @@ def test_an_admin_uploads_marks_and_reference_images_and_re_screens_by_keyboard(
     registry.write_bytes(pack_registry_csv(tmp_path / "registry.csv"))
 
     page = new_page()
+    # Playwright asks the browser to intercept file choosers when the first listener is added, without
+    # waiting for the answer: a listener added only around the key press can lose the race to it and
+    # the chooser goes unseen. One listener for the whole test keeps the interception on.
+    choosers: list[Any] = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     sign_in(page, site, site.admin)
     page.wait_for_load_state("load")
     go(page, "Lists", "Screening lists")
@@ -393,6 +398,7 @@ def test_an_admin_uploads_marks_and_reference_images_and_re_screens_by_keyboard(
         expect()(page.get_by_role("status")).to_contain_text("Imported")
         page.wait_for_load_state("load")
 
+    assert len(choosers) == 2  # one chooser per Space, no more
     versions = page.locator("table.versions tbody tr")
     expect()(versions).to_have_count(2)
     expect()(versions.filter(has_text="upload:marks.csv").locator("td").nth(2)).to_have_text("2")
