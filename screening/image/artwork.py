@@ -107,8 +107,12 @@ def prepare(rgb: npt.NDArray[np.uint8]) -> list[Grey]:
     return [cv2.GaussianBlur(_stretch(c), (0, 0), _BLUR_SIGMA) for c in channels(rgb)]
 
 
-def _spread(kps: list[cv2.KeyPoint], shape: tuple[int, int], n: int) -> list[cv2.KeyPoint]:
-    """The n strongest keypoints with at most _CELL_CAP fair shares in any grid cell."""
+def _spread(
+    kps: list[cv2.KeyPoint], shape: tuple[int, int], n: int, fill: bool = False
+) -> list[cv2.KeyPoint]:
+    """The n strongest keypoints with at most _CELL_CAP fair shares in any grid cell. With `fill`, the cap
+    rises until the budget is used: a small work on a smooth product photo has all the image's corners in
+    a few cells, and a fixed cap would throw most of them away for corners the ground does not have."""
     h, w = shape
     xy = np.array([k.pt for k in kps], dtype=np.float32)
     response = np.array([k.response for k in kps], dtype=np.float32)
@@ -119,7 +123,10 @@ def _spread(kps: list[cv2.KeyPoint], shape: tuple[int, int], n: int) -> list[cv2
     sorted_cells = cell[order]
     rank = np.empty(len(kps), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.searchsorted(sorted_cells, sorted_cells, side="left")
-    allowed = np.flatnonzero(rank < max(1, int(_CELL_CAP * n / _GRID**2)))
+    cap = max(1, int(_CELL_CAP * n / _GRID**2))
+    if fill:  # the smallest cap that lets n keypoints through (all of them when there are fewer)
+        cap = max(cap, int(np.partition(rank, n - 1)[n - 1]) + 1 if len(rank) > n else len(rank))
+    allowed = np.flatnonzero(rank < cap)
     pick = allowed[np.argsort(-response[allowed], kind="stable")][:n]
     return [kps[i] for i in pick.tolist()]
 
@@ -136,8 +143,9 @@ def working_image(image: Image.Image, side: int) -> npt.NDArray[np.uint8]:
     return np.asarray(im, dtype=np.uint8)
 
 
-def extract(prepared: list[Grey], per_channel: int, *, mirror: bool = False) -> Keypoints:
-    """Keypoints of every prepared channel; with `mirror`, of the left-right mirrored image (in its frame)."""
+def extract(prepared: list[Grey], per_channel: int, *, mirror: bool = False, fill: bool = False) -> Keypoints:
+    """Keypoints of every prepared channel; with `mirror`, of the left-right mirrored image (in its frame);
+    with `fill`, the grid cap gives way to an unused budget (uploads only: see `_spread`)."""
     orb = _orb(per_channel)
     xys: list[npt.NDArray[np.float32]] = []
     descs: list[Grey] = []
@@ -147,7 +155,7 @@ def extract(prepared: list[Grey], per_channel: int, *, mirror: bool = False) -> 
         found = orb.detect(g, None)
         if not found:
             continue
-        kept, d = orb.compute(g, _spread(list(found), g.shape, per_channel))
+        kept, d = orb.compute(g, _spread(list(found), g.shape, per_channel, fill))
         if d is None or not kept:
             continue
         xys.append(np.array([k.pt for k in kept], dtype=np.float32))
@@ -202,3 +210,48 @@ def _merge(full: Keypoints, half: Keypoints) -> Keypoints:
         np.concatenate([full.descriptors, half.descriptors]),
         full.size,
     )
+
+
+# Region proposal for a work placed small on a product photo: the densest connected cluster of an
+# upload's keypoints, on a 16 x 16 grid, zoomed into when it is at most 40% of the upload (see DESIGN.md,
+# "Zoom pass"). A cell with fewer than 15% of the busiest cell's keypoints is ground (noise, the product's
+# outline), not the work.
+_BUSY_GRID: Final = 16
+_BUSY_SHARE: Final = 0.15
+_BUSY_MIN: Final = 3
+ZOOM_MAX_AREA: Final = 0.4
+ZOOM_SIDE: Final = 768  # longer side the region is upsampled to: a placed work near its registered 512 px
+ZOOM_MAX_FACTOR: Final = 3.0
+ZOOM_MIN_FACTOR: Final = 1.2  # less than this is the first pass again
+
+
+def busy_region(xy: npt.NDArray[np.float32], size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) around the densest connected cluster of keypoints, or None when it is most of the
+    image (nothing to zoom into). A work pasted on a product photo is the textured part of a smooth one."""
+    w, h = size
+    if len(xy) < _BUSY_MIN or w < _BUSY_GRID or h < _BUSY_GRID:
+        return None
+    g = _BUSY_GRID
+    gx = np.minimum(g - 1, (xy[:, 0] * g / w).astype(np.int64))
+    gy = np.minimum(g - 1, (xy[:, 1] * g / h).astype(np.int64))
+    counts = np.bincount(gy * g + gx, minlength=g * g).reshape(g, g)
+    busy = (counts >= max(_BUSY_MIN, _BUSY_SHARE * counts.max())).astype(np.uint8)
+    # Closed across one quiet cell: a flat patch inside the work must not split it (a dilation would
+    # also join the work to the corners of the product around it).
+    joined = cv2.morphologyEx(busy, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels = cv2.connectedComponents(joined, connectivity=8)
+    if n <= 1:
+        return None
+    mass = np.bincount(labels.ravel(), weights=counts.ravel(), minlength=n)
+    mass[0] = 0
+    keep = labels == int(mass.argmax())
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    cw, ch = w / g, h / g
+    x0, x1 = int(cols[0] * cw), int(min(w, (cols[-1] + 1) * cw))
+    y0, y1 = int(rows[0] * ch), int(min(h, (rows[-1] + 1) * ch))
+    # Half a cell of margin: the cells were counted by keypoint centres, the work's edge lies beyond them.
+    x0, y0 = max(0, int(x0 - cw / 2)), max(0, int(y0 - ch / 2))
+    x1, y1 = min(w, int(x1 + cw / 2)), min(h, int(y1 + ch / 2))
+    if (x1 - x0) * (y1 - y0) > ZOOM_MAX_AREA * w * h:
+        return None
+    return x0, y0, x1, y1
