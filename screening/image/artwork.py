@@ -11,7 +11,7 @@ whole budget from the softer work beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import cv2
@@ -59,6 +59,9 @@ class Keypoints:
     xy: npt.NDArray[np.float32]
     descriptors: npt.NDArray[np.uint8]
     size: tuple[int, int]
+    # Every corner ORB detected, before the grid cap (its cap hides where an upload's corners crowd):
+    # what `busy_region` proposes a region from. Not stored with a reference.
+    detected: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 2), np.float32))
 
     def __len__(self) -> int:
         return len(self.descriptors)
@@ -107,12 +110,8 @@ def prepare(rgb: npt.NDArray[np.uint8]) -> list[Grey]:
     return [cv2.GaussianBlur(_stretch(c), (0, 0), _BLUR_SIGMA) for c in channels(rgb)]
 
 
-def _spread(
-    kps: list[cv2.KeyPoint], shape: tuple[int, int], n: int, fill: bool = False
-) -> list[cv2.KeyPoint]:
-    """The n strongest keypoints with at most _CELL_CAP fair shares in any grid cell. With `fill`, the cap
-    rises until the budget is used: a small work on a smooth product photo has all the image's corners in
-    a few cells, and a fixed cap would throw most of them away for corners the ground does not have."""
+def _spread(kps: list[cv2.KeyPoint], shape: tuple[int, int], n: int) -> list[cv2.KeyPoint]:
+    """The n strongest keypoints with at most _CELL_CAP fair shares in any grid cell."""
     h, w = shape
     xy = np.array([k.pt for k in kps], dtype=np.float32)
     response = np.array([k.response for k in kps], dtype=np.float32)
@@ -123,10 +122,7 @@ def _spread(
     sorted_cells = cell[order]
     rank = np.empty(len(kps), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.searchsorted(sorted_cells, sorted_cells, side="left")
-    cap = max(1, int(_CELL_CAP * n / _GRID**2))
-    if fill:  # the smallest cap that lets n keypoints through (all of them when there are fewer)
-        cap = max(cap, int(np.partition(rank, n - 1)[n - 1]) + 1 if len(rank) > n else len(rank))
-    allowed = np.flatnonzero(rank < cap)
+    allowed = np.flatnonzero(rank < max(1, int(_CELL_CAP * n / _GRID**2)))
     pick = allowed[np.argsort(-response[allowed], kind="stable")][:n]
     return [kps[i] for i in pick.tolist()]
 
@@ -143,27 +139,29 @@ def working_image(image: Image.Image, side: int) -> npt.NDArray[np.uint8]:
     return np.asarray(im, dtype=np.uint8)
 
 
-def extract(prepared: list[Grey], per_channel: int, *, mirror: bool = False, fill: bool = False) -> Keypoints:
-    """Keypoints of every prepared channel; with `mirror`, of the left-right mirrored image (in its frame);
-    with `fill`, the grid cap gives way to an unused budget (uploads only: see `_spread`)."""
+def extract(prepared: list[Grey], per_channel: int, *, mirror: bool = False) -> Keypoints:
+    """Keypoints of every prepared channel; with `mirror`, of the left-right mirrored image (in its frame)."""
     orb = _orb(per_channel)
     xys: list[npt.NDArray[np.float32]] = []
     descs: list[Grey] = []
+    detected: list[npt.NDArray[np.float32]] = []
     for g in prepared:
         if mirror:
             g = cv2.flip(g, 1)
         found = orb.detect(g, None)
         if not found:
             continue
-        kept, d = orb.compute(g, _spread(list(found), g.shape, per_channel, fill))
+        detected.append(np.array([k.pt for k in found], dtype=np.float32))
+        kept, d = orb.compute(g, _spread(list(found), g.shape, per_channel))
         if d is None or not kept:
             continue
         xys.append(np.array([k.pt for k in kept], dtype=np.float32))
         descs.append(d)
     size = (prepared[0].shape[1], prepared[0].shape[0])
+    corners = np.concatenate(detected) if detected else np.zeros((0, 2), np.float32)
     if not descs:
-        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), size)
-    return Keypoints(np.concatenate(xys), np.concatenate(descs), size)
+        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), size, corners)
+    return Keypoints(np.concatenate(xys), np.concatenate(descs), size, corners)
 
 
 def flat_share(image: Image.Image) -> float:
@@ -212,10 +210,10 @@ def _merge(full: Keypoints, half: Keypoints) -> Keypoints:
     )
 
 
-# Region proposal for a work placed small on a product photo: the densest connected cluster of an
-# upload's keypoints, on a 16 x 16 grid, zoomed into when it is at most 40% of the upload (see DESIGN.md,
-# "Zoom pass"). A cell with fewer than 15% of the busiest cell's keypoints is ground (noise, the product's
-# outline), not the work.
+# Region proposal for a work placed small on a product photo: the densest connected cluster of the
+# corners ORB detects in an upload, on a 16 x 16 grid, zoomed into when it is at most 40% of the upload
+# (see DESIGN.md, "Zoom pass"). A cell with fewer than 15% of the busiest cell's corners is ground (noise,
+# the product's outline), not the work.
 _BUSY_GRID: Final = 16
 _BUSY_SHARE: Final = 0.15
 _BUSY_MIN: Final = 3
@@ -226,7 +224,7 @@ ZOOM_MIN_FACTOR: Final = 1.2  # less than this is the first pass again
 
 
 def busy_region(xy: npt.NDArray[np.float32], size: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1) around the densest connected cluster of keypoints, or None when it is most of the
+    """(x0, y0, x1, y1) around the densest connected cluster of corners `xy`, or None when it is most of the
     image (nothing to zoom into). A work pasted on a product photo is the textured part of a smooth one."""
     w, h = size
     if len(xy) < _BUSY_MIN or w < _BUSY_GRID or h < _BUSY_GRID:

@@ -297,7 +297,7 @@ class ImageScreener:
         work = (prepared[0].shape[1], prepared[0].shape[0])
         found: dict[str, ImageMatch] = {}
         # The index holds every work mirrored too: one extraction finds mirrored copies.
-        query = extract(prepared, QUERY_FEATURES, fill=True)
+        query = extract(prepared, QUERY_FEATURES)
         _, verified = self.registry.artwork.match(query, 2 * CANDIDATES)
         self._collect(verified, found, work, decoded.original_size, 1.0, (0, 0))
         if not any(m.score >= self.threshold for m in found.values()):
@@ -318,7 +318,7 @@ class ImageScreener:
         upsampled so the work is near its registered size, when the first pass found nothing: there the
         work's corners are few and small, and ORB finds those of a copy at the registered scale."""
         work = (rgb.shape[1], rgb.shape[0])
-        box = busy_region(query.xy, work)
+        box = busy_region(query.detected, work)
         if box is None:
             return
         x0, y0, x1, y1 = box
@@ -327,9 +327,7 @@ class ImageScreener:
             return
         size = (round((x1 - x0) * factor), round((y1 - y0) * factor))
         crop = np.asarray(Image.fromarray(rgb[y0:y1, x0:x1]).resize(size, Image.Resampling.BICUBIC))
-        _, verified = self.registry.artwork.match(
-            extract(prepare(crop), QUERY_FEATURES, fill=True), 2 * CANDIDATES
-        )
+        _, verified = self.registry.artwork.match(extract(prepare(crop), QUERY_FEATURES), 2 * CANDIDATES)
         self._collect(verified, found, work, original, factor, (x0, y0))
 
     def _collect(

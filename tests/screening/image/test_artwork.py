@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -14,7 +13,7 @@ from PIL import Image, ImageOps
 import screening.image.screener as screener_module
 from screening.findings import FindingKind, Severity, VerdictKind
 from screening.image import ImageRegistry, ImageScreener, RegistryError
-from screening.image.artwork import QUERY_FEATURES, _spread, busy_region, extract, prepare
+from screening.image.artwork import QUERY_FEATURES, busy_region, extract, prepare
 from screening.image.artwork_index import ArtworkIndex
 from screening.image.registry import ARTWORK, SHAPE
 from screening.image.screener import (
@@ -271,29 +270,24 @@ def test_index_round_trip_and_bad_file(tmp_path: Path, works: list[Image.Image])
         ArtworkIndex.load(tmp_path / "bad.npz")
 
 
-def test_an_upload_fills_its_keypoint_budget_where_the_grid_cap_would_leave_it_unused() -> None:
-    # A small textured work on a smooth product: every corner of the upload is in a few grid cells.
+def test_keypoints_keep_every_detected_corner_for_the_region_proposal() -> None:
+    # A small textured work on a smooth product: the grid cap keeps ~2 fair shares per cell, so the kept
+    # keypoints under-state how crowded the work's cells are; the detected corners say it.
     ground = np.full((768, 1024), 128, np.uint8)
     ground[300:428, 400:528] = np.asarray(painting(1).convert("L").resize((128, 128)))
-    prepared = prepare(np.stack([ground] * 3, axis=2))
-    capped, filled = (extract(prepared, QUERY_FEATURES, fill=f) for f in (False, True))
-    assert len(filled) > 2 * len(capped)
-    # Both keep to the work: filling spends the budget on corners there are, not on the flat ground.
-    for kp in (capped, filled):
-        assert (kp.xy.min(axis=0) >= (390, 290)).all()
-        assert (kp.xy.max(axis=0) <= (538, 438)).all()
-
-
-def test_filling_never_exceeds_the_budget_and_keeps_the_strongest() -> None:
-    points = np.random.default_rng(3).uniform(0, 1000, (900, 2))
-    points[:600] = points[:600] / 10  # 600 keypoints in one cell of the grid
-    kps = [cv2.KeyPoint(float(x), float(y), 7, -1, float(i)) for i, (x, y) in enumerate(points)]
-    capped = _spread(kps, (1000, 1000), 500)
-    filled = _spread(kps, (1000, 1000), 500, fill=True)
-    assert len(filled) == 500
-    assert len(capped) < 500
-    assert {k.response for k in capped} <= {k.response for k in filled}
-    assert len(_spread(kps, (1000, 1000), 2000, fill=True)) == len(kps)
+    kp = extract(prepare(np.stack([ground] * 3, axis=2)), QUERY_FEATURES)
+    assert len(kp.detected) > 2 * len(kp)
+    for xy in (kp.xy, kp.detected):
+        assert (xy.min(axis=0) >= (390, 290)).all()
+        assert (xy.max(axis=0) <= (538, 438)).all()
+    box = busy_region(kp.detected, (1024, 768))
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert x0 <= 400
+    assert y0 <= 300
+    assert x1 >= 528
+    assert y1 >= 428
+    assert (x1 - x0) * (y1 - y0) < 0.1 * 1024 * 768
 
 
 def test_the_busy_region_is_the_densest_cluster_and_none_when_it_is_most_of_the_upload() -> None:
