@@ -6,8 +6,10 @@ proposal its 8 rotations/mirrors -> 64-bit pHash -> Hamming-radius search over e
 -> correlation of 16x16 shape grids -> findings for references whose best correlation clears the
 threshold. Artwork path (references matched by features): ORB keypoints of the upload and of its mirror
 -> visual words -> inverted-index candidates -> RANSAC similarity -> findings for works with at least
-ARTWORK_INLIERS distinct agreeing keypoints, outlined where the work lies in the upload. Both paths'
-scores share one scale, so one threshold decides.
+ARTWORK_INLIERS distinct agreeing keypoints, outlined where the work lies in the upload; an upload with
+no such work whose corners crowd into a compact region (a work placed small on a product photo) is
+matched once more on that region, upsampled (the zoom pass). Both paths' scores share one scale, so one
+threshold decides.
 
 Severity policy: a match is REVIEW unless its registry line says BLOCK. The registry says a design
 *looks like* a protected logo or work; whether the use is licensed (the seller owns the mark, a
