@@ -11,7 +11,7 @@ whole budget from the softer work beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import cv2
@@ -59,6 +59,9 @@ class Keypoints:
     xy: npt.NDArray[np.float32]
     descriptors: npt.NDArray[np.uint8]
     size: tuple[int, int]
+    # Every corner ORB detected, before the grid cap (its cap hides where an upload's corners crowd):
+    # what `busy_region` proposes a region from. Not stored with a reference.
+    detected: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 2), np.float32))
 
     def __len__(self) -> int:
         return len(self.descriptors)
@@ -141,21 +144,24 @@ def extract(prepared: list[Grey], per_channel: int, *, mirror: bool = False) -> 
     orb = _orb(per_channel)
     xys: list[npt.NDArray[np.float32]] = []
     descs: list[Grey] = []
+    detected: list[npt.NDArray[np.float32]] = []
     for g in prepared:
         if mirror:
             g = cv2.flip(g, 1)
         found = orb.detect(g, None)
         if not found:
             continue
+        detected.append(np.array([k.pt for k in found], dtype=np.float32))
         kept, d = orb.compute(g, _spread(list(found), g.shape, per_channel))
         if d is None or not kept:
             continue
         xys.append(np.array([k.pt for k in kept], dtype=np.float32))
         descs.append(d)
     size = (prepared[0].shape[1], prepared[0].shape[0])
+    corners = np.concatenate(detected) if detected else np.zeros((0, 2), np.float32)
     if not descs:
-        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), size)
-    return Keypoints(np.concatenate(xys), np.concatenate(descs), size)
+        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), size, corners)
+    return Keypoints(np.concatenate(xys), np.concatenate(descs), size, corners)
 
 
 def flat_share(image: Image.Image) -> float:
@@ -202,3 +208,48 @@ def _merge(full: Keypoints, half: Keypoints) -> Keypoints:
         np.concatenate([full.descriptors, half.descriptors]),
         full.size,
     )
+
+
+# Region proposal for a work placed small on a product photo: the densest connected cluster of the
+# corners ORB detects in an upload, on a 16 x 16 grid, zoomed into when it is at most 40% of the upload
+# (see DESIGN.md, "Zoom pass"). A cell with fewer than 15% of the busiest cell's corners is ground (noise,
+# the product's outline), not the work.
+_BUSY_GRID: Final = 16
+_BUSY_SHARE: Final = 0.15
+_BUSY_MIN: Final = 3
+ZOOM_MAX_AREA: Final = 0.4
+ZOOM_SIDE: Final = 768  # longer side the region is upsampled to: a placed work near its registered 512 px
+ZOOM_MAX_FACTOR: Final = 3.0
+ZOOM_MIN_FACTOR: Final = 1.2  # less than this is the first pass again
+
+
+def busy_region(xy: npt.NDArray[np.float32], size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) around the densest connected cluster of corners `xy`, or None when it is most of the
+    image (nothing to zoom into). A work pasted on a product photo is the textured part of a smooth one."""
+    w, h = size
+    if len(xy) < _BUSY_MIN or w < _BUSY_GRID or h < _BUSY_GRID:
+        return None
+    g = _BUSY_GRID
+    gx = np.minimum(g - 1, (xy[:, 0] * g / w).astype(np.int64))
+    gy = np.minimum(g - 1, (xy[:, 1] * g / h).astype(np.int64))
+    counts = np.bincount(gy * g + gx, minlength=g * g).reshape(g, g)
+    busy = (counts >= max(_BUSY_MIN, _BUSY_SHARE * counts.max())).astype(np.uint8)
+    # Closed across one quiet cell: a flat patch inside the work must not split it (a dilation would
+    # also join the work to the corners of the product around it).
+    joined = cv2.morphologyEx(busy, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels = cv2.connectedComponents(joined, connectivity=8)
+    if n <= 1:
+        return None
+    mass = np.bincount(labels.ravel(), weights=counts.ravel(), minlength=n)
+    mass[0] = 0
+    keep = labels == int(mass.argmax())
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    cw, ch = w / g, h / g
+    x0, x1 = int(cols[0] * cw), int(min(w, (cols[-1] + 1) * cw))
+    y0, y1 = int(rows[0] * ch), int(min(h, (rows[-1] + 1) * ch))
+    # Half a cell of margin: the cells were counted by keypoint centres, the work's edge lies beyond them.
+    x0, y0 = max(0, int(x0 - cw / 2)), max(0, int(y0 - ch / 2))
+    x1, y1 = min(w, int(x1 + cw / 2)), min(h, int(y1 + ch / 2))
+    if (x1 - x0) * (y1 - y0) > ZOOM_MAX_AREA * w * h:
+        return None
+    return x0, y0, x1, y1

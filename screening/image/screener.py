@@ -6,8 +6,10 @@ proposal its 8 rotations/mirrors -> 64-bit pHash -> Hamming-radius search over e
 -> correlation of 16x16 shape grids -> findings for references whose best correlation clears the
 threshold. Artwork path (references matched by features): ORB keypoints of the upload and of its mirror
 -> visual words -> inverted-index candidates -> RANSAC similarity -> findings for works with at least
-ARTWORK_INLIERS distinct agreeing keypoints, outlined where the work lies in the upload. Both paths'
-scores share one scale, so one threshold decides.
+ARTWORK_INLIERS distinct agreeing keypoints, outlined where the work lies in the upload; an upload with
+no such work whose corners crowd into a compact region (a work placed small on a product photo) is
+matched once more on that region, upsampled (the zoom pass). Both paths' scores share one scale, so one
+threshold decides.
 
 Severity policy: a match is REVIEW unless its registry line says BLOCK. The registry says a design
 *looks like* a protected logo or work; whether the use is licensed (the seller owns the mark, a
@@ -29,8 +31,19 @@ import numpy.typing as npt
 from PIL import Image
 
 from screening.findings import Finding, FindingKind, Severity, Verdict
-from screening.image.artwork import QUERY_FEATURES, QUERY_SIDE, extract, prepare, working_image
-from screening.image.artwork_index import CANDIDATES
+from screening.image.artwork import (
+    QUERY_FEATURES,
+    QUERY_SIDE,
+    ZOOM_MAX_FACTOR,
+    ZOOM_MIN_FACTOR,
+    ZOOM_SIDE,
+    Keypoints,
+    busy_region,
+    extract,
+    prepare,
+    working_image,
+)
+from screening.image.artwork_index import CANDIDATES, ArtworkMatch
 from screening.image.calibration import calibrate
 from screening.image.decode import DecodedImage, decode_image
 from screening.image.hashing import (
@@ -281,14 +294,60 @@ class ImageScreener:
         return self._match_proposals(proposals, work, decoded.original_size)
 
     def _match_artwork(self, decoded: DecodedImage) -> MatchReport:
-        prepared = prepare(working_image(decoded.image, QUERY_SIDE))
-        h, w = prepared[0].shape[:2]
+        rgb = working_image(decoded.image, QUERY_SIDE)
+        prepared = prepare(rgb)
+        work = (prepared[0].shape[1], prepared[0].shape[0])
         found: dict[str, ImageMatch] = {}
         # The index holds every work mirrored too: one extraction finds mirrored copies.
-        _, verified = self.registry.artwork.match(extract(prepared, QUERY_FEATURES), 2 * CANDIDATES)
+        query = extract(prepared, QUERY_FEATURES)
+        _, verified = self.registry.artwork.match(query, 2 * CANDIDATES)
+        self._collect(verified, found, work, decoded.original_size, 1.0, (0, 0))
+        if not any(m.score >= self.threshold for m in found.values()):
+            self._zoom(rgb, query, found, decoded.original_size)
+        ranked = sorted(found.values(), key=lambda m: (-m.score, m.entry))
+        return MatchReport(
+            tuple(m for m in ranked if m.score >= self.threshold), ranked[0] if ranked else None
+        )
+
+    def _zoom(
+        self,
+        rgb: npt.NDArray[np.uint8],
+        query: Keypoints,
+        found: dict[str, ImageMatch],
+        original: tuple[int, int],
+    ) -> None:
+        """Second pass over the busy region of an upload (a work placed small on a product photo),
+        upsampled so the work is near its registered size, when the first pass found nothing: there the
+        work's corners are few and small, and ORB finds those of a copy at the registered scale."""
+        work = (rgb.shape[1], rgb.shape[0])
+        box = busy_region(query.detected, work)
+        if box is None:
+            return
+        x0, y0, x1, y1 = box
+        factor = min(ZOOM_MAX_FACTOR, ZOOM_SIDE / max(x1 - x0, y1 - y0))
+        if factor < ZOOM_MIN_FACTOR:
+            return
+        size = (round((x1 - x0) * factor), round((y1 - y0) * factor))
+        crop = np.asarray(Image.fromarray(rgb[y0:y1, x0:x1]).resize(size, Image.Resampling.BICUBIC))
+        _, verified = self.registry.artwork.match(extract(prepare(crop), QUERY_FEATURES), 2 * CANDIDATES)
+        self._collect(verified, found, work, original, factor, (x0, y0))
+
+    def _collect(
+        self,
+        verified: list[ArtworkMatch],
+        found: dict[str, ImageMatch],
+        work: tuple[int, int],
+        original: tuple[int, int],
+        factor: float,
+        offset: tuple[int, int],
+    ) -> None:
+        """Verified works into `found` (the best score per work), their outlines mapped from a pass's
+        pixels (a crop upsampled by `factor` at `offset`) to the working image's, then the upload's."""
+        w, h = work
         for v in verified:
-            x0, y0 = np.clip(v.corners.min(axis=0), 0, (w, h))
-            x1, y1 = np.clip(v.corners.max(axis=0), 0, (w, h))
+            corners = v.corners / factor + np.array(offset, dtype=np.float32)
+            x0, y0 = np.clip(corners.min(axis=0), 0, (w, h))
+            x1, y1 = np.clip(corners.max(axis=0), 0, (w, h))
             box = (int(x0), int(y0), max(int(x0) + 1, int(np.ceil(x1))), max(int(y0) + 1, int(np.ceil(y1))))
             entry = self.registry.entry(v.entry_id) if v.entry_id in self.registry else None
             flat = entry is not None and SHAPE_MATCHER in entry.matchers
@@ -299,15 +358,11 @@ class ImageScreener:
                 v.entry_id,
                 score,
                 None,
-                _to_original(box, (w, h), decoded.original_size),
+                _to_original(box, work, original),
                 entry.label if entry else None,
                 matcher="artwork",
                 inliers=v.inliers,
             )
-        ranked = sorted(found.values(), key=lambda m: (-m.score, m.entry))
-        return MatchReport(
-            tuple(m for m in ranked if m.score >= self.threshold), ranked[0] if ranked else None
-        )
 
     def _match_proposals(
         self, proposals: list[Shape], work: tuple[int, int], original: tuple[int, int]

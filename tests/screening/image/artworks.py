@@ -67,14 +67,16 @@ def hue_turn(im: Image.Image, turn: int) -> Image.Image:
     return Image.fromarray(hsv, "HSV").convert("RGB")
 
 
-def crop_turn_place(im: Image.Image, seed: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
-    """Crop to ~60% of the area, turn 12 degrees, mirror, place on a 1200x900 product mock-up.
-    Returns the upload and the pasted rectangle (x, y, w, h)."""
+def crop_turn_place(
+    im: Image.Image, seed: int, side: int = 380
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Crop to ~60% of the area, turn 12 degrees, mirror, place on a 1200x900 product mock-up at most
+    `side` pixels wide and high. Returns the upload and the pasted rectangle (x, y, w, h)."""
     rng = np.random.default_rng(seed)
     w, h = im.size
     cut = im.crop((int(0.1 * w), int(0.15 * h), int(0.85 * w), int(0.95 * h)))
     turned = ImageOps.mirror(cut.rotate(12, Image.Resampling.BICUBIC, expand=True, fillcolor=(240, 240, 240)))
-    turned.thumbnail((380, 380), Image.Resampling.LANCZOS)
+    turned.thumbnail((side, side), Image.Resampling.LANCZOS)
     mock = np.clip(rng.normal(150, 6, (900, 1200, 3)), 0, 255).astype(np.uint8)
     upload = Image.fromarray(mock)
     ImageDraw.Draw(upload).rounded_rectangle((150, 60, 1050, 880), radius=80, fill=(30, 60, 140))

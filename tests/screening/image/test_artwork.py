@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+import screening.image.screener as screener_module
 from screening.findings import FindingKind, Severity, VerdictKind
 from screening.image import ImageRegistry, ImageScreener, RegistryError
+from screening.image.artwork import QUERY_FEATURES, busy_region, extract, prepare
 from screening.image.artwork_index import ArtworkIndex
 from screening.image.registry import ARTWORK, SHAPE
 from screening.image.screener import (
@@ -266,3 +268,65 @@ def test_index_round_trip_and_bad_file(tmp_path: Path, works: list[Image.Image])
     (tmp_path / "bad.npz").write_bytes(b"junk")
     with pytest.raises(RegistryError):
         ArtworkIndex.load(tmp_path / "bad.npz")
+
+
+def test_keypoints_keep_every_detected_corner_for_the_region_proposal() -> None:
+    # A small textured work on a smooth product: the grid cap keeps ~2 fair shares per cell, so the kept
+    # keypoints under-state how crowded the work's cells are; the detected corners say it.
+    ground = np.full((768, 1024), 128, np.uint8)
+    ground[300:428, 400:528] = np.asarray(painting(1).convert("L").resize((128, 128)))
+    kp = extract(prepare(np.stack([ground] * 3, axis=2)), QUERY_FEATURES)
+    assert len(kp.detected) > 2 * len(kp)
+    for xy in (kp.xy, kp.detected):
+        assert (xy.min(axis=0) >= (390, 290)).all()
+        assert (xy.max(axis=0) <= (538, 438)).all()
+    box = busy_region(kp.detected, (1024, 768))
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert x0 <= 400
+    assert y0 <= 300
+    assert x1 >= 528
+    assert y1 >= 428
+    assert (x1 - x0) * (y1 - y0) < 0.1 * 1024 * 768
+
+
+def test_the_busy_region_is_the_densest_cluster_and_none_when_it_is_most_of_the_upload() -> None:
+    rng = np.random.default_rng(1)
+    work = rng.uniform((600, 200), (800, 360), (400, 2))  # a work at x 600-800, y 200-360
+    ground = rng.uniform((0, 0), (1024, 768), (40, 2))  # sparse corners elsewhere: noise, the outline
+    corner = rng.uniform((60, 60), (100, 100), (30, 2))  # a product's corner: busy, but apart
+    box = busy_region(np.concatenate([work, ground, corner]).astype(np.float32), (1024, 768))
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert x0 <= 600
+    assert y0 <= 200
+    assert x1 >= 800
+    assert y1 >= 360
+    # Grid cells and half a cell of margin around the work, not the product's corner.
+    assert (x1 - x0) * (y1 - y0) <= 3 * 200 * 160
+    assert x0 > 100
+    everywhere = rng.uniform((0, 0), (1024, 768), (2000, 2)).astype(np.float32)
+    assert busy_region(everywhere, (1024, 768)) is None
+    assert busy_region(np.zeros((0, 2), np.float32), (1024, 768)) is None
+
+
+def test_a_work_placed_very_small_is_found_by_the_zoom_pass_and_outlined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reg = ImageRegistry()
+    for i in range(6):
+        reg.add(f"c{i}", encode(illustration(i)))
+    for i in range(4):
+        reg.add(f"p{i}", encode(painting(i)))
+    screener = ImageScreener(reg)
+    upload, (x, y, w, h) = crop_turn_place(illustration(0), seed=3, side=100)
+    data = encode(upload, "JPEG", quality=80)
+    found = [m for m in screener.match(data).matches if m.entry == "c0"]
+    assert len(found) == 1
+    rx, ry, rw, rh = found[0].region  # mapped back from the zoomed crop to the upload's pixels
+    assert rx <= x + w / 2 <= rx + rw
+    assert ry <= y + h / 2 <= ry + rh
+    assert 0.5 * w <= rw <= 2.5 * w
+    # Without the region proposal the first pass alone finds nothing (the zoom pass ran, and found it).
+    monkeypatch.setattr(screener_module, "busy_region", lambda *_: None)
+    assert screener.match(data).matches == ()
